@@ -1,0 +1,83 @@
+//! The TL2 commit protocol: lock the write set, take a commit version,
+//! validate the read set, write back, release with the new version and wake
+//! the `retry` waiters of every TVar written.
+
+use crate::error::AbortKind;
+use crate::platform::Platform;
+use crate::tx::Transaction;
+
+impl<P: Platform> Transaction<'_, P> {
+    /// Tries to make this attempt's writes visible atomically.
+    pub(crate) fn commit(&mut self) -> Result<(), AbortKind> {
+        if let Some(kind) = self.doomed() {
+            return Err(kind);
+        }
+        if self.writes.is_empty() {
+            // Read-only: every read was current at `read_version`, so the
+            // transaction serializes there.
+            return Ok(());
+        }
+        self.lock_write_set()?;
+        let runtime = self.runtime();
+        let commit_version = match runtime.clock.advance(self.irrevocable) {
+            Ok(version) => version,
+            Err(_) => {
+                self.unlock_write_set(self.writes.entries.len());
+                return Err(AbortKind::SerialMode);
+            }
+        };
+        // If no other transaction took a version since our snapshot, nothing
+        // we read can have changed (TL2's rv + 1 shortcut).
+        if commit_version != self.read_version + 1 && !self.reads_unchanged(true) {
+            self.unlock_write_set(self.writes.entries.len());
+            return Err(AbortKind::Validation);
+        }
+        self.write_back(commit_version);
+        Ok(())
+    }
+
+    fn lock_write_set(&mut self) -> Result<(), AbortKind> {
+        for i in 0..self.writes.entries.len() {
+            loop {
+                let entry = &mut self.writes.entries[i];
+                let word = entry.tvar.lock().load();
+                if word.is_locked() {
+                    if self.irrevocable {
+                        // Its holder cannot take a commit version while we
+                        // hold serial mode, so it is about to unlock.
+                        P::yield_now();
+                        continue;
+                    }
+                    self.unlock_write_set(i);
+                    return Err(AbortKind::WriteLocked);
+                }
+                if entry.tvar.lock().try_lock(word).is_ok() {
+                    entry.before_lock = word;
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Unlocks the first `count` write-set entries without changing them.
+    fn unlock_write_set(&mut self, count: usize) {
+        for entry in &self.writes.entries[..count] {
+            entry.tvar.lock().unlock_unchanged(entry.before_lock);
+        }
+    }
+
+    fn write_back(&mut self, commit_version: u64) {
+        // Old values are dropped only after every lock is released, so that
+        // a panicking `Drop` cannot leave a TVar locked.
+        let mut replaced = Vec::with_capacity(self.writes.entries.len());
+        for entry in &mut self.writes.entries {
+            let new_value = core::mem::replace(&mut entry.value, Box::new(()));
+            replaced.push(entry.tvar.install(new_value));
+            if entry.tvar.lock().unlock_with_version(commit_version) {
+                entry.tvar.wake_waiters();
+            }
+        }
+        drop(replaced);
+    }
+}

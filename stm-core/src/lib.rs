@@ -1,0 +1,152 @@
+//! A software transactional memory engine.
+//!
+//! Put shared state in [`TVar`]s and change it inside [`atomically`]: the
+//! transaction's reads see one consistent snapshot, its writes become visible
+//! all at once, and concurrent transactions commit as if they had run one
+//! after another. Conflicting transactions are re-run transparently;
+//! [`Transaction::retry`] blocks until something read changes, and
+//! [`Transaction::or_else`] composes alternatives.
+//!
+//! ```
+//! use stm_core::{atomically, TVar};
+//!
+//! let alice = TVar::new(100);
+//! let bob = TVar::new(0);
+//! let threads: Vec<_> = (0..4)
+//!     .map(|_| {
+//!         let (alice, bob) = (alice.clone(), bob.clone());
+//!         std::thread::spawn(move || {
+//!             for _ in 0..10 {
+//!                 atomically(|tx| {
+//!                     let a = tx.read(&alice)?;
+//!                     tx.write(&alice, a - 1)?;
+//!                     tx.modify(&bob, |b| b + 1)
+//!                 });
+//!             }
+//!         })
+//!     })
+//!     .collect();
+//! for t in threads {
+//!     t.join().unwrap();
+//! }
+//! assert_eq!((alice.load(), bob.load()), (60, 40));
+//! ```
+//!
+//! # One engine, three platforms
+//!
+//! All shared state goes through the [`platform`] module's [`Platform`]
+//! trait. [`Stm<Std>`](Stm) (the default) runs on operating-system threads;
+//! `Stm<ShuttlePlatform>` (feature `shuttle`) and `Stm<LoomPlatform>` (feature
+//! `loom`) run the very same code under those model checkers. A runtime owns
+//! its version clock, so each model execution starts from a fresh one.
+//!
+//! # Algorithm: TL2 with snapshot extension and serial-mode fallback
+//!
+//! Each runtime has a global version clock; each TVar a lock word holding the
+//! version of its value, a lock bit and a waiter flag.
+//!
+//! * **Begin**: read the clock into the snapshot version `rv`.
+//! * **Read**: load the lock word; if locked, abort; if its version is newer
+//!   than `rv`, try to extend the snapshot (re-check every earlier read at the
+//!   current clock) or abort; clone the value; load the lock word again and
+//!   accept only if it is unchanged. Reads of TVars written earlier in the
+//!   transaction return the buffered value.
+//! * **Write**: buffer the value in the write log.
+//! * **Commit** (writers only): lock every written TVar (abort if one is held),
+//!   take a commit version `wv` from the clock, re-check every read (skipped
+//!   when `wv = rv + 1`, as nobody committed in between), install the values
+//!   and release each lock with version `wv`, waking `retry` waiters.
+//!
+//! **Opacity.** Every value a transaction observes, committed or not, was the
+//! current value of its TVar at one instant, the snapshot `rv`: a read
+//! accepts a value only if the TVar was unlocked with the same version before
+//! and after the value was cloned, and that version is at most `rv`. A
+//! committer holds the lock from before it takes `wv` until after it has
+//! installed its value, so every value with version at most `rv` was installed
+//! before any commit with a version above `rv` started changing anything:
+//! together the accepted values are exactly the state at `rv`. Extension moves
+//! `rv` to a later clock value `t` only after re-checking that every earlier
+//! read still holds its version at `t`, so the invariant is kept. A read that
+//! cannot be made consistent returns [`StmError::Conflict`] and dooms the
+//! attempt: even a body that ignores the error cannot commit it.
+//!
+//! **Serializability.** A writer commits at `wv` holding the locks of all it
+//! writes, after checking that all it read is still at the version read
+//! (unchanged since `rv`, and since no one can change a TVar without first
+//! taking a larger version, unchanged up to `wv`). It therefore serializes at
+//! `wv`; read-only transactions serialize at `rv`.
+//!
+//! **Progress.** A transaction that has been aborted by conflicts
+//! [`StmConfig::irrevocable_after`] times runs its next attempt in serial
+//! mode: it sets a bit in the version clock that makes every other
+//! transaction's attempt to take a commit version fail, waits out commits
+//! already under way, and so can no longer be aborted. Every transaction thus
+//! commits after a bounded number of attempts: no livelock, no starvation.
+//!
+//! **Reclamation.** Values live inside their TVar behind the platform's
+//! mutex and are cloned out under it; a replaced value is moved into the
+//! committing transaction and dropped after all its locks are released.
+//! TVars and logs are reference-counted. There is no `unsafe` code.
+//!
+//! # Nesting
+//!
+//! Calling `atomically` inside a transaction body panics with a message
+//! saying so: nested transactions are not flattened. Pass the outer
+//! `&mut Transaction` to helper functions instead.
+
+pub mod platform;
+
+mod commit;
+mod error;
+mod log;
+mod retry_wait;
+mod runtime;
+mod stats;
+mod tvar;
+mod tx;
+mod version_lock;
+
+pub use error::{AbortKind, MaybeRetry, StmError, TxError};
+pub use platform::{Platform, Std};
+pub use runtime::{Stm, StmConfig};
+pub use stats::StmStats;
+pub use tvar::{TVar, TVarId};
+pub use tx::Transaction;
+
+#[cfg(feature = "loom")]
+pub use platform::LoomPlatform;
+#[cfg(feature = "shuttle")]
+pub use platform::ShuttlePlatform;
+
+/// Runs `body` as a transaction on the default runtime (see
+/// [`Stm::atomically`]).
+///
+/// ```
+/// use stm_core::{atomically, TVar};
+///
+/// let v = TVar::new(1);
+/// atomically(|tx| tx.modify(&v, |x| x * 10));
+/// assert_eq!(v.load(), 10);
+/// ```
+pub fn atomically<R>(body: impl FnMut(&mut Transaction<'_, Std>) -> Result<R, StmError>) -> R {
+    platform::default_runtime().atomically(body)
+}
+
+/// Runs `body` as a transaction on the default runtime, allowing the
+/// caller's own error (see [`Stm::try_atomically`]).
+///
+/// ```
+/// use stm_core::{try_atomically, TVar, TxError};
+///
+/// let stock = TVar::new(0_u32);
+/// let taken: Result<(), &str> = try_atomically(|tx| match tx.read(&stock)? {
+///     0 => Err(TxError::Abort("out of stock")),
+///     n => tx.write(&stock, n - 1).map_err(Into::into),
+/// });
+/// assert_eq!(taken, Err("out of stock"));
+/// ```
+pub fn try_atomically<R, E>(
+    body: impl FnMut(&mut Transaction<'_, Std>) -> Result<R, TxError<E>>,
+) -> Result<R, E> {
+    platform::default_runtime().try_atomically(body)
+}

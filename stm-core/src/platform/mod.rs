@@ -1,0 +1,139 @@
+//! The atomics layer: the one seam through which the engine touches shared
+//! state, locks, blocking, threads and thread identity.
+//!
+//! Every other module of stm-core names these traits, never `std::sync` or
+//! `std::thread`, so the same engine code runs on real threads ([`Std`]),
+//! under the shuttle scheduler (`ShuttlePlatform`, feature `shuttle`) and
+//! under the loom model checker (`LoomPlatform`, feature `loom`). The backend
+//! is a type parameter rather than a cargo feature, so one binary can run the
+//! engine on std threads and under shuttle side by side.
+//!
+//! The trait is deliberately small: a 64-bit atomic word, a mutex driven by a
+//! closure (no guard types to abstract), a one-shot wake-up [`Event`], thread
+//! spawning, yielding, and a per-thread nesting flag.
+//!
+//! [`Event`]: WakeEvent
+
+#[macro_use]
+mod model_backend;
+mod std_backend;
+
+/// The loom backend: exhaustive exploration under loom's memory model.
+#[cfg(feature = "loom")]
+mod loom_backend {
+    model_backend!(loom, LoomPlatform, "the loom model checker");
+}
+/// The shuttle backend: randomized (random, PCT, DFS, replay) scheduling.
+#[cfg(feature = "shuttle")]
+mod shuttle_backend {
+    model_backend!(shuttle, ShuttlePlatform, "the shuttle scheduler");
+}
+
+pub use std_backend::Std;
+
+#[cfg(feature = "loom")]
+pub use loom_backend::LoomPlatform;
+#[cfg(feature = "shuttle")]
+pub use shuttle_backend::ShuttlePlatform;
+
+pub(crate) use std_backend::default_runtime;
+
+/// Reference counting for engine objects. `Arc`'s count is correct by
+/// construction in std; the protocols the models check live in the
+/// [`Platform`] atomics, not in reference counts.
+pub(crate) use std_backend::Arc;
+
+pub use core::sync::atomic::Ordering;
+
+/// A 64-bit atomic integer of one backend.
+///
+/// The methods mirror `std::sync::atomic::AtomicU64` exactly.
+pub trait AtomicWord: Send + Sync + 'static {
+    /// Creates a new atomic holding `value`.
+    fn new(value: u64) -> Self;
+    /// Loads the value.
+    fn load(&self, order: Ordering) -> u64;
+    /// Stores `value`.
+    fn store(&self, value: u64, order: Ordering);
+    /// Stores `value`, returning the previous value.
+    fn swap(&self, value: u64, order: Ordering) -> u64;
+    /// Stores `new` if the value is `current`; returns the previous value
+    /// in `Ok` on success and the current value in `Err` on failure.
+    fn compare_exchange(
+        &self,
+        current: u64,
+        new: u64,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<u64, u64>;
+    /// Adds `value`, returning the previous value.
+    fn fetch_add(&self, value: u64, order: Ordering) -> u64;
+}
+
+/// A mutual-exclusion lock of one backend, used through a closure so that no
+/// guard type has to be abstracted. Poisoning is ignored: the engine never
+/// leaves protected data half-updated when user code panics.
+pub trait Lock<T>: Send + Sync {
+    /// Creates a new unlocked mutex holding `value`.
+    fn new(value: T) -> Self;
+    /// Runs `f` with exclusive access to the protected value.
+    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R;
+}
+
+/// A one-shot wake-up: [`wait`](WakeEvent::wait) blocks (without spinning)
+/// until [`notify`](WakeEvent::notify) has been called, before or after.
+pub trait WakeEvent: Send + Sync {
+    /// Creates an event that has not been notified yet.
+    fn new() -> Self;
+    /// Blocks until the event is notified; returns at once if it already was.
+    fn wait(&self);
+    /// Marks the event notified and wakes its waiter.
+    fn notify(&self);
+}
+
+/// A handle to a thread spawned through a [`Platform`].
+pub trait Join<T>: Send {
+    /// Waits for the thread; `Err` carries the payload of its panic.
+    fn join(self) -> Result<T, Box<dyn core::any::Any + Send + 'static>>;
+}
+
+/// One backend of the atomics layer.
+///
+/// Implementations are zero-sized markers; all state lives in values the
+/// engine creates (a runtime [`Stm`](crate::Stm), its TVars), never in
+/// process-global statics that would leak between model-checker iterations.
+pub trait Platform: Sized + Send + Sync + 'static {
+    /// The 64-bit atomic word.
+    type AtomicU64: AtomicWord;
+    /// A mutex protecting a `T`.
+    type Mutex<T: Send + 'static>: Lock<T>;
+    /// A one-shot wake-up event.
+    type Event: WakeEvent;
+    /// The handle of a spawned thread.
+    type JoinHandle<T: Send + 'static>: Join<T>;
+
+    /// Number of stripes for the runtime's statistics counters. Real threads
+    /// use several so that counting does not contend; models use one.
+    const STAT_STRIPES: usize;
+
+    /// Spawns a thread (a task, under a model checker).
+    fn spawn<F, T>(f: F) -> Self::JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static;
+
+    /// Gives other threads a chance to run. Every wait loop in the engine
+    /// calls it, so that model checkers can make progress.
+    fn yield_now();
+
+    /// A small number identifying the calling thread, used to pick a
+    /// statistics stripe. It need not be unique.
+    fn thread_slot() -> usize;
+
+    /// Marks the calling thread as running a transaction. Returns `false`
+    /// (and changes nothing) if it already was: a nested `atomically`.
+    fn enter_transaction() -> bool;
+
+    /// Clears the mark set by [`enter_transaction`](Platform::enter_transaction).
+    fn exit_transaction();
+}

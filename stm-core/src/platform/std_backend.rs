@@ -1,0 +1,133 @@
+//! The std backend: real threads, `std::sync` atomics and locks. This file and
+//! the model-checker backends are the only places in stm-core that name
+//! `std::sync` or `std::thread`.
+
+use super::{AtomicWord, Join, Lock, Ordering, Platform, WakeEvent};
+use crate::Stm;
+use std::cell::Cell;
+use std::sync::{Condvar, Mutex, OnceLock};
+
+pub use std::sync::Arc;
+
+/// The default backend: operating-system threads and `std::sync`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Std;
+
+impl AtomicWord for std::sync::atomic::AtomicU64 {
+    fn new(value: u64) -> Self {
+        std::sync::atomic::AtomicU64::new(value)
+    }
+    fn load(&self, order: Ordering) -> u64 {
+        self.load(order)
+    }
+    fn store(&self, value: u64, order: Ordering) {
+        self.store(value, order)
+    }
+    fn swap(&self, value: u64, order: Ordering) -> u64 {
+        self.swap(value, order)
+    }
+    fn compare_exchange(
+        &self,
+        current: u64,
+        new: u64,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<u64, u64> {
+        self.compare_exchange(current, new, success, failure)
+    }
+    fn fetch_add(&self, value: u64, order: Ordering) -> u64 {
+        self.fetch_add(value, order)
+    }
+}
+
+impl<T: Send> Lock<T> for Mutex<T> {
+    fn new(value: T) -> Self {
+        Mutex::new(value)
+    }
+    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let mut guard = self.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    }
+}
+
+/// A one-shot event built from a mutex and a condition variable.
+#[derive(Debug, Default)]
+pub struct StdEvent {
+    notified: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl WakeEvent for StdEvent {
+    fn new() -> Self {
+        Self::default()
+    }
+    fn wait(&self) {
+        let mut notified = self.notified.lock().unwrap_or_else(|p| p.into_inner());
+        while !*notified {
+            notified = self.wake.wait(notified).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+    fn notify(&self) {
+        *self.notified.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.wake.notify_all();
+    }
+}
+
+impl<T: Send + 'static> Join<T> for std::thread::JoinHandle<T> {
+    fn join(self) -> Result<T, Box<dyn core::any::Any + Send + 'static>> {
+        std::thread::JoinHandle::join(self)
+    }
+}
+
+thread_local! {
+    static IN_TRANSACTION: Cell<bool> = const { Cell::new(false) };
+    static THREAD_SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// Hands out statistics stripes to threads round-robin.
+static NEXT_THREAD_SLOT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Platform for Std {
+    type AtomicU64 = std::sync::atomic::AtomicU64;
+    type Mutex<T: Send + 'static> = Mutex<T>;
+    type Event = StdEvent;
+    type JoinHandle<T: Send + 'static> = std::thread::JoinHandle<T>;
+
+    const STAT_STRIPES: usize = 16;
+
+    fn spawn<F, T>(f: F) -> Self::JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        std::thread::spawn(f)
+    }
+
+    fn yield_now() {
+        std::thread::yield_now()
+    }
+
+    fn thread_slot() -> usize {
+        THREAD_SLOT.with(|slot| {
+            if slot.get() == usize::MAX {
+                slot.set(NEXT_THREAD_SLOT.fetch_add(1, Ordering::Relaxed));
+            }
+            slot.get()
+        })
+    }
+
+    fn enter_transaction() -> bool {
+        IN_TRANSACTION.with(|flag| !flag.replace(true))
+    }
+
+    fn exit_transaction() {
+        IN_TRANSACTION.with(|flag| flag.set(false))
+    }
+}
+
+/// The runtime behind [`atomically`](crate::atomically) and
+/// [`TVar::new`](crate::TVar::new).
+pub(crate) fn default_runtime() -> &'static Stm<Std> {
+    static DEFAULT: OnceLock<Stm<Std>> = OnceLock::new();
+    DEFAULT.get_or_init(Stm::new)
+}

@@ -1,0 +1,162 @@
+//! Attempt, commit and abort counters of one runtime.
+//!
+//! Counts are gathered in a plain local tally during `atomically` and added
+//! once at the end, into one of several cache-line-sized stripes chosen by
+//! thread, so that counting never becomes the contended point of a run.
+
+use crate::error::AbortKind;
+use crate::platform::{AtomicWord, Ordering, Platform};
+use core::fmt;
+
+const ATTEMPTS: usize = 0;
+const COMMITS: usize = 1;
+const RETRY_WAITS: usize = 2;
+const IRREVOCABLE_RUNS: usize = 3;
+const USER_ABORTS: usize = 4;
+const PANICS: usize = 5;
+const FIRST_ABORT_KIND: usize = 6;
+const COUNTERS: usize = FIRST_ABORT_KIND + AbortKind::ALL.len();
+
+/// A snapshot of a runtime's statistics.
+///
+/// ```
+/// use stm_core::{Stm, TVar};
+///
+/// let stm = Stm::new();
+/// let v = TVar::new_in(&stm, 1);
+/// stm.atomically(|tx| tx.write(&v, 2));
+/// let stats = stm.stats();
+/// assert_eq!(stats.commits, 1);
+/// assert_eq!(stats.attempts, 1);
+/// assert_eq!(stats.conflict_aborts(), 0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StmStats {
+    /// Attempts started (each run of a transaction body).
+    pub attempts: u64,
+    /// Transactions committed.
+    pub commits: u64,
+    /// Times a transaction blocked in `retry` waiting for a change.
+    pub retry_waits: u64,
+    /// Attempts run irrevocably (serial mode) after repeated conflicts.
+    pub irrevocable_runs: u64,
+    /// Transactions abandoned with the caller's own error.
+    pub user_aborts: u64,
+    /// Transactions abandoned by a panic in their body.
+    pub panics: u64,
+    /// Conflict aborts by kind, indexed as [`AbortKind`]'s variants.
+    pub aborts: [u64; AbortKind::ALL.len()],
+}
+
+impl StmStats {
+    /// All conflict aborts, of every kind.
+    pub fn conflict_aborts(&self) -> u64 {
+        self.aborts.iter().sum()
+    }
+
+    /// Conflict aborts of one kind.
+    pub fn aborts_of(&self, kind: AbortKind) -> u64 {
+        self.aborts[kind.index()]
+    }
+}
+
+impl fmt::Display for StmStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "attempts {}, commits {}, conflict aborts {}",
+            self.attempts,
+            self.commits,
+            self.conflict_aborts()
+        )?;
+        for kind in AbortKind::ALL {
+            let n = self.aborts_of(kind);
+            if n > 0 {
+                write!(f, " ({kind}: {n})")?;
+            }
+        }
+        write!(
+            f,
+            ", retry waits {}, irrevocable runs {}, user aborts {}, panics {}",
+            self.retry_waits, self.irrevocable_runs, self.user_aborts, self.panics
+        )
+    }
+}
+
+/// The local tally of one `atomically` call.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    counts: [u64; COUNTERS],
+}
+
+impl Tally {
+    pub(crate) fn attempt(&mut self) {
+        self.counts[ATTEMPTS] += 1;
+    }
+    pub(crate) fn commit(&mut self) {
+        self.counts[COMMITS] += 1;
+    }
+    pub(crate) fn retry_wait(&mut self) {
+        self.counts[RETRY_WAITS] += 1;
+    }
+    pub(crate) fn irrevocable_run(&mut self) {
+        self.counts[IRREVOCABLE_RUNS] += 1;
+    }
+    pub(crate) fn user_abort(&mut self) {
+        self.counts[USER_ABORTS] += 1;
+    }
+    pub(crate) fn panic(&mut self) {
+        self.counts[PANICS] += 1;
+    }
+    pub(crate) fn abort(&mut self, kind: AbortKind) {
+        self.counts[FIRST_ABORT_KIND + kind.index()] += 1;
+    }
+}
+
+#[repr(align(128))]
+struct Stripe<P: Platform> {
+    counters: [P::AtomicU64; COUNTERS],
+}
+
+/// The runtime's striped counters.
+pub(crate) struct Stats<P: Platform> {
+    stripes: Box<[Stripe<P>]>,
+}
+
+impl<P: Platform> Stats<P> {
+    pub(crate) fn new() -> Self {
+        let stripes = (0..P::STAT_STRIPES.max(1))
+            .map(|_| Stripe {
+                counters: core::array::from_fn(|_| P::AtomicU64::new(0)),
+            })
+            .collect();
+        Self { stripes }
+    }
+
+    pub(crate) fn add(&self, tally: &Tally) {
+        let stripe = &self.stripes[P::thread_slot() % self.stripes.len()];
+        for (counter, &n) in stripe.counters.iter().zip(&tally.counts) {
+            if n != 0 {
+                counter.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> StmStats {
+        let mut sum = [0u64; COUNTERS];
+        for stripe in self.stripes.iter() {
+            for (total, counter) in sum.iter_mut().zip(&stripe.counters) {
+                *total += counter.load(Ordering::Relaxed);
+            }
+        }
+        StmStats {
+            attempts: sum[ATTEMPTS],
+            commits: sum[COMMITS],
+            retry_waits: sum[RETRY_WAITS],
+            irrevocable_runs: sum[IRREVOCABLE_RUNS],
+            user_aborts: sum[USER_ABORTS],
+            panics: sum[PANICS],
+            aborts: core::array::from_fn(|i| sum[FIRST_ABORT_KIND + i]),
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! `Transaction`: one attempt of a transaction body, with its snapshot, its
+//! read and write logs, and the opaque read protocol.
+
+use crate::error::{AbortKind, MaybeRetry, StmError};
+use crate::log::{ReadSet, WriteSet};
+use crate::platform::{Arc, Platform, Std};
+use crate::runtime::RuntimeShared;
+use crate::tvar::{AnyTVar, TVar};
+
+/// One attempt of a transaction: the handle a transaction body reads and
+/// writes TVars through.
+///
+/// Reads see one consistent snapshot (opacity); writes are buffered and become
+/// visible all at once when the attempt commits. Every method returns a
+/// `Result` whose error is engine control flow: propagate it with `?`.
+pub struct Transaction<'rt, P: Platform = Std> {
+    runtime: &'rt Arc<RuntimeShared<P>>,
+    /// The snapshot: every value read was current at this clock version.
+    pub(crate) read_version: u64,
+    pub(crate) reads: ReadSet<P>,
+    pub(crate) writes: WriteSet<P>,
+    /// Holds serial mode: no other transaction can take a commit version.
+    pub(crate) irrevocable: bool,
+    /// Set once a read found the snapshot broken; the attempt can only abort.
+    doomed: Option<AbortKind>,
+}
+
+impl<'rt, P: Platform> Transaction<'rt, P> {
+    pub(crate) fn begin(runtime: &'rt Arc<RuntimeShared<P>>, irrevocable: bool) -> Self {
+        if irrevocable {
+            runtime.clock.enter_serial_mode();
+        }
+        Transaction {
+            runtime,
+            read_version: runtime.clock.now(),
+            reads: ReadSet::new(),
+            writes: WriteSet::new(),
+            irrevocable,
+            doomed: None,
+        }
+    }
+
+    pub(crate) fn runtime(&self) -> &'rt Arc<RuntimeShared<P>> {
+        self.runtime
+    }
+
+    pub(crate) fn doomed(&self) -> Option<AbortKind> {
+        self.doomed
+    }
+
+    /// Whether this attempt runs irrevocably (it cannot be aborted by
+    /// conflicts; see the crate docs on progress).
+    pub fn is_irrevocable(&self) -> bool {
+        self.irrevocable
+    }
+
+    /// Reads a TVar: the value written earlier in this transaction, else the
+    /// value current at the transaction's snapshot.
+    ///
+    /// ```
+    /// use stm_core::{atomically, TVar};
+    ///
+    /// let a = TVar::new(3);
+    /// let doubled = atomically(|tx| Ok(tx.read(&a)? * 2));
+    /// assert_eq!(doubled, 6);
+    /// ```
+    pub fn read<T: Clone + Send + Sync + 'static>(
+        &mut self,
+        tvar: &TVar<T, P>,
+    ) -> Result<T, StmError> {
+        self.check_usable(tvar)?;
+        if !self.writes.is_empty() {
+            if let Some(value) = self.writes.get(tvar.id()) {
+                let value: &T = value
+                    .downcast_ref()
+                    .expect("a write-log entry always holds its TVar's type");
+                return Ok(value.clone());
+            }
+        }
+        let core = tvar.core();
+        loop {
+            let before = core.current_word();
+            if before.is_locked() {
+                if self.irrevocable {
+                    P::yield_now();
+                    continue;
+                }
+                return Err(self.doom(AbortKind::ReadLocked));
+            }
+            if before.version() > self.read_version {
+                if self.extend_snapshot() {
+                    continue;
+                }
+                return Err(self.doom(AbortKind::ReadStale));
+            }
+            let value = core.read_value();
+            if core.current_word().value_state() != before.value_state() {
+                // A writer got in between the two loads; look again.
+                P::yield_now();
+                continue;
+            }
+            self.reads
+                .push(core.clone() as Arc<dyn AnyTVar<P>>, before.version());
+            return Ok(value);
+        }
+    }
+
+    /// Writes a TVar. The write is buffered: other transactions see it only
+    /// once this one commits.
+    ///
+    /// ```
+    /// use stm_core::{atomically, TVar};
+    ///
+    /// let a = TVar::new(0);
+    /// atomically(|tx| tx.write(&a, 42));
+    /// assert_eq!(a.load(), 42);
+    /// ```
+    pub fn write<T: Clone + Send + Sync + 'static>(
+        &mut self,
+        tvar: &TVar<T, P>,
+        value: T,
+    ) -> Result<(), StmError> {
+        self.check_usable(tvar)?;
+        self.writes
+            .insert(tvar.core().clone() as Arc<dyn AnyTVar<P>>, Box::new(value));
+        Ok(())
+    }
+
+    /// Reads a TVar, applies `f` and writes the result back.
+    ///
+    /// ```
+    /// use stm_core::{atomically, TVar};
+    ///
+    /// let hits = TVar::new(0_u64);
+    /// atomically(|tx| tx.modify(&hits, |n| n + 1));
+    /// assert_eq!(hits.load(), 1);
+    /// ```
+    pub fn modify<T: Clone + Send + Sync + 'static>(
+        &mut self,
+        tvar: &TVar<T, P>,
+        f: impl FnOnce(T) -> T,
+    ) -> Result<(), StmError> {
+        let value = self.read(tvar)?;
+        self.write(tvar, f(value))
+    }
+
+    /// Abandons this attempt and blocks until a TVar read so far is changed
+    /// by another commit, then runs the transaction again (GHC's `retry`).
+    ///
+    /// A transaction that retries before reading any TVar could never be
+    /// woken; `atomically` panics in that case.
+    ///
+    /// ```
+    /// use stm_core::{Stm, TVar};
+    ///
+    /// let stm = Stm::new();
+    /// let ready = TVar::new_in(&stm, false);
+    /// let setter = {
+    ///     let (stm, ready) = (stm.clone(), ready.clone());
+    ///     std::thread::spawn(move || stm.atomically(|tx| tx.write(&ready, true)))
+    /// };
+    /// // Blocks (without spinning) until the other thread sets the flag.
+    /// stm.atomically(|tx| if tx.read(&ready)? { Ok(()) } else { tx.retry() });
+    /// setter.join().unwrap();
+    /// ```
+    pub fn retry<R>(&self) -> Result<R, StmError> {
+        Err(StmError::Retry)
+    }
+
+    /// Runs `first`; if it retries, discards its writes and runs `second`
+    /// instead (GHC's `orElse`). If `second` retries too, the whole
+    /// transaction retries, waiting on the TVars both alternatives read.
+    ///
+    /// ```
+    /// use stm_core::{atomically, TVar};
+    ///
+    /// let primary = TVar::new(None::<u32>);
+    /// let fallback = TVar::new(7_u32);
+    /// let got = atomically(|tx| {
+    ///     tx.or_else(
+    ///         |tx| match tx.read(&primary)? {
+    ///             Some(v) => Ok(v),
+    ///             None => tx.retry(),
+    ///         },
+    ///         |tx| tx.read(&fallback),
+    ///     )
+    /// });
+    /// assert_eq!(got, 7);
+    /// ```
+    pub fn or_else<R, E: MaybeRetry>(
+        &mut self,
+        first: impl FnOnce(&mut Self) -> Result<R, E>,
+        second: impl FnOnce(&mut Self) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let checkpoint = self.writes.checkpoint();
+        match first(self) {
+            Err(e) if e.is_retry() && self.doomed.is_none() => {
+                self.writes.roll_back(checkpoint);
+                second(self)
+            }
+            outcome => {
+                self.writes.keep(checkpoint);
+                outcome
+            }
+        }
+    }
+
+    fn check_usable<T: Clone + Send + Sync + 'static>(
+        &mut self,
+        tvar: &TVar<T, P>,
+    ) -> Result<(), StmError> {
+        assert!(
+            tvar.belongs_to(self.runtime),
+            "stm: {tvar:?} belongs to another Stm runtime than this transaction"
+        );
+        match self.doomed {
+            Some(_) => Err(StmError::Conflict),
+            None => Ok(()),
+        }
+    }
+
+    fn doom(&mut self, kind: AbortKind) -> StmError {
+        self.doomed = Some(kind);
+        StmError::Conflict
+    }
+
+    /// Moves the snapshot forward to now if nothing read so far has changed.
+    fn extend_snapshot(&mut self) -> bool {
+        let now = self.runtime.clock.now();
+        if self.reads_unchanged(false) {
+            self.read_version = now;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether every TVar read still holds the version read. While
+    /// committing (`holding_write_locks`), TVars locked by this transaction
+    /// count as unchanged if their version is. An irrevocable transaction
+    /// waits out other writers' locks: they cannot take a commit version
+    /// while it runs, so they are about to unlock.
+    pub(crate) fn reads_unchanged(&self, holding_write_locks: bool) -> bool {
+        for entry in &self.reads.entries {
+            loop {
+                let word = entry.tvar.lock().load();
+                if word.is_locked()
+                    && !(holding_write_locks && self.writes.position(entry.tvar.id()).is_some())
+                {
+                    if self.irrevocable {
+                        P::yield_now();
+                        continue;
+                    }
+                    return false;
+                }
+                if word.version() != entry.version {
+                    return false;
+                }
+                break;
+            }
+        }
+        true
+    }
+
+    /// Gives serial mode back early (before blocking in `retry`).
+    pub(crate) fn leave_serial_mode(&mut self) {
+        if self.irrevocable {
+            self.irrevocable = false;
+            self.runtime.clock.exit_serial_mode();
+        }
+    }
+}
+
+impl<P: Platform> Drop for Transaction<'_, P> {
+    fn drop(&mut self) {
+        self.leave_serial_mode();
+    }
+}
