@@ -69,21 +69,41 @@ pub struct Stm<P: Platform = Std> {
 const NESTED_MESSAGE: &str = "stm: `atomically` was called inside a running transaction; \
      nested transactions are not flattened: pass the outer `&mut Transaction` down instead";
 
-impl<P: Platform> Stm<P> {
-    /// Creates a runtime with default settings.
+impl Stm<Std> {
+    /// Creates a runtime on real threads with default settings.
     pub fn new() -> Self {
-        Self::with_config(StmConfig::default())
+        Self::for_platform()
     }
 
-    /// Creates a runtime with the given settings.
+    /// Creates a runtime on real threads with the given settings.
     ///
     /// ```
     /// use stm_core::{Stm, StmConfig};
     ///
-    /// let stm: Stm = Stm::with_config(StmConfig { irrevocable_after: 4 });
+    /// let stm = Stm::with_config(StmConfig { irrevocable_after: 4 });
     /// assert_eq!(stm.config().irrevocable_after, 4);
     /// ```
     pub fn with_config(config: StmConfig) -> Self {
+        Self::for_platform_with_config(config)
+    }
+}
+
+impl<P: Platform> Stm<P> {
+    /// Creates a runtime on platform `P` with default settings; under a
+    /// model checker, call it inside the model closure.
+    ///
+    /// ```
+    /// use stm_core::{Std, Stm};
+    ///
+    /// let stm = Stm::<Std>::for_platform();
+    /// assert_eq!(stm.stats().commits, 0);
+    /// ```
+    pub fn for_platform() -> Self {
+        Self::for_platform_with_config(StmConfig::default())
+    }
+
+    /// Creates a runtime on platform `P` with the given settings.
+    pub fn for_platform_with_config(config: StmConfig) -> Self {
         Stm {
             shared: Arc::new(RuntimeShared {
                 clock: VersionClock::new(),
@@ -276,7 +296,7 @@ impl<P: Platform> Drop for CallAccounting<'_, P> {
 
 impl<P: Platform> Default for Stm<P> {
     fn default() -> Self {
-        Self::new()
+        Self::for_platform()
     }
 }
 

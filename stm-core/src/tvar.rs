@@ -159,7 +159,8 @@ impl<T: Clone + Send + Sync + 'static, P: Platform> AnyTVar<P> for TVarCore<T, P
         let mut value: Box<T> = value
             .downcast()
             .expect("a write-log entry always holds its TVar's type");
-        self.value.with(|current| core::mem::swap(current, &mut *value));
+        self.value
+            .with(|current| core::mem::swap(current, &mut *value));
         value
     }
 

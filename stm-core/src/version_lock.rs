@@ -173,7 +173,12 @@ impl<P: Platform> VersionClock<P> {
             if current & SERIAL == 0
                 && self
                     .word
-                    .compare_exchange(current, current | SERIAL, Ordering::AcqRel, Ordering::Acquire)
+                    .compare_exchange(
+                        current,
+                        current | SERIAL,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    )
                     .is_ok()
             {
                 return;

@@ -129,5 +129,5 @@ impl Platform for Std {
 /// [`TVar::new`](crate::TVar::new).
 pub(crate) fn default_runtime() -> &'static Stm<Std> {
     static DEFAULT: OnceLock<Stm<Std>> = OnceLock::new();
-    DEFAULT.get_or_init(Stm::new)
+    DEFAULT.get_or_init(Stm::for_platform)
 }
