@@ -4,7 +4,6 @@
 //! wake-up (a lost wake-up is reported by loom as a deadlock).
 
 use loom::model::Builder;
-use stm_core::platform::Join;
 use stm_core::{LoomPlatform, Stm, StmConfig};
 
 type Runtime = Stm<LoomPlatform>;

@@ -4,7 +4,6 @@
 //! shuttle reports).
 
 use shuttle::{check_pct, check_random};
-use stm_core::platform::Join;
 use stm_core::{ShuttlePlatform, Stm, StmConfig, TVar};
 
 type Runtime = Stm<ShuttlePlatform>;

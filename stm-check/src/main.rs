@@ -1,0 +1,119 @@
+//! `stm-check`: the command-line front of the toolkit.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use std::time::Duration;
+use stm_check::bank::{self, BankConfig, Budget};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stm-check",
+    version,
+    about = "Explore and check stm-core transactions"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the built-in bank workload on real threads: throughput, aborts and
+    /// the check that money is neither created nor lost.
+    Bank {
+        /// Worker threads (default: every available core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Number of accounts.
+        #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(2..))]
+        accounts: u64,
+        /// Seconds to run (ignored when --transfers is given).
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+        /// Transfers per thread instead of a time budget.
+        #[arg(long)]
+        transfers: Option<u64>,
+        /// Seed of the transfer choices.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Bank {
+            threads,
+            accounts,
+            seconds,
+            transfers,
+            seed,
+        } => {
+            let threads = match threads {
+                Some(0) => return usage_error("--threads must be at least 1"),
+                Some(n) => n,
+                None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            };
+            let budget = match transfers {
+                Some(n) => Budget::Transfers(n),
+                None if seconds.is_finite() && seconds > 0.0 => {
+                    Budget::Time(Duration::from_secs_f64(seconds))
+                }
+                None => return usage_error("--seconds must be a positive number"),
+            };
+            let config = BankConfig {
+                accounts: accounts as usize,
+                threads,
+                budget,
+                seed,
+                ..BankConfig::default()
+            };
+            let report = bank::run(&stm_core::Stm::new(), config);
+            print_bank_report(&report);
+            if report.invariant_holds() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("stm-check: {message}");
+    ExitCode::from(2)
+}
+
+fn print_bank_report(report: &bank::BankReport) {
+    let stats = &report.stats;
+    println!(
+        "bank: {} threads, {} accounts, {:.2} s",
+        report.config.threads,
+        report.config.accounts,
+        report.elapsed.as_secs_f64()
+    );
+    println!(
+        "  throughput: {:.0} transfers/s ({} transfers)",
+        report.throughput(),
+        report.transfers
+    );
+    let abort_rate = stats.conflict_aborts() as f64 / stats.attempts.max(1) as f64;
+    println!(
+        "  attempts: {}, commits: {}, conflict aborts: {} ({:.3}% of attempts), irrevocable runs: {}",
+        stats.attempts,
+        stats.commits,
+        stats.conflict_aborts(),
+        100.0 * abort_rate,
+        stats.irrevocable_runs
+    );
+    println!("  engine: {stats}");
+    let verdict = if report.invariant_holds() {
+        "PASS"
+    } else {
+        "FAIL"
+    };
+    println!(
+        "  invariant (total preserved): {verdict}: expected {}, final {}, audits {} ({} failed)",
+        report.expected_total, report.final_total, report.audits, report.failed_audits
+    );
+}
