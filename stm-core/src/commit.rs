@@ -4,7 +4,7 @@
 
 use crate::error::AbortKind;
 use crate::platform::Platform;
-use crate::tx::Transaction;
+use crate::tx::{debug_assert_irrevocable_survives, Transaction};
 
 impl<P: Platform> Transaction<'_, P> {
     /// Tries to make this attempt's writes visible atomically.
@@ -29,6 +29,7 @@ impl<P: Platform> Transaction<'_, P> {
         // If no other transaction took a version since our snapshot, nothing
         // we read can have changed (TL2's rv + 1 shortcut).
         if commit_version != self.read_version + 1 && !self.reads_unchanged(true) {
+            debug_assert_irrevocable_survives(self.irrevocable, AbortKind::Validation);
             self.unlock_write_set(self.writes.entries.len());
             return Err(AbortKind::Validation);
         }

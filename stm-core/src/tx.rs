@@ -220,6 +220,7 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     }
 
     fn doom(&mut self, kind: AbortKind) -> StmError {
+        debug_assert_irrevocable_survives(self.irrevocable, kind);
         self.doomed = Some(kind);
         StmError::Conflict
     }
@@ -269,6 +270,17 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
             self.runtime.clock.exit_serial_mode();
         }
     }
+}
+
+/// The progress guarantee: while an attempt holds serial mode no other
+/// transaction can take a commit version, so nothing it read can change and
+/// it cannot be aborted by a conflict. Checked in debug builds (and so under
+/// the model checkers); release builds fall back to aborting safely.
+pub(crate) fn debug_assert_irrevocable_survives(irrevocable: bool, kind: AbortKind) {
+    debug_assert!(
+        !irrevocable,
+        "stm engine bug: an irrevocable attempt was aborted ({kind})"
+    );
 }
 
 impl<P: Platform> Drop for Transaction<'_, P> {

@@ -123,8 +123,9 @@ fn serial_mode_transactions_exclude_each_other() {
     });
 }
 
-/// Serial mode against an optimistic committer: one runtime where the first
-/// conflict sends a transaction to serial mode.
+/// Serial mode against an optimistic committer: the first conflict sends a
+/// transaction to serial mode, and the other thread's next commit must wait
+/// for it (an irrevocable attempt that aborts trips an engine assertion).
 #[test]
 fn serial_mode_against_optimistic_commits() {
     model(|| {
@@ -134,11 +135,15 @@ fn serial_mode_against_optimistic_commits() {
         let counter = stm.new_tvar(0u32);
         let other = {
             let (stm2, counter) = (stm.clone(), counter.clone());
-            stm.spawn(move || stm2.atomically(|tx| tx.modify(&counter, |n| n + 10)))
+            stm.spawn(move || {
+                for _ in 0..2 {
+                    stm2.atomically(|tx| tx.modify(&counter, |n| n + 10));
+                }
+            })
         };
         stm.atomically(|tx| tx.modify(&counter, |n| n + 1));
         other.join().unwrap();
-        assert_eq!(counter.load(), 11);
+        assert_eq!(counter.load(), 21);
     });
 }
 

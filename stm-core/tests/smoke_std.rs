@@ -137,3 +137,43 @@ fn hot_counter_under_contention_falls_back_to_serial_mode() {
     }
     assert_eq!(counter.load(), 20_000);
 }
+
+#[test]
+fn replaced_values_are_dropped_and_none_leak() {
+    use std::sync::Arc;
+    let token = Arc::new(());
+    {
+        let stm = Stm::new();
+        let slots: Vec<TVar<Arc<()>>> = (0..4).map(|_| stm.new_tvar(token.clone())).collect();
+        let threads: Vec<_> = (0..2)
+            .map(|t| {
+                let (stm, slots, token) = (stm.clone(), slots.clone(), token.clone());
+                std::thread::spawn(move || {
+                    for i in 0..2_000usize {
+                        stm.atomically(|tx| {
+                            let a = tx.read(&slots[(i + t) % 4])?;
+                            tx.write(&slots[(i + t + 1) % 4], a)?;
+                            tx.write(&slots[(i + t) % 4], token.clone())
+                        });
+                    }
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        stm.atomically(|tx| -> Result<(), _> {
+                            tx.write(&slots[0], token.clone())?;
+                            panic!("discard this write")
+                        })
+                    }));
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        // Live clones: one per slot, plus the original.
+        assert_eq!(Arc::strong_count(&token), 5);
+    }
+    assert_eq!(
+        Arc::strong_count(&token),
+        1,
+        "a replaced or discarded value leaked"
+    );
+}
