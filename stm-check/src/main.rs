@@ -36,6 +36,10 @@ enum Command {
         /// Seed of the transfer choices.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Each thread audits the total (a read-only transaction over every
+        /// account) after this many transfers; 0 disables audits.
+        #[arg(long, default_value_t = 10_000)]
+        audit_every: u64,
     },
 }
 
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
             seconds,
             transfers,
             seed,
+            audit_every,
         } => {
             let threads = match threads {
                 Some(0) => return usage_error("--threads must be at least 1"),
@@ -66,6 +71,7 @@ fn main() -> ExitCode {
                 threads,
                 budget,
                 seed,
+                audit_every,
                 ..BankConfig::default()
             };
             let report = bank::run(&stm_core::Stm::new(), config);
