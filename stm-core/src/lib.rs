@@ -8,14 +8,17 @@
 //! [`Transaction::or_else`] composes alternatives.
 //!
 //! ```
-//! use stm_core::{atomically, TVar};
+//! use stm_core::platform::Join;
+//! use stm_core::{atomically, Stm, TVar};
 //!
 //! let alice = TVar::new(100);
 //! let bob = TVar::new(0);
 //! let threads: Vec<_> = (0..4)
 //!     .map(|_| {
 //!         let (alice, bob) = (alice.clone(), bob.clone());
-//!         std::thread::spawn(move || {
+//!         // `Stm::spawn` starts a thread on the runtime's platform (an OS
+//!         // thread here, a task under a model checker).
+//!         Stm::new().spawn(move || {
 //!             for _ in 0..10 {
 //!                 atomically(|tx| {
 //!                     let a = tx.read(&alice)?;

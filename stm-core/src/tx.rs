@@ -151,13 +151,14 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     /// woken; `atomically` panics in that case.
     ///
     /// ```
+    /// use stm_core::platform::Join;
     /// use stm_core::{Stm, TVar};
     ///
     /// let stm = Stm::new();
     /// let ready = TVar::new_in(&stm, false);
     /// let setter = {
-    ///     let (stm, ready) = (stm.clone(), ready.clone());
-    ///     std::thread::spawn(move || stm.atomically(|tx| tx.write(&ready, true)))
+    ///     let (stm2, ready) = (stm.clone(), ready.clone());
+    ///     stm.spawn(move || stm2.atomically(|tx| tx.write(&ready, true)))
     /// };
     /// // Blocks (without spinning) until the other thread sets the flag.
     /// stm.atomically(|tx| if tx.read(&ready)? { Ok(()) } else { tx.retry() });

@@ -1,8 +1,8 @@
 //! The atomics layer: the one seam through which the engine touches shared
 //! state, locks, blocking, threads and thread identity.
 //!
-//! Every other module of stm-core names these traits, never `std::sync` or
-//! `std::thread`, so the same engine code runs on real threads ([`Std`]),
+//! Every other module of stm-core names these traits, never the standard
+//! library's sync or thread modules, so the same engine code runs on real threads ([`Std`]),
 //! under the shuttle scheduler (`ShuttlePlatform`, feature `shuttle`) and
 //! under the loom model checker (`LoomPlatform`, feature `loom`). The backend
 //! is a type parameter rather than a cargo feature, so one binary can run the
@@ -47,7 +47,7 @@ pub use core::sync::atomic::Ordering;
 
 /// A 64-bit atomic integer of one backend.
 ///
-/// The methods mirror `std::sync::atomic::AtomicU64` exactly.
+/// The methods mirror the standard library's `AtomicU64` exactly.
 pub trait AtomicWord: Send + Sync + 'static {
     /// Creates a new atomic holding `value`.
     fn new(value: u64) -> Self;
