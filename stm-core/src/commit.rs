@@ -28,10 +28,13 @@ impl<P: Platform> Transaction<'_, P> {
         };
         // If no other transaction took a version since our snapshot, nothing
         // we read can have changed (TL2's rv + 1 shortcut).
-        if commit_version != self.read_version + 1 && !self.reads_unchanged(true) {
-            debug_assert_irrevocable_survives(self.irrevocable, AbortKind::Validation);
-            self.unlock_write_set(self.writes.entries.len());
-            return Err(AbortKind::Validation);
+        if commit_version != self.read_version + 1 {
+            if let Some(changed) = self.first_changed_read(true) {
+                debug_assert_irrevocable_survives(self.irrevocable, AbortKind::Validation);
+                self.conflict = Some(changed.clone());
+                self.unlock_write_set(self.writes.entries.len());
+                return Err(AbortKind::Validation);
+            }
         }
         self.write_back(commit_version);
         Ok(())
@@ -49,6 +52,7 @@ impl<P: Platform> Transaction<'_, P> {
                         P::yield_now();
                         continue;
                     }
+                    self.conflict = Some(entry.tvar.clone());
                     self.unlock_write_set(i);
                     return Err(AbortKind::WriteLocked);
                 }
@@ -74,7 +78,7 @@ impl<P: Platform> Transaction<'_, P> {
         let mut replaced = Vec::with_capacity(self.writes.entries.len());
         for entry in &mut self.writes.entries {
             let new_value = core::mem::replace(&mut entry.value, Box::new(()));
-            replaced.push(entry.tvar.install(new_value));
+            replaced.push(entry.tvar.install(new_value, self.site));
             if entry.tvar.lock().unlock_with_version(commit_version) {
                 entry.tvar.wake_waiters();
             }

@@ -100,7 +100,9 @@
 pub mod platform;
 
 mod commit;
+mod conflict_report;
 mod error;
+mod execute;
 mod log;
 mod retry_wait;
 mod runtime;
@@ -109,11 +111,12 @@ mod tvar;
 mod tx;
 mod version_lock;
 
+pub use conflict_report::{ConflictKind, ConflictReport, ConflictSite};
 pub use error::{AbortKind, MaybeRetry, StmError, TxError};
 pub use platform::{Platform, Std};
 pub use runtime::{Stm, StmConfig};
 pub use stats::StmStats;
-pub use tvar::{TVar, TVarId};
+pub use tvar::{CallSite, TVar, TVarId};
 pub use tx::Transaction;
 
 #[cfg(feature = "loom")]
@@ -131,6 +134,7 @@ pub use platform::ShuttlePlatform;
 /// atomically(|tx| tx.modify(&v, |x| x * 10));
 /// assert_eq!(v.load(), 10);
 /// ```
+#[track_caller]
 pub fn atomically<R>(body: impl FnMut(&mut Transaction<'_, Std>) -> Result<R, StmError>) -> R {
     platform::default_runtime().atomically(body)
 }
@@ -148,6 +152,7 @@ pub fn atomically<R>(body: impl FnMut(&mut Transaction<'_, Std>) -> Result<R, St
 /// });
 /// assert_eq!(taken, Err("out of stock"));
 /// ```
+#[track_caller]
 pub fn try_atomically<R, E>(
     body: impl FnMut(&mut Transaction<'_, Std>) -> Result<R, TxError<E>>,
 ) -> Result<R, E> {

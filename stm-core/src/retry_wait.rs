@@ -11,12 +11,13 @@
 //! lost and no one spins.
 
 use crate::platform::{Arc, Platform, WakeEvent};
-use crate::tvar::TVarId;
+use crate::tvar::{AnyTVar, TVarId};
 use crate::tx::Transaction;
 
 impl<P: Platform> Transaction<'_, P> {
-    /// Blocks until a TVar this attempt read has been changed by a commit.
-    pub(crate) fn block_until_reads_change(mut self) {
+    /// Blocks until a TVar this attempt read has been changed by a commit,
+    /// and returns that TVar (when one is found changed).
+    pub(crate) fn block_until_reads_change(mut self) -> Option<Arc<dyn AnyTVar<P>>> {
         self.leave_serial_mode();
         assert!(
             !self.reads.is_empty(),
@@ -46,5 +47,6 @@ impl<P: Platform> Transaction<'_, P> {
                 entry.tvar.remove_waiter(&waiter);
             }
         }
+        self.first_changed_read(false).cloned()
     }
 }

@@ -1,14 +1,17 @@
 //! `Stm`: a runtime (version clock, statistics, TVar ids, settings) and the
 //! `atomically` loop that runs, commits, re-runs and blocks transactions.
 
-use crate::error::{AbortKind, StmError, TxError};
-use crate::platform::{Arc, AtomicWord, Ordering, Platform, Std};
-use crate::stats::{Stats, StmStats, Tally};
+use crate::conflict_report::{ConflictEvent, ConflictReport, ConflictTable};
+use crate::error::{StmError, TxError};
+use crate::execute::{Outcome, Ungated};
+use crate::platform::{Arc, AtomicWord, Lock, Ordering, Platform, Std};
+use crate::stats::{Stats, StmStats};
 use crate::tvar::{TVar, TVarId};
 use crate::tx::Transaction;
 use crate::version_lock::VersionClock;
 use core::convert::Infallible;
 use core::fmt;
+use core::panic::Location;
 
 /// Settings of a runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,12 +20,17 @@ pub struct StmConfig {
     /// irrevocably (serial mode), which cannot be aborted by conflicts. This
     /// bounds the attempts of every transaction: no livelock, no starvation.
     pub irrevocable_after: u32,
+    /// Record which TVars make transactions abort, how, and how much time
+    /// the aborted attempts cost (see [`Stm::conflict_report`]). Off by
+    /// default: recording times every attempt.
+    pub conflict_reports: bool,
 }
 
 impl Default for StmConfig {
     fn default() -> Self {
         StmConfig {
             irrevocable_after: 16,
+            conflict_reports: false,
         }
     }
 }
@@ -33,11 +41,28 @@ pub(crate) struct RuntimeShared<P: Platform> {
     pub(crate) stats: Stats<P>,
     next_tvar_id: P::AtomicU64,
     config: StmConfig,
+    conflicts: P::Mutex<ConflictTable>,
 }
 
 impl<P: Platform> RuntimeShared<P> {
     pub(crate) fn next_tvar_id(&self) -> TVarId {
         self.next_tvar_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn config(&self) -> StmConfig {
+        self.config
+    }
+
+    pub(crate) fn conflict_reports_enabled(&self) -> bool {
+        self.config.conflict_reports
+    }
+
+    pub(crate) fn record_conflicts(&self, events: &[ConflictEvent]) {
+        self.conflicts.with(|table| table.record(events));
+    }
+
+    pub(crate) fn set_label(&self, tvar: TVarId, label: String) {
+        self.conflicts.with(|table| table.set_label(tvar, label));
     }
 }
 
@@ -66,9 +91,6 @@ pub struct Stm<P: Platform = Std> {
     shared: Arc<RuntimeShared<P>>,
 }
 
-const NESTED_MESSAGE: &str = "stm: `atomically` was called inside a running transaction; \
-     nested transactions are not flattened: pass the outer `&mut Transaction` down instead";
-
 impl Stm<Std> {
     /// Creates a runtime on real threads with default settings.
     pub fn new() -> Self {
@@ -80,7 +102,7 @@ impl Stm<Std> {
     /// ```
     /// use stm_core::{Stm, StmConfig};
     ///
-    /// let stm = Stm::with_config(StmConfig { irrevocable_after: 4 });
+    /// let stm = Stm::with_config(StmConfig { irrevocable_after: 4, ..StmConfig::default() });
     /// assert_eq!(stm.config().irrevocable_after, 4);
     /// ```
     pub fn with_config(config: StmConfig) -> Self {
@@ -110,6 +132,7 @@ impl<P: Platform> Stm<P> {
                 stats: Stats::new(),
                 next_tvar_id: P::AtomicU64::new(0),
                 config,
+                conflicts: P::Mutex::new(ConflictTable::default()),
             }),
         }
     }
@@ -149,6 +172,7 @@ impl<P: Platform> Stm<P> {
     /// });
     /// assert_eq!((old, v.load()), (1, 2));
     /// ```
+    #[track_caller]
     pub fn atomically<R>(
         &self,
         mut body: impl FnMut(&mut Transaction<'_, P>) -> Result<R, StmError>,
@@ -179,49 +203,28 @@ impl<P: Platform> Stm<P> {
     /// assert_eq!(result, Err("insufficient funds"));
     /// assert_eq!(balance.load(), 50); // the write was discarded
     /// ```
+    #[track_caller]
     pub fn try_atomically<R, E>(
         &self,
         mut body: impl FnMut(&mut Transaction<'_, P>) -> Result<R, TxError<E>>,
     ) -> Result<R, E> {
-        assert!(P::enter_transaction(), "{NESTED_MESSAGE}");
-        let mut call = CallAccounting::new(&self.shared);
-        let mut conflicts = 0u32;
-        loop {
-            let irrevocable = conflicts >= self.shared.config.irrevocable_after;
-            call.tally.attempt();
-            if irrevocable {
-                call.tally.irrevocable_run();
-            }
-            let mut tx = Transaction::begin(&self.shared, irrevocable);
-            let abort = match body(&mut tx) {
-                Ok(value) => match tx.commit() {
-                    Ok(()) => {
-                        call.finish(|t| t.commit());
-                        return Ok(value);
-                    }
-                    Err(kind) => kind,
-                },
-                Err(TxError::Abort(error)) => {
-                    call.finish(|t| t.user_abort());
-                    return Err(error);
-                }
-                Err(TxError::Stm(StmError::Retry)) if tx.doomed().is_none() => {
-                    call.tally.retry_wait();
-                    tx.block_until_reads_change();
-                    continue;
-                }
-                // A conflict raised by a read, or one the body made up.
-                Err(TxError::Stm(_)) => tx.doomed().unwrap_or(AbortKind::Validation),
-            };
-            drop(tx);
-            call.tally.abort(abort);
-            conflicts = conflicts.saturating_add(1);
-            if abort == AbortKind::SerialMode {
-                self.shared.clock.wait_for_serial_mode_end();
-            } else {
-                P::yield_now();
+        match self.execute(Location::caller(), &mut Ungated, &mut body) {
+            Outcome::Committed(value) => Ok(value),
+            Outcome::Failed(error) => Err(error),
+            Outcome::Panicked(panic) => std::panic::resume_unwind(panic),
+            Outcome::Abandoned | Outcome::Stuck => {
+                unreachable!("an ungated transaction is never abandoned or stuck")
             }
         }
+    }
+
+    /// The conflict report: which TVars made transactions abort, how, and
+    /// how much time was lost (empty unless [`StmConfig::conflict_reports`]
+    /// is set). See [`ConflictReport`].
+    pub fn conflict_report(&self) -> ConflictReport {
+        self.shared
+            .conflicts
+            .with(|table| table.report(self.shared.config.conflict_reports))
     }
 
     /// A snapshot of this runtime's statistics.
@@ -258,39 +261,6 @@ impl<P: Platform> Stm<P> {
 
     pub(crate) fn shared(&self) -> &Arc<RuntimeShared<P>> {
         &self.shared
-    }
-}
-
-/// Adds one `atomically` call's tally to the runtime's statistics when the
-/// call ends, by return or by panic, and clears the nesting mark.
-struct CallAccounting<'a, P: Platform> {
-    runtime: &'a RuntimeShared<P>,
-    tally: Tally,
-    finished: bool,
-}
-
-impl<'a, P: Platform> CallAccounting<'a, P> {
-    fn new(runtime: &'a RuntimeShared<P>) -> Self {
-        CallAccounting {
-            runtime,
-            tally: Tally::default(),
-            finished: false,
-        }
-    }
-
-    fn finish(&mut self, outcome: impl FnOnce(&mut Tally)) {
-        outcome(&mut self.tally);
-        self.finished = true;
-    }
-}
-
-impl<P: Platform> Drop for CallAccounting<'_, P> {
-    fn drop(&mut self) {
-        if !self.finished {
-            self.tally.panic();
-        }
-        self.runtime.stats.add(&self.tally);
-        P::exit_transaction();
     }
 }
 

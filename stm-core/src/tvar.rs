@@ -33,22 +33,37 @@ pub struct TVar<T: Send + 'static, P: Platform = Std> {
     core: Arc<TVarCore<T, P>>,
 }
 
+/// A call site of `atomically` (or of `TransactionQueue::add`): where a
+/// transaction comes from, as conflict reports name it.
+pub type CallSite = &'static Location<'static>;
+
+/// A TVar's value and the call site of the transaction that wrote it, so that
+/// a conflict report can name the writer that invalidated a reader.
+struct Slot<T> {
+    value: T,
+    written_by: Option<CallSite>,
+}
+
 pub(crate) struct TVarCore<T: Send + 'static, P: Platform> {
     pub(crate) id: TVarId,
     pub(crate) lock: VersionedLock<P>,
-    value: P::Mutex<T>,
+    slot: P::Mutex<Slot<T>>,
     waiters: P::Mutex<Vec<Arc<P::Event>>>,
     runtime: Arc<RuntimeShared<P>>,
-    created_at: &'static Location<'static>,
+    created_at: CallSite,
 }
 
 /// What the transaction logs need of a TVar whose type they do not know.
 pub(crate) trait AnyTVar<P: Platform>: Send + Sync {
     fn id(&self) -> TVarId;
     fn lock(&self) -> &VersionedLock<P>;
-    /// Stores a new value (a `Box<T>`) and hands back the box holding the
-    /// old one, so that the old value is dropped after all locks are released.
-    fn install(&self, value: Box<dyn Any + Send>) -> Box<dyn Any + Send>;
+    fn created_at(&self) -> CallSite;
+    /// The call site of the transaction that wrote the current value.
+    fn written_by(&self) -> Option<CallSite>;
+    /// Stores a new value (a `Box<T>`) written by a transaction from `site`
+    /// and hands back the box holding the old one, so that the old value is
+    /// dropped after all locks are released.
+    fn install(&self, value: Box<dyn Any + Send>, site: CallSite) -> Box<dyn Any + Send>;
     /// Registers a retry waiter.
     fn add_waiter(&self, waiter: &Arc<P::Event>);
     /// Removes a retry waiter registered by [`add_waiter`](Self::add_waiter).
@@ -88,7 +103,10 @@ impl<T: Clone + Send + Sync + 'static, P: Platform> TVar<T, P> {
             core: Arc::new(TVarCore {
                 id: runtime.next_tvar_id(),
                 lock: VersionedLock::new(),
-                value: P::Mutex::new(value),
+                slot: P::Mutex::new(Slot {
+                    value,
+                    written_by: None,
+                }),
                 waiters: P::Mutex::new(Vec::new()),
                 runtime,
                 created_at: Location::caller(),
@@ -115,13 +133,24 @@ impl<T: Clone + Send + Sync + 'static, P: Platform> TVar<T, P> {
         }
     }
 
+    /// Names this TVar in conflict reports (by default a TVar is named by
+    /// where it was created).
+    ///
+    /// ```
+    /// let balance = stm_core::TVar::new(0);
+    /// balance.set_label("alice's balance");
+    /// ```
+    pub fn set_label(&self, label: impl Into<String>) {
+        self.core.runtime.set_label(self.core.id, label.into());
+    }
+
     /// This TVar's id within its runtime.
     pub fn id(&self) -> TVarId {
         self.core.id
     }
 
     /// The source location that created this TVar.
-    pub fn created_at(&self) -> &'static Location<'static> {
+    pub fn created_at(&self) -> CallSite {
         self.core.created_at
     }
 
@@ -138,7 +167,7 @@ impl<T: Clone + Send + Sync + 'static, P: Platform> TVarCore<T, P> {
     /// Clones the current value. Only meaningful between two loads of the
     /// lock word that agree (the read protocol in `tx.rs`).
     pub(crate) fn read_value(&self) -> T {
-        self.value.with(|value| value.clone())
+        self.slot.with(|slot| slot.value.clone())
     }
 
     pub(crate) fn current_word(&self) -> LockWord {
@@ -155,12 +184,22 @@ impl<T: Clone + Send + Sync + 'static, P: Platform> AnyTVar<P> for TVarCore<T, P
         &self.lock
     }
 
-    fn install(&self, value: Box<dyn Any + Send>) -> Box<dyn Any + Send> {
+    fn created_at(&self) -> CallSite {
+        self.created_at
+    }
+
+    fn written_by(&self) -> Option<CallSite> {
+        self.slot.with(|slot| slot.written_by)
+    }
+
+    fn install(&self, value: Box<dyn Any + Send>, site: CallSite) -> Box<dyn Any + Send> {
         let mut value: Box<T> = value
             .downcast()
             .expect("a write-log entry always holds its TVar's type");
-        self.value
-            .with(|current| core::mem::swap(current, &mut *value));
+        self.slot.with(|slot| {
+            core::mem::swap(&mut slot.value, &mut *value);
+            slot.written_by = Some(site);
+        });
         value
     }
 

@@ -5,7 +5,8 @@ use crate::error::{AbortKind, MaybeRetry, StmError};
 use crate::log::{ReadSet, WriteSet};
 use crate::platform::{Arc, Platform, Std};
 use crate::runtime::RuntimeShared;
-use crate::tvar::{AnyTVar, TVar};
+use crate::tvar::{AnyTVar, CallSite, TVar};
+use std::time::Instant;
 
 /// One attempt of a transaction: the handle a transaction body reads and
 /// writes TVars through.
@@ -23,10 +24,20 @@ pub struct Transaction<'rt, P: Platform = Std> {
     pub(crate) irrevocable: bool,
     /// Set once a read found the snapshot broken; the attempt can only abort.
     doomed: Option<AbortKind>,
+    /// The TVar that made this attempt abort, for conflict reports.
+    pub(crate) conflict: Option<Arc<dyn AnyTVar<P>>>,
+    /// Where the transaction comes from (the `atomically` call site).
+    pub(crate) site: CallSite,
+    /// When the attempt began, if the runtime records conflicts.
+    pub(crate) started: Option<Instant>,
 }
 
 impl<'rt, P: Platform> Transaction<'rt, P> {
-    pub(crate) fn begin(runtime: &'rt Arc<RuntimeShared<P>>, irrevocable: bool) -> Self {
+    pub(crate) fn begin(
+        runtime: &'rt Arc<RuntimeShared<P>>,
+        irrevocable: bool,
+        site: CallSite,
+    ) -> Self {
         if irrevocable {
             runtime.clock.enter_serial_mode();
         }
@@ -37,6 +48,9 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
             writes: WriteSet::new(),
             irrevocable,
             doomed: None,
+            conflict: None,
+            site,
+            started: runtime.conflict_reports_enabled().then(Instant::now),
         }
     }
 
@@ -85,13 +99,13 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
                     P::yield_now();
                     continue;
                 }
-                return Err(self.doom(AbortKind::ReadLocked));
+                return Err(self.doom(AbortKind::ReadLocked, core));
             }
             if before.version() > self.read_version {
                 if self.extend_snapshot() {
                     continue;
                 }
-                return Err(self.doom(AbortKind::ReadStale));
+                return Err(self.doom(AbortKind::ReadStale, core));
             }
             let value = core.read_value();
             if core.current_word().value_state() != before.value_state() {
@@ -220,29 +234,38 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         }
     }
 
-    fn doom(&mut self, kind: AbortKind) -> StmError {
+    fn doom<T: Clone + Send + Sync + 'static>(
+        &mut self,
+        kind: AbortKind,
+        culprit: &Arc<crate::tvar::TVarCore<T, P>>,
+    ) -> StmError {
         debug_assert_irrevocable_survives(self.irrevocable, kind);
         self.doomed = Some(kind);
+        self.conflict = Some(culprit.clone() as Arc<dyn AnyTVar<P>>);
         StmError::Conflict
     }
 
     /// Moves the snapshot forward to now if nothing read so far has changed.
     fn extend_snapshot(&mut self) -> bool {
         let now = self.runtime.clock.now();
-        if self.reads_unchanged(false) {
-            self.read_version = now;
-            true
-        } else {
-            false
+        match self.first_changed_read(false) {
+            None => {
+                self.read_version = now;
+                true
+            }
+            Some(_) => false,
         }
     }
 
-    /// Whether every TVar read still holds the version read. While
-    /// committing (`holding_write_locks`), TVars locked by this transaction
-    /// count as unchanged if their version is. An irrevocable transaction
-    /// waits out other writers' locks: they cannot take a commit version
-    /// while it runs, so they are about to unlock.
-    pub(crate) fn reads_unchanged(&self, holding_write_locks: bool) -> bool {
+    /// The first TVar read that no longer holds the version read, if any.
+    /// While committing (`holding_write_locks`), TVars locked by this
+    /// transaction count as unchanged if their version is. An irrevocable
+    /// transaction waits out other writers' locks: they cannot take a commit
+    /// version while it runs, so they are about to unlock.
+    pub(crate) fn first_changed_read(
+        &self,
+        holding_write_locks: bool,
+    ) -> Option<&Arc<dyn AnyTVar<P>>> {
         for entry in &self.reads.entries {
             loop {
                 let word = entry.tvar.lock().load();
@@ -253,15 +276,15 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
                         P::yield_now();
                         continue;
                     }
-                    return false;
+                    return Some(&entry.tvar);
                 }
                 if word.version() != entry.version {
-                    return false;
+                    return Some(&entry.tvar);
                 }
                 break;
             }
         }
-        true
+        None
     }
 
     /// Gives serial mode back early (before blocking in `retry`).

@@ -110,6 +110,7 @@ fn serial_mode_transactions_exclude_each_other() {
     model(|| {
         let stm = Runtime::for_platform_with_config(StmConfig {
             irrevocable_after: 0,
+            ..StmConfig::default()
         });
         let counter = stm.new_tvar(0u32);
         let other = {
@@ -131,6 +132,7 @@ fn serial_mode_against_optimistic_commits() {
     model(|| {
         let stm = Runtime::for_platform_with_config(StmConfig {
             irrevocable_after: 1,
+            ..StmConfig::default()
         });
         let counter = stm.new_tvar(0u32);
         let other = {
@@ -207,6 +209,7 @@ fn one_commit_wakes_every_waiter() {
     model_with_bound(1, || {
         let stm = Runtime::for_platform_with_config(StmConfig {
             irrevocable_after: u32::MAX,
+            ..StmConfig::default()
         });
         let flag = stm.new_tvar(false);
         let waiters: Vec<_> = (0..2)

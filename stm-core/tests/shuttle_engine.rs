@@ -81,6 +81,7 @@ fn bank_in_serial_mode_after_one_conflict_pct() {
         || {
             bank_transfers_preserve_the_total(StmConfig {
                 irrevocable_after: 1,
+                ..StmConfig::default()
             })
         },
         ITERATIONS,

@@ -116,6 +116,7 @@ fn nested_atomically_is_a_clear_error() {
 fn hot_counter_under_contention_falls_back_to_serial_mode() {
     let stm = Stm::with_config(StmConfig {
         irrevocable_after: 2,
+        ..StmConfig::default()
     });
     let counter = stm.new_tvar(0u64);
     let threads: Vec<_> = (0..4)
