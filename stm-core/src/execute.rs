@@ -55,6 +55,10 @@ impl CommitGate for Ungated {
     }
 }
 
+/// A transaction body, as the attempt loop runs it.
+pub(crate) type Body<'b, P, R, E> =
+    dyn FnMut(&mut Transaction<'_, P>) -> Result<R, TxError<E>> + 'b;
+
 /// How a transaction ended.
 pub(crate) enum Outcome<R, E> {
     Committed(R),
@@ -84,7 +88,7 @@ impl<P: Platform> Stm<P> {
         &self,
         site: CallSite,
         gate: &mut dyn CommitGate,
-        body: &mut dyn FnMut(&mut Transaction<'_, P>) -> Result<R, TxError<E>>,
+        body: &mut Body<'_, P, R, E>,
     ) -> Outcome<R, E> {
         const NESTED: &str = "stm: `atomically` was called inside a running transaction; \
              nested transactions are not flattened: pass the outer `&mut Transaction` down instead";
