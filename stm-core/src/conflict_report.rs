@@ -139,7 +139,7 @@ impl fmt::Display for ConflictReport {
         )?;
         writeln!(
             f,
-            "{:>12}  {:>10}  {:>10}  {:>10}  tvar",
+            "{:>12}  {:>10}  {:>11}  {:>10}  tvar",
             "time lost", "read-write", "write-write", "wake-ups"
         )?;
         for site in self.sites.iter().take(TOP_SITES) {

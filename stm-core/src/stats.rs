@@ -54,6 +54,27 @@ impl StmStats {
         self.aborts.iter().sum()
     }
 
+    /// The counts added since `earlier` (a snapshot of the same runtime).
+    ///
+    /// ```
+    /// let stm = stm_core::Stm::new();
+    /// let v = stm.new_tvar(0);
+    /// let before = stm.stats();
+    /// stm.atomically(|tx| tx.write(&v, 1));
+    /// assert_eq!(stm.stats().since(&before).commits, 1);
+    /// ```
+    pub fn since(&self, earlier: &StmStats) -> StmStats {
+        StmStats {
+            attempts: self.attempts - earlier.attempts,
+            commits: self.commits - earlier.commits,
+            retry_waits: self.retry_waits - earlier.retry_waits,
+            irrevocable_runs: self.irrevocable_runs - earlier.irrevocable_runs,
+            user_aborts: self.user_aborts - earlier.user_aborts,
+            panics: self.panics - earlier.panics,
+            aborts: core::array::from_fn(|i| self.aborts[i] - earlier.aborts[i]),
+        }
+    }
+
     /// Conflict aborts of one kind.
     pub fn aborts_of(&self, kind: AbortKind) -> u64 {
         self.aborts[kind.index()]

@@ -116,6 +116,15 @@ pub trait Platform: Sized + Send + Sync + 'static {
     /// use several so that counting does not contend; models use one.
     const STAT_STRIPES: usize;
 
+    /// How many times a waiter polls (yielding in between) before it blocks.
+    /// Real threads spin a little because blocking costs microseconds;
+    /// models block at once, which keeps their state space small.
+    const SPINS_BEFORE_BLOCKING: u32;
+
+    /// How many threads can usefully run at once (the default number of
+    /// workers of a transaction queue).
+    fn available_parallelism() -> usize;
+
     /// Spawns a thread (a task, under a model checker).
     fn spawn<F, T>(f: F) -> Self::JoinHandle<T>
     where

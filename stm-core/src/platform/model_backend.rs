@@ -93,6 +93,11 @@ macro_rules! model_backend {
             type JoinHandle<T: Send + 'static> = $model::thread::JoinHandle<T>;
 
             const STAT_STRIPES: usize = 1;
+            const SPINS_BEFORE_BLOCKING: u32 = 0;
+
+            fn available_parallelism() -> usize {
+                2
+            }
 
             fn spawn<F, T>(f: F) -> Self::JoinHandle<T>
             where

@@ -94,6 +94,11 @@ impl Platform for Std {
     type JoinHandle<T: Send + 'static> = std::thread::JoinHandle<T>;
 
     const STAT_STRIPES: usize = 16;
+    const SPINS_BEFORE_BLOCKING: u32 = 200;
+
+    fn available_parallelism() -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
 
     fn spawn<F, T>(f: F) -> Self::JoinHandle<T>
     where

@@ -1,0 +1,382 @@
+//! The transaction queue: multicore use without threads.
+//!
+//! Add work items to a [`TransactionQueue`]; [`run`](TransactionQueue::run)
+//! executes them on every core, each in its own transaction, and the result
+//! is as if they had run one after another. This is PyPy-STM's `transaction`
+//! module, with two differences that fix what ended it: the order can be made
+//! the one you added the items in ([`run_ordered`](TransactionQueue::run_ordered)),
+//! so a parallel run is reproducible and equal to a plain loop; and the
+//! runtime tells you which TVars made items conflict
+//! ([`report`](TransactionQueue::report)).
+//!
+//! | PyPy-STM | here |
+//! | --- | --- |
+//! | `transaction.add(f, *args)` | [`queue.add(move \|tx\| ...)`](TransactionQueue::add) |
+//! | `transaction.run()` (some serial order) | [`queue.run()`](TransactionQueue::run) |
+//! | (not available) | [`queue.run_ordered()`](TransactionQueue::run_ordered): the order of `add` |
+//! | `add` from inside a running item | [`tx.add(...)`](ItemTx::add), kept only if the item commits |
+//! | `thread.atomic` | [`atomically`](crate::atomically) |
+//! | conflict log (`PYPYSTM` file) | [`queue.report()`](TransactionQueue::report), printed as a table |
+//!
+//! The f(1), f(2), f(3) story of the PyPy-STM talk: with a GIL they run one
+//! after another; here they run on all cores, and the outcome is the same as
+//! calling them in a row.
+//!
+//! ```
+//! use stm_core::transaction::TransactionQueue;
+//! use stm_core::TVar;
+//!
+//! let total = TVar::new(0u64);
+//! let calls = TVar::new(Vec::new());
+//! let mut queue = TransactionQueue::new();
+//! for i in 1..=3u64 {
+//!     let (total, calls) = (total.clone(), calls.clone());
+//!     queue.add(move |tx| {
+//!         // f(i): some work on shared state, in one transaction.
+//!         tx.modify(&total, |t| t + i * i)?;
+//!         tx.modify(&calls, |mut c| {
+//!             c.push(i);
+//!             c
+//!         })?;
+//!         Ok(())
+//!     });
+//! }
+//! queue.run_ordered().unwrap();
+//! assert_eq!(total.load(), 1 + 4 + 9);
+//! assert_eq!(calls.load(), vec![1, 2, 3]); // exactly the serial order
+//! ```
+//!
+//! # Guarantees
+//!
+//! * Every item commits exactly once (unless the run stops on an error).
+//! * `run()`: the final state equals that of SOME serial execution of the
+//!   items (the order they happened to commit in).
+//! * `run_ordered()`: the final state equals running the items serially in
+//!   the order they were added, while they still execute in parallel: each
+//!   item runs speculatively and commits only at its turn, after
+//!   re-validating what it read; an item whose reads were invalidated by an
+//!   earlier item runs again. Items must depend only on what they read
+//!   through their transaction.
+//! * Items added from inside an item (with [`ItemTx::add`]) join the queue
+//!   only if the adding item commits, and go to its end: an ordered run
+//!   equals the loop `while let Some(item) = queue.pop_front() { item(&mut
+//!   queue) }`, where an item's additions are numbered, in the order it
+//!   added them, after every item already queued when it committed.
+//!
+//! # Errors and panics
+//!
+//! An item that returns `Err(TxError::Abort(e))` or panics stops the run: no
+//! further item starts, no item is half-applied (the failing one has no
+//! effect), and `run` returns a [`RunError`] with the first error and the ids
+//! of the items that committed; a panic is re-raised instead, after recording
+//! the committed items ([`last_committed`](TransactionQueue::last_committed)).
+//! In an ordered run the failure is settled at the item's turn, so it is the
+//! first failure of the serial order and exactly the items before it have
+//! committed. An item of an ordered run that calls `retry` at its turn, when
+//! no earlier item is left to change what it read, fails the run with
+//! [`ItemFailure::WouldBlockForever`] (a serial run would hang there); in
+//! `run` it blocks until some other transaction changes what it read.
+
+mod commit_order;
+mod work_queue;
+mod worker;
+
+use crate::conflict_report::ConflictReport;
+use crate::error::TxError;
+use crate::platform::{Join, Lock, Platform, Std};
+use crate::runtime::Stm;
+use crate::stats::StmStats;
+use crate::tvar::CallSite;
+use crate::tx::Transaction;
+use commit_order::CommitOrder;
+use core::fmt;
+use core::ops::{Deref, DerefMut};
+use core::panic::Location;
+use work_queue::WorkQueue;
+use worker::{Failure, RunShared};
+
+/// The default error type of queue items: any error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An item's number in its run: items added before the run are numbered
+/// from 0 in the order of `add`; items added by items get the next numbers
+/// when the adding item commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ItemId(pub u64);
+
+impl fmt::Display for ItemId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "item {}", self.0)
+    }
+}
+
+type ItemBody<P, E> =
+    Box<dyn FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> + Send + 'static>;
+
+/// A queued work item: its body and where it was added.
+pub(crate) struct Item<P: Platform, E> {
+    body: ItemBody<P, E>,
+    site: CallSite,
+}
+
+/// The transaction an item runs in: everything a [`Transaction`] offers
+/// (through `Deref`), plus [`add`](ItemTx::add).
+pub struct ItemTx<'a, 'rt, P: Platform, E> {
+    tx: &'a mut Transaction<'rt, P>,
+    added: &'a mut Vec<Item<P, E>>,
+}
+
+impl<P: Platform, E: Send + 'static> ItemTx<'_, '_, P, E> {
+    /// Adds an item to the running queue. It is queued only if this item's
+    /// transaction commits (its attempts that abort add nothing).
+    ///
+    /// ```
+    /// use stm_core::transaction::TransactionQueue;
+    /// use stm_core::TVar;
+    ///
+    /// let visited = TVar::new(0u32);
+    /// let mut queue = TransactionQueue::new();
+    /// let v = visited.clone();
+    /// queue.add(move |tx| {
+    ///     tx.modify(&v, |n| n + 1)?;
+    ///     let v = v.clone();
+    ///     tx.add(move |tx| Ok(tx.modify(&v, |n| n + 10)?));
+    ///     Ok(())
+    /// });
+    /// queue.run_ordered().unwrap();
+    /// assert_eq!(visited.load(), 11);
+    /// ```
+    #[track_caller]
+    pub fn add(
+        &mut self,
+        item: impl FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> + Send + 'static,
+    ) {
+        self.added.push(Item {
+            body: Box::new(item),
+            site: Location::caller(),
+        });
+    }
+}
+
+impl<'rt, P: Platform, E> Deref for ItemTx<'_, 'rt, P, E> {
+    type Target = Transaction<'rt, P>;
+    fn deref(&self) -> &Self::Target {
+        self.tx
+    }
+}
+
+impl<P: Platform, E> DerefMut for ItemTx<'_, '_, P, E> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.tx
+    }
+}
+
+/// Why a run stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemFailure<E> {
+    /// The item gave up with this error.
+    Error(E),
+    /// In an ordered run, the item retried at its turn with no earlier item
+    /// left that could change what it read: a serial run would block forever.
+    WouldBlockForever,
+}
+
+/// A run that stopped on an item's failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunError<E> {
+    /// The item that failed.
+    pub item: ItemId,
+    /// How it failed.
+    pub failure: ItemFailure<E>,
+    /// The items that committed, in commit order.
+    pub committed: Vec<ItemId>,
+    /// Items that were queued but never run.
+    pub not_run: usize,
+}
+
+impl<E: fmt::Display> fmt::Display for RunError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.failure {
+            ItemFailure::Error(e) => write!(f, "{} failed: {e}", self.item)?,
+            ItemFailure::WouldBlockForever => write!(
+                f,
+                "{} retried with no earlier item left to wake it (a serial run would block forever)",
+                self.item
+            )?,
+        }
+        write!(
+            f,
+            "; {} item(s) committed, {} not run",
+            self.committed.len(),
+            self.not_run
+        )
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for RunError<E> {}
+
+/// What a successful run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Items committed (each exactly once), added ones included.
+    pub committed: u64,
+    /// Workers used.
+    pub workers: usize,
+    /// The runtime's statistics over the run (attempts, aborts, ...).
+    pub stats: StmStats,
+}
+
+/// A queue of work items, each run as one transaction; see the
+/// [module docs](self).
+pub struct TransactionQueue<P: Platform = Std, E = BoxError> {
+    stm: Stm<P>,
+    items: Vec<Item<P, E>>,
+    workers: usize,
+    last_committed: Vec<ItemId>,
+}
+
+impl TransactionQueue<Std, BoxError> {
+    /// A queue on the default runtime, with one worker per available core.
+    pub fn new() -> Self {
+        Self::with_runtime(crate::platform::default_runtime())
+    }
+}
+
+impl Default for TransactionQueue<Std, BoxError> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
+    /// A queue whose items run on `stm` (any platform, any error type).
+    ///
+    /// ```
+    /// use stm_core::transaction::TransactionQueue;
+    /// use stm_core::{Stm, TxError};
+    ///
+    /// let stm = Stm::new();
+    /// let mut queue = TransactionQueue::<_, String>::with_runtime(&stm).workers(2);
+    /// queue.add(|_tx| Err(TxError::Abort("no".to_string())));
+    /// let error = queue.run().unwrap_err();
+    /// assert_eq!(error.failure, stm_core::transaction::ItemFailure::Error("no".to_string()));
+    /// ```
+    pub fn with_runtime(stm: &Stm<P>) -> Self {
+        TransactionQueue {
+            stm: stm.clone(),
+            items: Vec::new(),
+            workers: P::available_parallelism(),
+            last_committed: Vec::new(),
+        }
+    }
+
+    /// Sets the number of workers (at least 1).
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
+    }
+
+    /// Adds an item: a closure run as one transaction (possibly several
+    /// times, if it conflicts; only its committed run counts).
+    #[track_caller]
+    pub fn add(
+        &mut self,
+        item: impl FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> + Send + 'static,
+    ) {
+        self.items.push(Item {
+            body: Box::new(item),
+            site: Location::caller(),
+        });
+    }
+
+    /// Items waiting for the next run.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether no item is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Runs every queued item (and every item they add) on the workers; the
+    /// final state equals some serial execution of the items.
+    pub fn run(&mut self) -> Result<RunSummary, RunError<E>> {
+        self.run_items(false)
+    }
+
+    /// Runs every queued item (and every item they add) on the workers; the
+    /// final state equals running them serially in the order they were
+    /// added. See the [module docs](self) for where added items go.
+    pub fn run_ordered(&mut self) -> Result<RunSummary, RunError<E>> {
+        self.run_items(true)
+    }
+
+    /// The items that committed in the last run (also after it panicked).
+    pub fn last_committed(&self) -> &[ItemId] {
+        &self.last_committed
+    }
+
+    /// The runtime's conflict report (empty unless the runtime records
+    /// conflicts: [`StmConfig::conflict_reports`](crate::StmConfig::conflict_reports)).
+    pub fn report(&self) -> ConflictReport {
+        self.stm.conflict_report()
+    }
+
+    fn run_items(&mut self, ordered: bool) -> Result<RunSummary, RunError<E>> {
+        let before = self.stm.stats();
+        let shared = crate::platform::Arc::new(RunShared {
+            stm: self.stm.clone(),
+            queue: WorkQueue::new(core::mem::take(&mut self.items)),
+            order: ordered.then(CommitOrder::new),
+            failure: P::Mutex::new(None),
+        });
+        // The calling thread is one of the workers.
+        let helpers: Vec<_> = (1..self.workers)
+            .map(|_| {
+                let shared = shared.clone();
+                self.stm.spawn(move || shared.work())
+            })
+            .collect();
+        shared.work();
+        for helper in helpers {
+            if let Err(panic) = helper.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        self.last_committed = shared.queue.take_committed();
+        let not_run = shared.queue.pending();
+        match shared.failure.with(Option::take) {
+            None => Ok(RunSummary {
+                committed: self.last_committed.len() as u64,
+                workers: self.workers,
+                stats: self.stm.stats().since(&before),
+            }),
+            Some((item, Failure::Panic(panic))) => {
+                let _ = item;
+                std::panic::resume_unwind(panic)
+            }
+            Some((item, Failure::Error(error))) => Err(RunError {
+                item,
+                failure: ItemFailure::Error(error),
+                committed: self.last_committed.clone(),
+                not_run,
+            }),
+            Some((item, Failure::Stuck)) => Err(RunError {
+                item,
+                failure: ItemFailure::WouldBlockForever,
+                committed: self.last_committed.clone(),
+                not_run,
+            }),
+        }
+    }
+}
+
+impl<P: Platform, E> fmt::Debug for TransactionQueue<P, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransactionQueue")
+            .field("items", &self.items.len())
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,132 @@
+//! The queue the workers share: pending items in order, how many are being
+//! run, which committed, and the parking of idle workers.
+//!
+//! Hand-off protocol: a worker takes the oldest pending item under the
+//! mutex; if there is none but items are still running (they may add more),
+//! it registers a wake-up event under the same mutex and sleeps. A worker
+//! that finishes an item does its bookkeeping under the mutex and, if it
+//! added items or was the last one running, takes every registered event and
+//! wakes it. Registration and take happen under one mutex, so a wake-up is
+//! never lost, and the run ends exactly when nothing is pending or running.
+
+use super::ItemId;
+use crate::platform::{Arc, Lock, Platform, WakeEvent};
+use std::collections::VecDeque;
+
+/// What a worker should do next.
+pub(crate) enum Next<T> {
+    /// Run this item.
+    Run(ItemId, T),
+    /// Nothing is left (or the run is stopping): exit.
+    Finished,
+}
+
+struct QueueState<P: Platform, T> {
+    pending: VecDeque<(ItemId, T)>,
+    running: usize,
+    next_id: u64,
+    stopping: bool,
+    committed: Vec<ItemId>,
+    idle: Vec<Arc<P::Event>>,
+}
+
+pub(crate) struct WorkQueue<P: Platform, T: Send + 'static> {
+    state: P::Mutex<QueueState<P, T>>,
+}
+
+impl<P: Platform, T: Send + 'static> WorkQueue<P, T> {
+    /// A queue holding `items`, numbered from 0 in order.
+    pub(crate) fn new(items: Vec<T>) -> Self {
+        let pending: VecDeque<(ItemId, T)> = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| (ItemId(i as u64), item))
+            .collect();
+        WorkQueue {
+            state: P::Mutex::new(QueueState {
+                next_id: pending.len() as u64,
+                pending,
+                running: 0,
+                stopping: false,
+                committed: Vec::new(),
+                idle: Vec::new(),
+            }),
+        }
+    }
+
+    /// Takes the oldest pending item, sleeping while none is pending but
+    /// some are still running.
+    pub(crate) fn next(&self) -> Next<T> {
+        loop {
+            let idle = self.state.with(|s| {
+                if s.stopping {
+                    return Err(Next::Finished);
+                }
+                if let Some((id, item)) = s.pending.pop_front() {
+                    s.running += 1;
+                    return Err(Next::Run(id, item));
+                }
+                if s.running == 0 {
+                    return Err(Next::Finished);
+                }
+                let event = Arc::new(P::Event::new());
+                s.idle.push(event.clone());
+                Ok(event)
+            });
+            match idle {
+                Ok(event) => event.wait(),
+                Err(next) => return next,
+            }
+        }
+    }
+
+    /// Records the end of item `id`: `committed` tells whether it committed,
+    /// `added` holds the items it added (queued only if it committed), which
+    /// are numbered here, in order, after every item numbered so far.
+    pub(crate) fn finish(&self, id: ItemId, committed: bool, added: Vec<T>) {
+        let wake = self.state.with(|s| {
+            s.running -= 1;
+            if committed {
+                s.committed.push(id);
+                for item in added {
+                    s.pending.push_back((ItemId(s.next_id), item));
+                    s.next_id += 1;
+                }
+            }
+            if !s.pending.is_empty() || s.running == 0 {
+                core::mem::take(&mut s.idle)
+            } else {
+                Vec::new()
+            }
+        });
+        for event in wake {
+            event.notify();
+        }
+    }
+
+    /// Stops the run: no further item is handed out, and sleeping workers
+    /// are woken so that they exit.
+    pub(crate) fn stop(&self) {
+        let wake = self.state.with(|s| {
+            s.stopping = true;
+            core::mem::take(&mut s.idle)
+        });
+        for event in wake {
+            event.notify();
+        }
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.state.with(|s| s.stopping)
+    }
+
+    /// The items that committed, in the order they committed.
+    pub(crate) fn take_committed(&self) -> Vec<ItemId> {
+        self.state.with(|s| core::mem::take(&mut s.committed))
+    }
+
+    /// The items left pending (not run).
+    pub(crate) fn pending(&self) -> usize {
+        self.state.with(|s| s.pending.len())
+    }
+}

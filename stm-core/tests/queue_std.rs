@@ -1,0 +1,264 @@
+//! The transaction queue on std threads: ordered and unordered runs, items
+//! that add items, errors, panics, retry, and the conflict report.
+
+use stm_core::transaction::{ItemFailure, ItemId, TransactionQueue};
+use stm_core::{Stm, StmConfig, TxError};
+
+fn queue(stm: &Stm, workers: usize) -> TransactionQueue<stm_core::Std, String> {
+    TransactionQueue::with_runtime(stm).workers(workers)
+}
+
+#[test]
+fn ordered_run_equals_the_loop_even_for_order_dependent_items() {
+    let stm = Stm::new();
+    let x = stm.new_tvar(1i64);
+    let log = stm.new_tvar(Vec::<u32>::new());
+    let mut q = queue(&stm, 2);
+    for i in 0..200u32 {
+        let (x, log) = (x.clone(), log.clone());
+        q.add(move |tx| {
+            // Not commutative: the result depends on the order.
+            tx.modify(&x, |v| (v * 31 + i as i64) % 1_000_003)?;
+            tx.modify(&log, |mut l| {
+                l.push(i);
+                l
+            })?;
+            Ok(())
+        });
+    }
+    let summary = q.run_ordered().unwrap();
+    let expected = (0..200i64).fold(1, |v, i| (v * 31 + i) % 1_000_003);
+    assert_eq!(x.load(), expected);
+    assert_eq!(log.load(), (0..200).collect::<Vec<_>>());
+    assert_eq!(summary.committed, 200);
+    assert_eq!(summary.stats.commits, 200);
+}
+
+#[test]
+fn unordered_run_applies_each_item_once() {
+    let stm = Stm::new();
+    let counter = stm.new_tvar(0u64);
+    let mut q = queue(&stm, 2);
+    for _ in 0..1_000 {
+        let counter = counter.clone();
+        q.add(move |tx| Ok(tx.modify(&counter, |n| n + 1)?));
+    }
+    let summary = q.run().unwrap();
+    assert_eq!(counter.load(), 1_000);
+    assert_eq!(summary.committed, 1_000);
+    assert!(q.is_empty());
+}
+
+#[test]
+fn added_items_run_after_those_queued_when_their_parent_committed() {
+    let stm = Stm::new();
+    let log = stm.new_tvar(Vec::<String>::new());
+    let mut q = queue(&stm, 2);
+    for name in ["a", "b"] {
+        let log = log.clone();
+        q.add(move |tx| {
+            tx.modify(&log, |mut l| {
+                l.push(name.to_string());
+                l
+            })?;
+            for child in 1..=2 {
+                let log = log.clone();
+                tx.add(move |tx| {
+                    Ok(tx.modify(&log, |mut l| {
+                        l.push(format!("{name}{child}"));
+                        l
+                    })?)
+                });
+            }
+            Ok(())
+        });
+    }
+    q.run_ordered().unwrap();
+    assert_eq!(log.load(), ["a", "b", "a1", "a2", "b1", "b2"]);
+    assert_eq!(q.last_committed(), (0..6).map(ItemId).collect::<Vec<_>>());
+}
+
+#[test]
+fn an_error_stops_an_ordered_run_after_exactly_the_earlier_items() {
+    let stm = Stm::new();
+    let sum = stm.new_tvar(0u64);
+    let mut q = queue(&stm, 2);
+    for i in 0..50u64 {
+        let sum = sum.clone();
+        q.add(move |tx| {
+            tx.modify(&sum, |s| s + i)?;
+            if i == 20 {
+                return Err(TxError::Abort(format!("item {i} refuses")));
+            }
+            Ok(())
+        });
+    }
+    let error = q.run_ordered().unwrap_err();
+    assert_eq!(error.item, ItemId(20));
+    assert_eq!(
+        error.failure,
+        ItemFailure::Error("item 20 refuses".to_string())
+    );
+    assert_eq!(error.committed, (0..20).map(ItemId).collect::<Vec<_>>());
+    assert_eq!(
+        sum.load(),
+        (0..20).sum::<u64>(),
+        "the failing item left no effect"
+    );
+    assert!(error
+        .to_string()
+        .contains("item 20 failed: item 20 refuses"));
+}
+
+#[test]
+fn an_error_stops_an_unordered_run_and_says_what_committed() {
+    let stm = Stm::new();
+    let applied = stm.new_tvar(Vec::<u64>::new());
+    let mut q = queue(&stm, 2);
+    for i in 0..100u64 {
+        let applied = applied.clone();
+        q.add(move |tx| {
+            if i == 10 {
+                return Err(TxError::Abort("stop".to_string()));
+            }
+            Ok(tx.modify(&applied, |mut a| {
+                a.push(i);
+                a
+            })?)
+        });
+    }
+    let error = q.run().unwrap_err();
+    assert_eq!(error.item, ItemId(10));
+    let mut applied = applied.load();
+    let mut committed: Vec<u64> = error.committed.iter().map(|id| id.0).collect();
+    applied.sort_unstable();
+    committed.sort_unstable();
+    assert_eq!(applied, committed, "exactly the reported items took effect");
+    assert!(!committed.contains(&10));
+    assert_eq!(committed.len() + 1 + error.not_run, 100);
+}
+
+#[test]
+fn a_panic_is_re_raised_and_the_committed_items_are_kept() {
+    let stm = Stm::new();
+    let n = stm.new_tvar(0u32);
+    let mut q = queue(&stm, 2);
+    for i in 0..10u32 {
+        let n = n.clone();
+        q.add(move |tx| {
+            tx.modify(&n, |v| v + 1)?;
+            assert!(i != 6, "item six panics");
+            Ok(())
+        });
+    }
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.run_ordered()));
+    let payload = panic.unwrap_err();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"item six panics"));
+    assert_eq!(q.last_committed(), (0..6).map(ItemId).collect::<Vec<_>>());
+    assert_eq!(n.load(), 6);
+}
+
+#[test]
+fn ordered_retry_waits_for_an_earlier_item_or_reports_a_hang() {
+    let stm = Stm::new();
+    let flag = stm.new_tvar(false);
+    let seen = stm.new_tvar(0u32);
+    let mut q = queue(&stm, 2);
+    {
+        let flag = flag.clone();
+        q.add(move |tx| Ok(tx.write(&flag, true)?));
+    }
+    {
+        let (flag, seen) = (flag.clone(), seen.clone());
+        // Speculatively it may run before item 0 commits; at its turn the
+        // flag is set, as in the serial run.
+        q.add(move |tx| {
+            if !tx.read(&flag)? {
+                return Ok(tx.retry()?);
+            }
+            Ok(tx.modify(&seen, |s| s + 1)?)
+        });
+    }
+    q.run_ordered().unwrap();
+    assert_eq!(seen.load(), 1);
+
+    let other = stm.new_tvar(false);
+    q.add(move |tx| {
+        if !tx.read(&other)? {
+            return Ok(tx.retry()?);
+        }
+        Ok(())
+    });
+    let error = q.run_ordered().unwrap_err();
+    assert_eq!(error.failure, ItemFailure::WouldBlockForever);
+}
+
+#[test]
+fn the_report_names_the_hot_tvar_by_its_creation_line() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Barrier};
+
+    let stm = Stm::with_config(StmConfig {
+        conflict_reports: true,
+        irrevocable_after: 64,
+    });
+    let hot_line = line!() + 1;
+    let hot = stm.new_tvar(0u64);
+    hot.set_label("the hot counter");
+    // Items 0 and 1 meet here after both have read the hot TVar (in their
+    // first attempts), so one of them must abort: the conflict is certain.
+    let rendezvous = Arc::new(Barrier::new(2));
+    let mut q = queue(&stm, 2);
+    for i in 0..2_000usize {
+        let (hot, cold) = (hot.clone(), stm.new_tvar(0u64));
+        let (rendezvous, first_attempt) = (rendezvous.clone(), AtomicBool::new(i < 2));
+        q.add(move |tx| {
+            tx.modify(&cold, |c| c + 1)?;
+            let h = tx.read(&hot)?;
+            if first_attempt.swap(false, Ordering::Relaxed) {
+                rendezvous.wait();
+            }
+            tx.write(&hot, h + 1)?;
+            Ok(())
+        });
+    }
+    q.run().unwrap();
+    assert_eq!(hot.load(), 2_000);
+    let report = q.report();
+    let stats = stm.stats();
+    assert!(
+        stats.conflict_aborts() >= 1,
+        "items 0 and 1 must conflict: {stats}"
+    );
+    let top = &report.sites[0];
+    assert_eq!(top.tvar, hot.id(), "{report}");
+    assert_eq!(top.created_at.line(), hot_line);
+    assert_eq!(top.created_at.file(), file!());
+    assert_eq!(top.label.as_deref(), Some("the hot counter"));
+    let attributed: u64 = report
+        .sites
+        .iter()
+        .map(|s| s.read_write + s.write_write)
+        .sum();
+    assert_eq!(
+        attributed + report.serial_mode_aborts,
+        stats.conflict_aborts()
+    );
+    assert_eq!(
+        top.read_write + top.write_write,
+        stats.conflict_aborts() - report.serial_mode_aborts
+    );
+    assert!(top.time_lost > std::time::Duration::ZERO);
+    assert_eq!(
+        report.sites.len(),
+        1,
+        "only the hot TVar conflicts: {report}"
+    );
+    let printed = report.to_string();
+    println!("{printed}");
+    assert!(printed.contains("the hot counter"), "{printed}");
+    assert!(
+        printed.contains(&format!("{}:{}", file!(), hot_line)),
+        "{printed}"
+    );
+}
