@@ -116,6 +116,11 @@ pub fn run<P: Platform>(stm: &Stm<P>, config: BankConfig) -> BankReport {
     let accounts: Vec<TVar<i64, P>> = (0..config.accounts)
         .map(|_| stm.new_tvar(config.initial_balance))
         .collect();
+    if stm.config().conflict_reports {
+        for (i, account) in accounts.iter().enumerate() {
+            account.set_label(format!("account {i}"));
+        }
+    }
     let expected_total = config.initial_balance * config.accounts as i64;
     let start = Instant::now();
     let workers: Vec<_> = (0..config.threads)

@@ -40,6 +40,10 @@ enum Command {
         /// account) after this many transfers; 0 disables audits.
         #[arg(long, default_value_t = 10_000)]
         audit_every: u64,
+        /// Record conflicts and print the conflict report (which accounts
+        /// made transfers abort, and the time lost).
+        #[arg(long)]
+        report: bool,
     },
 }
 
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
             transfers,
             seed,
             audit_every,
+            report,
         } => {
             let threads = match threads {
                 Some(0) => return usage_error("--threads must be at least 1"),
@@ -74,9 +79,16 @@ fn main() -> ExitCode {
                 audit_every,
                 ..BankConfig::default()
             };
-            let report = bank::run(&stm_core::Stm::new(), config);
-            print_bank_report(&report);
-            if report.invariant_holds() {
+            let stm = stm_core::Stm::with_config(stm_core::StmConfig {
+                conflict_reports: report,
+                ..stm_core::StmConfig::default()
+            });
+            let outcome = bank::run(&stm, config);
+            print_bank_report(&outcome);
+            if report {
+                print!("{}", stm.conflict_report());
+            }
+            if outcome.invariant_holds() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
