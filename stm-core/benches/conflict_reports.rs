@@ -4,7 +4,6 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::Duration;
-use stm_core::platform::Join;
 use stm_core::{Stm, StmConfig, TVar};
 
 const TRANSFERS: u64 = 10_000;
