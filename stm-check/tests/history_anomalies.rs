@@ -456,3 +456,30 @@ fn json_report_lists_verdicts_and_edges() {
         json!("rw")
     );
 }
+
+#[test]
+fn a_huge_cycle_is_found_within_the_search_budget() {
+    // T_i reads key i+1 as written by T_(i+1): one ring of 50k wr edges.
+    let n = 50_000u64;
+    let ring: Vec<Transaction> = (0..n)
+        .map(|i| {
+            let next = (i + 1) % n;
+            committed(
+                i + 1,
+                (i + 1, i + 2 * n),
+                &[(next, next + 1)],
+                &[(i, i + 1)],
+            )
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let r = report(ring);
+    let g1c: Vec<_> = r.of_class(AnomalyClass::G1c).collect();
+    assert_eq!(g1c.len(), 1, "{}", r.anomalies.len());
+    assert_eq!(g1c[0].cycle.len(), n as usize);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the search budget keeps a huge component linear: {:?}",
+        started.elapsed()
+    );
+}
