@@ -1,9 +1,12 @@
 //! `stm-check`: the command-line front of the toolkit.
 
 use clap::{Parser, Subcommand};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use stm_check::bank::{self, BankConfig, Budget};
+use stm_check::history::{self, History};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,11 +48,30 @@ enum Command {
         #[arg(long)]
         report: bool,
     },
+    /// Check a recorded history (JSON, format `stm-history` version 1):
+    /// serializability with Adya's anomaly classes, strict serializability,
+    /// opacity and values. Exits 0 when valid, 1 on a violation, 2 when the
+    /// file is not a valid history.
+    Check {
+        /// The history file.
+        history: PathBuf,
+        /// Also write the anomalies as a Graphviz graph to this file
+        /// (replaced atomically).
+        #[arg(long, value_name = "OUT.dot")]
+        dot: Option<PathBuf>,
+        /// Print the report as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
+
+/// Anomalies shown in the text report; `--json` shows all.
+const TEXT_ANOMALY_LIMIT: usize = 20;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Check { history, dot, json } => check_history(&history, dot.as_deref(), json),
         Command::Bank {
             threads,
             accounts,
@@ -95,6 +117,59 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+fn check_history(path: &Path, dot: Option<&Path>, json: bool) -> ExitCode {
+    let report = match History::load(path) {
+        Ok(loaded) => history::check(&loaded).map_err(|error| history::LoadError::Invalid {
+            path: path.to_path_buf(),
+            error,
+        }),
+        Err(error) => Err(error),
+    };
+    let report = match report {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("stm-check: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(dot_path) = dot {
+        if let Err(error) = write_atomically(dot_path, history::render_dot(&report).as_bytes()) {
+            eprintln!("stm-check: cannot write {}: {error}", dot_path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("a report always serializes")
+        );
+    } else {
+        let mut text = format!("{}: ", path.display());
+        // Writing to a String cannot fail.
+        let _ = report.write_text(&mut text, TEXT_ANOMALY_LIMIT);
+        print!("{text}");
+    }
+    if report.is_valid() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Writes `contents` to a temporary file next to `path`, then renames it
+/// over `path`: readers see the old file or the whole new one, never a part.
+fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(contents)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 fn usage_error(message: &str) -> ExitCode {

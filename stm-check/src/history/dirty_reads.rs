@@ -1,0 +1,59 @@
+//! G1a and G1b: committed transactions that read a write which was never
+//! installed (written by an aborted attempt, or overwritten later by its own
+//! transaction). These need no cycle: one read is the whole evidence.
+
+use super::anomaly::{Anomaly, AnomalyClass};
+use super::index::{HistoryIndex, Source};
+
+/// Every G1a and G1b read of the history.
+pub(crate) fn dirty_reads(index: &HistoryIndex<'_>) -> Vec<Anomaly> {
+    let mut found = Vec::new();
+    for t in 0..index.len() as u32 {
+        if !index.committed(t) {
+            continue; // aborted readers are the opacity check's business
+        }
+        let reader = index.tx(t);
+        for (read, &source) in reader.reads.iter().zip(index.read_sources(t)) {
+            let Source::Write(p) = source else { continue };
+            let w = &index.writes[p as usize];
+            if w.tx == t || w.installed {
+                continue;
+            }
+            let writer = index.tx(w.tx);
+            let (r, k, v) = (reader.id, read.key, read.version);
+            let (class, explanation) = if !index.committed(w.tx) {
+                (
+                    AnomalyClass::G1a,
+                    format!(
+                        "T{r} read key {k} version {v} written by T{}, which aborted",
+                        writer.id
+                    ),
+                )
+            } else {
+                let last = writer
+                    .writes
+                    .iter()
+                    .rev()
+                    .find(|later| later.key == k)
+                    .map_or(0, |later| later.version);
+                (
+                    AnomalyClass::G1b,
+                    format!(
+                        "T{r} read key {k} version {v}, an intermediate write of T{}, which later wrote key {k} again (version {last})",
+                        writer.id
+                    ),
+                )
+            };
+            found.push(Anomaly {
+                class,
+                pattern: None,
+                transactions: vec![r, writer.id],
+                keys: vec![k],
+                cycle: Vec::new(),
+                shortest: None,
+                explanation: vec![explanation],
+            });
+        }
+    }
+    found
+}

@@ -1,0 +1,242 @@
+//! The history file format: the types that mirror it, and reading and
+//! writing them as JSON. The format itself is described in the
+//! [module documentation](super).
+
+use super::error::{HistoryError, LoadError};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::path::Path;
+
+/// The value of the `format` field of every history file.
+pub const FORMAT_NAME: &str = "stm-history";
+
+/// The format version this build reads and writes.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// A recorded run: the initial state and every transaction attempt.
+///
+/// Build one in memory (a recorder does) or read it with
+/// [`History::from_json_str`] / [`History::load`]; check it with
+/// [`check`](super::check). Reading checks only the JSON shape and the
+/// format version; [`check`](super::check) and [`History::validate`] check
+/// the contents (unique ids, no dangling versions, ...).
+///
+/// ```
+/// use stm_check::history::{History, Outcome, Read, Transaction, Write};
+///
+/// let json = r#"{"format": "stm-history", "version": 1,
+///   "transactions": [
+///     {"id": 1, "thread": 0, "outcome": "committed", "begin": 1, "end": 2,
+///      "commit_version": 1, "reads": [], "writes": [{"key": 7, "version": 1}]}]}"#;
+/// let history = History::from_json_str(json).unwrap();
+/// assert_eq!(history.transactions[0].writes, vec![Write { key: 7, version: 1, value: None }]);
+/// assert_eq!(History::from_json_str(&history.to_json_string()).unwrap(), history);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    /// Values of keys at version 0 (before any transaction). Optional: a key
+    /// not listed still has a version 0, only its value is unknown.
+    pub initial: Vec<InitialValue>,
+    /// Every transaction attempt, committed and aborted, in any order.
+    pub transactions: Vec<Transaction>,
+}
+
+/// The value of one key at version 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitialValue {
+    /// The key.
+    pub key: u64,
+    /// Its value (any JSON value; compared with `==`).
+    pub value: Value,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Its writes were installed.
+    Committed,
+    /// It ended without installing anything (conflict, retry, panic, user
+    /// abort). Under opacity it must still have read a consistent state.
+    Aborted,
+}
+
+/// One transaction attempt. An engine that re-runs a transaction after a
+/// conflict records each attempt as its own `Transaction` with its own id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transaction {
+    /// Unique among all attempts of the history; shown as `T<id>`.
+    pub id: u64,
+    /// The thread that ran the attempt (only shown in reports).
+    pub thread: u64,
+    /// Whether the attempt committed.
+    pub outcome: Outcome,
+    /// Real-time position of the attempt's start: a value of a global,
+    /// strictly increasing event counter shared with `end`.
+    pub begin: u64,
+    /// Real-time position of the attempt's end (commit or abort); must be
+    /// greater than `begin`. `a.end < b.begin` means `a` finished before `b`
+    /// started, so under strict serializability `a` precedes `b`.
+    pub end: u64,
+    /// The global version the attempt read at (TL2's read version), when
+    /// the engine knows it: every read must then be current at `snapshot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<u64>,
+    /// The global version the commit drew (TL2's write version); only on
+    /// committed attempts, unique in the history. Writes usually carry it as
+    /// their version; the checker does not require it, so an engine that
+    /// installs a wrong version is reported, not rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_version: Option<u64>,
+    /// The values the attempt returned to its code, in program order.
+    #[serde(default)]
+    pub reads: Vec<Read>,
+    /// The values the attempt wrote, in program order. A key may appear
+    /// several times: the last write of a key is its final write (installed
+    /// if the attempt commits), earlier ones are intermediate.
+    #[serde(default)]
+    pub writes: Vec<Write>,
+}
+
+/// A read: which version of a key the attempt observed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Read {
+    /// The key read.
+    pub key: u64,
+    /// The version observed: 0 for the initial value, otherwise the version
+    /// of the write it returned (its own or another attempt's).
+    pub version: u64,
+    /// The value returned, when recorded; checked against the write's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+}
+
+/// A write: the version of a key the attempt created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Write {
+    /// The key written.
+    pub key: u64,
+    /// The global version this write created (not 0), unique per key. A
+    /// committed final write's version places it in the key's version order;
+    /// intermediate writes and writes of aborted attempts are never
+    /// installed, their version only lets reads refer to them.
+    pub version: u64,
+    /// The value written, when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+}
+
+/// The top level of the file, read in two steps so that an unknown version
+/// is reported as such even when the rest no longer parses.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    format: String,
+    version: u64,
+    #[serde(borrow, default)]
+    initial: Option<&'a RawValue>,
+    #[serde(borrow)]
+    transactions: &'a RawValue,
+}
+
+#[derive(Serialize)]
+struct EnvelopeOut<'a> {
+    format: &'static str,
+    version: u64,
+    #[serde(skip_serializing_if = "<[InitialValue]>::is_empty")]
+    initial: &'a [InitialValue],
+    transactions: &'a [Transaction],
+}
+
+impl Serialize for History {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        EnvelopeOut {
+            format: FORMAT_NAME,
+            version: FORMAT_VERSION,
+            initial: &self.initial,
+            transactions: &self.transactions,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl History {
+    /// Parses a history from JSON text: the shape of the document and its
+    /// `format` and `version`. The contents are validated by
+    /// [`History::validate`] and [`check`](super::check).
+    pub fn from_json_str(text: &str) -> Result<History, HistoryError> {
+        let envelope: Envelope<'_> =
+            serde_json::from_str(text).map_err(|e| HistoryError::from_json(&e, (1, 1)))?;
+        if envelope.format != FORMAT_NAME {
+            return Err(HistoryError::UnknownFormat {
+                found: envelope.format,
+            });
+        }
+        if envelope.version != FORMAT_VERSION {
+            return Err(HistoryError::UnsupportedVersion {
+                found: envelope.version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        let initial = match envelope.initial {
+            Some(raw) => parse_part(text, raw)?,
+            None => Vec::new(),
+        };
+        let transactions = parse_part(text, envelope.transactions)?;
+        Ok(History {
+            initial,
+            transactions,
+        })
+    }
+
+    /// Reads and parses a history file; errors name the file.
+    pub fn load(path: &Path) -> Result<History, LoadError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        History::from_json_str(&text).map_err(|error| LoadError::Invalid {
+            path: path.to_path_buf(),
+            error,
+        })
+    }
+
+    /// The history as JSON text in the current format version.
+    pub fn to_json_string(&self) -> String {
+        serde_json::to_string(self).expect("a History always serializes")
+    }
+
+    /// Checks that the contents are consistent (unique ids, `begin < end`,
+    /// no dangling or doubly claimed versions, ...) without checking
+    /// isolation; [`check`](super::check) does this too.
+    pub fn validate(&self) -> Result<(), HistoryError> {
+        super::index::HistoryIndex::build(self).map(|_| ())
+    }
+}
+
+/// Parses a nested part of `text`, reporting positions relative to `text`.
+fn parse_part<T: serde::de::DeserializeOwned>(
+    text: &str,
+    raw: &RawValue,
+) -> Result<T, HistoryError> {
+    serde_json::from_str(raw.get()).map_err(|e| {
+        // `raw` borrows from `text`, so its offset is a pointer difference.
+        let offset = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+        HistoryError::from_json(&e, line_column(text, offset))
+    })
+}
+
+/// 1-based line and column of byte `offset` of `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    (line, 1 + offset - line_start)
+}

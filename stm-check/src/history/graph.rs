@@ -1,0 +1,169 @@
+//! The dependency graph: Adya's direct serialization graph over committed
+//! transactions (ww, wr and rw edges) plus real-time order, stored as
+//! compressed adjacency lists.
+//!
+//! Real-time order (`a.end < b.begin`) would need a quadratic number of
+//! direct edges, so it goes through a chain of time points instead: one
+//! point per committed transaction in order of `end`; each transaction
+//! points to its own end's point, each point to the next, and the last
+//! point before a transaction's `begin` points to the transaction. `a`
+//! reaches `b` through points exactly when `a.end < b.begin`.
+
+use super::index::{HistoryIndex, Source};
+
+/// Why one transaction must precede another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum EdgeKind {
+    /// The target installed the next version of a key the source installed.
+    WriteWrite = 0,
+    /// The target read a version the source installed.
+    WriteRead = 1,
+    /// The target installed the version after one the source read.
+    ReadWrite = 2,
+    /// Real-time order, through time points.
+    RealTime = 3,
+}
+
+/// A set of [`EdgeKind`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KindSet(u8);
+
+impl KindSet {
+    pub const WW: KindSet = KindSet(1 << EdgeKind::WriteWrite as u8);
+    pub const WW_WR: KindSet = KindSet(Self::WW.0 | 1 << EdgeKind::WriteRead as u8);
+    pub const DSG: KindSet = KindSet(Self::WW_WR.0 | 1 << EdgeKind::ReadWrite as u8);
+    pub const ALL: KindSet = KindSet(Self::DSG.0 | 1 << EdgeKind::RealTime as u8);
+
+    pub fn contains(self, kind: EdgeKind) -> bool {
+        self.0 & (1 << kind as u8) != 0
+    }
+}
+
+/// Nodes `0..transactions` are the history's transactions (by index; an
+/// aborted one has no edges), the rest are time points.
+pub(crate) struct Graph {
+    transactions: u32,
+    offsets: Vec<usize>,
+    targets: Vec<u32>,
+    kinds: Vec<EdgeKind>,
+}
+
+impl Graph {
+    /// Builds the graph of a validated history in two passes over the edges
+    /// (count, then fill), so no edge list is ever held twice.
+    pub fn build(index: &HistoryIndex<'_>) -> Graph {
+        let n = index.len() as u32;
+        let mut by_end: Vec<u32> = (0..n).filter(|&t| index.committed(t)).collect();
+        by_end.sort_unstable_by_key(|&t| index.tx(t).end);
+        let nodes = n as usize + by_end.len();
+
+        let mut offsets = vec![0usize; nodes + 1];
+        for_each_edge(index, &by_end, &mut |from, _, _| {
+            offsets[from as usize + 1] += 1
+        });
+        for i in 0..nodes {
+            offsets[i + 1] += offsets[i];
+        }
+        let edges = offsets[nodes];
+        let mut targets = vec![0u32; edges];
+        let mut kinds = vec![EdgeKind::WriteWrite; edges];
+        let mut fill = offsets.clone();
+        for_each_edge(index, &by_end, &mut |from, to, kind| {
+            let slot = &mut fill[from as usize];
+            targets[*slot] = to;
+            kinds[*slot] = kind;
+            *slot += 1;
+        });
+        Graph {
+            transactions: n,
+            offsets,
+            targets,
+            kinds,
+        }
+    }
+
+    /// Number of nodes (transactions and time points).
+    pub fn node_count(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Whether `node` is a time point rather than a transaction.
+    pub fn is_time_point(&self, node: u32) -> bool {
+        node >= self.transactions
+    }
+
+    /// Positions (for [`Graph::edge`]) of the edges leaving `node`.
+    pub fn edge_positions(&self, node: u32) -> std::ops::Range<usize> {
+        self.offsets[node as usize]..self.offsets[node as usize + 1]
+    }
+
+    /// The target and kind of the edge at `position`.
+    pub fn edge(&self, position: usize) -> (u32, EdgeKind) {
+        (self.targets[position], self.kinds[position])
+    }
+
+    /// The edges leaving `node`.
+    pub fn edges(&self, node: u32) -> impl Iterator<Item = (u32, EdgeKind)> + '_ {
+        let range = self.offsets[node as usize]..self.offsets[node as usize + 1];
+        self.targets[range.clone()]
+            .iter()
+            .copied()
+            .zip(self.kinds[range].iter().copied())
+    }
+}
+
+/// Calls `edge(from, to, kind)` for every edge, in the same order each time.
+fn for_each_edge(
+    index: &HistoryIndex<'_>,
+    by_end: &[u32],
+    edge: &mut impl FnMut(u32, u32, EdgeKind),
+) {
+    // ww: consecutive installed versions of each key.
+    let mut previous: Option<(u64, u32)> = None;
+    for w in index.writes.iter().filter(|w| w.installed) {
+        if let Some((key, tx)) = previous {
+            if key == w.key && tx != w.tx {
+                edge(tx, w.tx, EdgeKind::WriteWrite);
+            }
+        }
+        previous = Some((w.key, w.tx));
+    }
+
+    // wr and rw, from the reads of committed transactions. Reads of aborted
+    // or intermediate writes are G1a/G1b, reported apart, and give no edge.
+    for t in 0..index.len() as u32 {
+        if !index.committed(t) {
+            continue;
+        }
+        for (read, &source) in index.tx(t).reads.iter().zip(index.read_sources(t)) {
+            if let Source::Write(p) = source {
+                let w = &index.writes[p as usize];
+                if w.tx == t || !w.installed {
+                    continue;
+                }
+                edge(w.tx, t, EdgeKind::WriteRead);
+            }
+            if let Some(next) = index.next_installed(read.key, source) {
+                let overwriter = index.writes[next as usize].tx;
+                if overwriter != t {
+                    edge(t, overwriter, EdgeKind::ReadWrite);
+                }
+            }
+        }
+    }
+
+    // Real time, through the chain of time points (see the module docs).
+    let n = index.len() as u32;
+    let ends: Vec<u64> = by_end.iter().map(|&t| index.tx(t).end).collect();
+    for (rank, &t) in by_end.iter().enumerate() {
+        let point = n + rank as u32;
+        edge(t, point, EdgeKind::RealTime);
+        if rank + 1 < by_end.len() {
+            edge(point, point + 1, EdgeKind::RealTime);
+        }
+        let ended_before = ends.partition_point(|&end| end < index.tx(t).begin);
+        if ended_before > 0 {
+            edge(n + ended_before as u32 - 1, t, EdgeKind::RealTime);
+        }
+    }
+}

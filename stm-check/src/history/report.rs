@@ -1,0 +1,136 @@
+//! The verdict on a history: every anomaly found, and which consistency
+//! properties hold.
+
+use super::anomaly::{Anomaly, AnomalyClass};
+use serde::Serialize;
+use std::fmt;
+
+/// What [`check`](super::check) found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Transaction attempts in the history.
+    pub transactions: usize,
+    /// How many of them committed.
+    pub committed: usize,
+    /// Every anomaly, ordered by class (most severe first): at most one
+    /// cycle per strongly connected component of the dependency graph and
+    /// one opacity violation per attempt; every G1a, G1b and value mismatch.
+    pub anomalies: Vec<Anomaly>,
+}
+
+impl Report {
+    /// No anomaly of any kind.
+    pub fn is_valid(&self) -> bool {
+        self.anomalies.is_empty()
+    }
+
+    /// The committed transactions are (conflict-)serializable: no G0, G1a,
+    /// G1b, G1c, G-single or G2-item.
+    pub fn serializable(&self) -> bool {
+        !self
+            .anomalies
+            .iter()
+            .any(|a| a.class.breaks_serializability())
+    }
+
+    /// Serializable in an order that respects real time.
+    pub fn strict_serializable(&self) -> bool {
+        self.serializable() && self.count(AnomalyClass::RealTime) == 0
+    }
+
+    /// Strictly serializable, and every attempt, aborted ones included,
+    /// read one consistent snapshot.
+    pub fn opaque(&self) -> bool {
+        self.strict_serializable() && self.count(AnomalyClass::Opacity) == 0
+    }
+
+    /// Every recorded read value matches the value of its version.
+    pub fn values_consistent(&self) -> bool {
+        self.count(AnomalyClass::Value) == 0
+    }
+
+    /// The anomalies of one class.
+    pub fn of_class(&self, class: AnomalyClass) -> impl Iterator<Item = &Anomaly> {
+        self.anomalies.iter().filter(move |a| a.class == class)
+    }
+
+    /// How many anomalies of one class were found.
+    pub fn count(&self, class: AnomalyClass) -> usize {
+        self.of_class(class).count()
+    }
+
+    /// Writes the report in words, showing at most `limit` anomalies.
+    pub fn write_text(&self, out: &mut impl fmt::Write, limit: usize) -> fmt::Result {
+        let yes_no = |holds: bool| if holds { "yes" } else { "NO" };
+        writeln!(
+            out,
+            "{} transactions ({} committed, {} aborted): {}",
+            self.transactions,
+            self.committed,
+            self.transactions - self.committed,
+            if self.is_valid() {
+                "VALID".to_string()
+            } else if self.anomalies.len() == 1 {
+                "1 anomaly".to_string()
+            } else {
+                format!("{} anomalies", self.anomalies.len())
+            }
+        )?;
+        writeln!(
+            out,
+            "serializable: {}, strict serializable: {}, opaque: {}, values consistent: {}",
+            yes_no(self.serializable()),
+            yes_no(self.strict_serializable()),
+            yes_no(self.opaque()),
+            yes_no(self.values_consistent()),
+        )?;
+        for anomaly in self.anomalies.iter().take(limit) {
+            writeln!(out, "{anomaly}")?;
+        }
+        if self.anomalies.len() > limit {
+            writeln!(
+                out,
+                "... and {} more (use --json to see all)",
+                self.anomalies.len() - limit
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Report {
+    /// The report in words, every anomaly included.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_text(f, usize::MAX)
+    }
+}
+
+impl Serialize for Report {
+    /// The verdicts, the counts and every anomaly.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            valid: bool,
+            serializable: bool,
+            strict_serializable: bool,
+            opaque: bool,
+            values_consistent: bool,
+            transactions: usize,
+            committed: usize,
+            aborted: usize,
+            anomalies: &'a [Anomaly],
+        }
+        Out {
+            valid: self.is_valid(),
+            serializable: self.serializable(),
+            strict_serializable: self.strict_serializable(),
+            opaque: self.opaque(),
+            values_consistent: self.values_consistent(),
+            transactions: self.transactions,
+            committed: self.committed,
+            aborted: self.transactions - self.committed,
+            anomalies: &self.anomalies,
+        }
+        .serialize(serializer)
+    }
+}
