@@ -1,9 +1,11 @@
 //! Tools that exercise and check stm-core: built-in workloads run on real
-//! threads or under a model checker (shuttle), with their invariants checked.
+//! threads or under a model checker (shuttle), recorded as histories
+//! ([`record`]) and checked for serializability and opacity ([`history`]).
 //!
-//! This crate grows into the model checkers, history checkers and fuzzers of
-//! the project; today it holds the bank workload behind `stm-check bank` and
-//! the history checker behind `stm-check check` ([`history`]).
+//! This crate grows into the model checkers and fuzzers of the project;
+//! today it holds the bank workload behind `stm-check bank` and the history
+//! checker behind `stm-check check`.
 
 pub mod bank;
 pub mod history;
+pub mod record;

@@ -4,6 +4,7 @@
 
 use crate::error::AbortKind;
 use crate::platform::Platform;
+use crate::recorder::{recorded_value, Event, RecordedWrite};
 use crate::tx::{debug_assert_irrevocable_survives, Transaction};
 
 impl<P: Platform> Transaction<'_, P> {
@@ -15,6 +16,7 @@ impl<P: Platform> Transaction<'_, P> {
         if self.writes.is_empty() {
             // Read-only: every read was current at `read_version`, so the
             // transaction serializes there.
+            self.record_commit(None, &[]);
             return Ok(());
         }
         self.lock_write_set()?;
@@ -36,8 +38,33 @@ impl<P: Platform> Transaction<'_, P> {
                 return Err(AbortKind::Validation);
             }
         }
+        let written: Vec<RecordedWrite> = match self.attempt {
+            Some(_) => self
+                .writes
+                .entries
+                .iter()
+                .map(|e| RecordedWrite {
+                    tvar: e.tvar.id(),
+                    value: recorded_value(&*e.value),
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         self.write_back(commit_version);
+        self.record_commit(Some(commit_version), &written);
         Ok(())
+    }
+
+    fn record_commit(&mut self, version: Option<u64>, writes: &[RecordedWrite]) {
+        self.mark_end_recorded();
+        if let (Some(recorder), Some(attempt)) = (&self.runtime().recorder, self.attempt) {
+            recorder.record(&Event::Commit {
+                attempt,
+                snapshot: self.read_version,
+                version,
+                writes,
+            });
+        }
     }
 
     fn lock_write_set(&mut self) -> Result<(), AbortKind> {

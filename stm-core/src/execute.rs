@@ -11,6 +11,7 @@
 use crate::conflict_report::{ConflictEvent, ConflictKind};
 use crate::error::{AbortKind, StmError, TxError};
 use crate::platform::Platform;
+use crate::recorder::AttemptEnd;
 use crate::runtime::{RuntimeShared, Stm};
 use crate::stats::Tally;
 use crate::tvar::CallSite;
@@ -111,6 +112,7 @@ impl<P: Platform> Stm<P> {
             let abort = match result {
                 Ok(Ok(value)) => {
                     if gate.wait_for_turn() == Turn::Abandon {
+                        tx.record_end(AttemptEnd::Abandoned);
                         call.finish(|_| {});
                         return Outcome::Abandoned;
                     }
@@ -126,16 +128,19 @@ impl<P: Platform> Stm<P> {
                     if gate.settles_at_turn() {
                         match settle(gate, &mut tx) {
                             Settled::Final => {
+                                tx.record_end(AttemptEnd::Retry);
                                 call.finish(|_| {});
                                 return Outcome::Stuck;
                             }
                             Settled::Stale => AbortKind::Validation,
                             Settled::Abandon => {
+                                tx.record_end(AttemptEnd::Abandoned);
                                 call.finish(|_| {});
                                 return Outcome::Abandoned;
                             }
                         }
                     } else {
+                        tx.record_end(AttemptEnd::Retry);
                         call.tally.retry_wait();
                         let lost = tx.started.map(|t| t.elapsed());
                         let woken_by = tx.block_until_reads_change();
@@ -155,25 +160,34 @@ impl<P: Platform> Stm<P> {
                 Ok(Err(TxError::Stm(_))) => tx.doomed().unwrap_or(AbortKind::Validation),
                 Ok(Err(TxError::Abort(error))) => match settle(gate, &mut tx) {
                     Settled::Final => {
+                        tx.record_end(AttemptEnd::UserAbort);
                         call.finish(Tally::user_abort);
                         return Outcome::Failed(error);
                     }
                     Settled::Stale => AbortKind::Validation,
                     Settled::Abandon => {
+                        tx.record_end(AttemptEnd::Abandoned);
                         call.finish(|_| {});
                         return Outcome::Abandoned;
                     }
                 },
                 Err(panic) => match settle(gate, &mut tx) {
-                    // `call` is not finished: its drop counts the panic.
+                    // `call` is not finished: its drop counts the panic, and
+                    // the transaction's drop records it.
                     Settled::Final => return Outcome::Panicked(panic),
                     Settled::Stale => AbortKind::Validation,
                     Settled::Abandon => {
+                        tx.record_end(AttemptEnd::Abandoned);
                         call.finish(|_| {});
                         return Outcome::Abandoned;
                     }
                 },
             };
+            let culprit = tx.conflict.as_ref().map(|c| c.id());
+            tx.record_end(AttemptEnd::Conflict {
+                kind: abort,
+                tvar: culprit,
+            });
             if let Some(started) = tx.started {
                 let culprit = tx.conflict.take();
                 call.conflicts.push(ConflictEvent {

@@ -98,6 +98,7 @@
 //! `&mut Transaction` to helper functions instead.
 
 pub mod platform;
+pub mod recorder;
 pub mod transaction;
 
 mod commit;

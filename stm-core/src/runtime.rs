@@ -5,6 +5,7 @@ use crate::conflict_report::{ConflictEvent, ConflictReport, ConflictTable};
 use crate::error::{StmError, TxError};
 use crate::execute::{Outcome, Ungated};
 use crate::platform::{Arc, AtomicWord, Lock, Ordering, Platform, Std};
+use crate::recorder::{AttemptId, Recorder};
 use crate::stats::{Stats, StmStats};
 use crate::tvar::{TVar, TVarId};
 use crate::tx::Transaction;
@@ -42,11 +43,17 @@ pub(crate) struct RuntimeShared<P: Platform> {
     next_tvar_id: P::AtomicU64,
     config: StmConfig,
     conflicts: P::Mutex<ConflictTable>,
+    pub(crate) recorder: Option<Arc<dyn Recorder>>,
+    next_attempt: P::AtomicU64,
 }
 
 impl<P: Platform> RuntimeShared<P> {
     pub(crate) fn next_tvar_id(&self) -> TVarId {
         self.next_tvar_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn next_attempt_id(&self) -> AttemptId {
+        self.next_attempt.fetch_add(1, Ordering::Relaxed)
     }
 
     pub(crate) fn config(&self) -> StmConfig {
@@ -108,6 +115,12 @@ impl Stm<Std> {
     pub fn with_config(config: StmConfig) -> Self {
         Self::for_platform_with_config(config)
     }
+
+    /// Creates a runtime on real threads that sends every transaction event
+    /// to `recorder` (see the [`recorder`](crate::recorder) module).
+    pub fn with_recorder(config: StmConfig, recorder: Arc<dyn Recorder>) -> Self {
+        Self::for_platform_with_recorder(config, recorder)
+    }
 }
 
 impl<P: Platform> Stm<P> {
@@ -126,6 +139,16 @@ impl<P: Platform> Stm<P> {
 
     /// Creates a runtime on platform `P` with the given settings.
     pub fn for_platform_with_config(config: StmConfig) -> Self {
+        Self::build(config, None)
+    }
+
+    /// Creates a runtime on platform `P` that sends every transaction event
+    /// to `recorder`.
+    pub fn for_platform_with_recorder(config: StmConfig, recorder: Arc<dyn Recorder>) -> Self {
+        Self::build(config, Some(recorder))
+    }
+
+    fn build(config: StmConfig, recorder: Option<Arc<dyn Recorder>>) -> Self {
         Stm {
             shared: Arc::new(RuntimeShared {
                 clock: VersionClock::new(),
@@ -133,6 +156,8 @@ impl<P: Platform> Stm<P> {
                 next_tvar_id: P::AtomicU64::new(0),
                 config,
                 conflicts: P::Mutex::new(ConflictTable::default()),
+                recorder,
+                next_attempt: P::AtomicU64::new(0),
             }),
         }
     }

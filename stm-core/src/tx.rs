@@ -4,6 +4,7 @@
 use crate::error::{AbortKind, MaybeRetry, StmError};
 use crate::log::{ReadSet, WriteSet};
 use crate::platform::{Arc, Platform, Std};
+use crate::recorder::{recorded_value, AttemptEnd, AttemptId, Event};
 use crate::runtime::RuntimeShared;
 use crate::tvar::{AnyTVar, CallSite, TVar};
 use std::time::Instant;
@@ -30,6 +31,10 @@ pub struct Transaction<'rt, P: Platform = Std> {
     pub(crate) site: CallSite,
     /// When the attempt began, if the runtime records conflicts.
     pub(crate) started: Option<Instant>,
+    /// This attempt's id, if the runtime has a recorder.
+    pub(crate) attempt: Option<AttemptId>,
+    /// Whether the recorder has been told how the attempt ended.
+    end_recorded: bool,
 }
 
 impl<'rt, P: Platform> Transaction<'rt, P> {
@@ -38,6 +43,15 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         irrevocable: bool,
         site: CallSite,
     ) -> Self {
+        // Recorded before the snapshot is taken: see the recorder's real-time rule.
+        let attempt = runtime.recorder.as_ref().map(|recorder| {
+            let attempt = runtime.next_attempt_id();
+            recorder.record(&Event::Begin {
+                attempt,
+                thread: P::thread_slot() as u64,
+            });
+            attempt
+        });
         if irrevocable {
             runtime.clock.enter_serial_mode();
         }
@@ -51,7 +65,33 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
             conflict: None,
             site,
             started: runtime.conflict_reports_enabled().then(Instant::now),
+            attempt,
+            end_recorded: false,
         }
+    }
+
+    /// Sends `event` to the runtime's recorder, if it has one.
+    pub(crate) fn record(&self, event: impl FnOnce(AttemptId) -> Event<'static>) {
+        if let (Some(recorder), Some(attempt)) = (&self.runtime.recorder, self.attempt) {
+            recorder.record(&event(attempt));
+        }
+    }
+
+    /// Tells the recorder that this attempt ended without committing.
+    pub(crate) fn record_end(&mut self, reason: AttemptEnd) {
+        if !self.end_recorded {
+            self.end_recorded = true;
+            let snapshot = self.read_version;
+            self.record(|attempt| Event::End {
+                attempt,
+                snapshot,
+                reason,
+            });
+        }
+    }
+
+    pub(crate) fn mark_end_recorded(&mut self) {
+        self.end_recorded = true;
     }
 
     pub(crate) fn runtime(&self) -> &'rt Arc<RuntimeShared<P>> {
@@ -115,6 +155,12 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
             }
             self.reads
                 .push(core.clone() as Arc<dyn AnyTVar<P>>, before.version());
+            self.record(|attempt| Event::Read {
+                attempt,
+                tvar: core.id,
+                version: before.version(),
+                value: recorded_value(&value),
+            });
             return Ok(value);
         }
     }
@@ -309,6 +355,8 @@ pub(crate) fn debug_assert_irrevocable_survives(irrevocable: bool, kind: AbortKi
 
 impl<P: Platform> Drop for Transaction<'_, P> {
     fn drop(&mut self) {
+        // Every other way out records its end first: this is a panic.
+        self.record_end(AttemptEnd::Panic);
         self.leave_serial_mode();
     }
 }

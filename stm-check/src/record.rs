@@ -1,0 +1,159 @@
+//! Recording engine runs as histories: a [`Recorder`] for stm-core runtimes
+//! that builds an `stm-history` document, ready for [`history::check`].
+//!
+//! Real-time positions are taken from one counter under the recorder's lock,
+//! in the order the engine reports events; versions are the engine's own, so
+//! nothing is inferred.
+//!
+//! [`history::check`]: crate::history::check
+
+use crate::history::{History, InitialValue, Outcome, Read, Transaction, Write};
+use std::sync::Mutex;
+use stm_core::recorder::{AttemptId, Event, Recorder};
+use stm_core::TVarId;
+
+/// Builds a [`History`] from the events of one runtime.
+///
+/// ```
+/// use std::sync::Arc;
+/// use stm_check::record::HistoryRecorder;
+/// use stm_core::{Stm, StmConfig};
+///
+/// let recorder = Arc::new(HistoryRecorder::new());
+/// let stm = Stm::with_recorder(StmConfig::default(), recorder.clone());
+/// let v = stm.new_tvar(5_i64);
+/// recorder.set_initial(v.id(), 5);
+/// stm.atomically(|tx| tx.modify(&v, |x| x + 1));
+/// let history = recorder.history();
+/// assert_eq!(history.transactions.len(), 1);
+/// assert!(stm_check::history::check(&history).unwrap().is_valid());
+/// ```
+#[derive(Debug, Default)]
+pub struct HistoryRecorder {
+    state: Mutex<Recording>,
+}
+
+#[derive(Debug, Default)]
+struct Recording {
+    /// The next real-time position.
+    clock: u64,
+    /// Attempts by id (ids are dense, from 0).
+    attempts: Vec<Option<Transaction>>,
+    initial: Vec<InitialValue>,
+}
+
+impl HistoryRecorder {
+    /// An empty recorder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records the initial value of a TVar (its value at version 0), so that
+    /// the checker can compare the values read with it.
+    pub fn set_initial(&self, tvar: TVarId, value: i64) {
+        self.lock().initial.push(InitialValue {
+            key: tvar,
+            value: value.into(),
+        });
+    }
+
+    /// The history recorded so far. Attempts still running are left out.
+    pub fn history(&self) -> History {
+        let state = self.lock();
+        History {
+            initial: state.initial.clone(),
+            transactions: state
+                .attempts
+                .iter()
+                .flatten()
+                .filter(|t| t.end > t.begin)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Recording> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Recording {
+    fn attempt(&mut self, attempt: AttemptId) -> Option<&mut Transaction> {
+        self.attempts
+            .get_mut(usize::try_from(attempt).ok()?)
+            .and_then(Option::as_mut)
+    }
+}
+
+impl Recorder for HistoryRecorder {
+    fn record(&self, event: &Event<'_>) {
+        let mut state = self.lock();
+        state.clock += 1;
+        let now = state.clock;
+        match *event {
+            Event::Begin { attempt, thread } => {
+                let index = attempt as usize;
+                if state.attempts.len() <= index {
+                    state.attempts.resize(index + 1, None);
+                }
+                state.attempts[index] = Some(Transaction {
+                    id: attempt,
+                    thread,
+                    outcome: Outcome::Aborted,
+                    begin: now,
+                    end: now,
+                    snapshot: None,
+                    commit_version: None,
+                    reads: Vec::new(),
+                    writes: Vec::new(),
+                });
+            }
+            Event::Read {
+                attempt,
+                tvar,
+                version,
+                value,
+            } => {
+                if let Some(t) = state.attempt(attempt) {
+                    t.reads.push(Read {
+                        key: tvar,
+                        version,
+                        value: value.map(Into::into),
+                    });
+                }
+            }
+            Event::Commit {
+                attempt,
+                snapshot,
+                version,
+                writes,
+            } => {
+                if let Some(t) = state.attempt(attempt) {
+                    t.outcome = Outcome::Committed;
+                    t.end = now;
+                    t.snapshot = Some(snapshot);
+                    t.commit_version = version;
+                    if let Some(version) = version {
+                        t.writes = writes
+                            .iter()
+                            .map(|w| Write {
+                                key: w.tvar,
+                                version,
+                                value: w.value.map(Into::into),
+                            })
+                            .collect();
+                    }
+                }
+            }
+            Event::End {
+                attempt, snapshot, ..
+            } => {
+                if let Some(t) = state.attempt(attempt) {
+                    t.outcome = Outcome::Aborted;
+                    t.end = now;
+                    t.snapshot = Some(snapshot);
+                }
+            }
+        }
+    }
+}
