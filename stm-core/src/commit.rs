@@ -5,6 +5,7 @@
 use crate::error::AbortKind;
 use crate::platform::Platform;
 use crate::recorder::{recorded_value, Event, RecordedWrite};
+use crate::runtime::BugSwitch;
 use crate::tx::{debug_assert_irrevocable_survives, Transaction};
 
 impl<P: Platform> Transaction<'_, P> {
@@ -30,7 +31,8 @@ impl<P: Platform> Transaction<'_, P> {
         };
         // If no other transaction took a version since our snapshot, nothing
         // we read can have changed (TL2's rv + 1 shortcut).
-        if commit_version != self.read_version + 1 {
+        let skip_validation = self.runtime().has_bug(BugSwitch::SkipReadValidation);
+        if commit_version != self.read_version + 1 && !skip_validation {
             if let Some(changed) = self.first_changed_read(true) {
                 debug_assert_irrevocable_survives(self.irrevocable, AbortKind::Validation);
                 self.conflict = Some(changed.clone());
@@ -102,11 +104,21 @@ impl<P: Platform> Transaction<'_, P> {
     fn write_back(&mut self, commit_version: u64) {
         // Old values are dropped only after every lock is released, so that
         // a panicking `Drop` cannot leave a TVar locked.
+        let runtime = self.runtime();
+        let unlock_first = runtime.has_bug(BugSwitch::UnlockBeforeWriteBack);
+        let lose_wakeups = runtime.has_bug(BugSwitch::LoseRetryWakeup);
         let mut replaced = Vec::with_capacity(self.writes.entries.len());
         for entry in &mut self.writes.entries {
             let new_value = core::mem::replace(&mut entry.value, Box::new(()));
-            replaced.push(entry.tvar.install(new_value, self.site));
-            if entry.tvar.lock().unlock_with_version(commit_version) {
+            let had_waiters = if unlock_first {
+                let had_waiters = entry.tvar.lock().unlock_with_version(commit_version);
+                replaced.push(entry.tvar.install(new_value, self.site));
+                had_waiters
+            } else {
+                replaced.push(entry.tvar.install(new_value, self.site));
+                entry.tvar.lock().unlock_with_version(commit_version)
+            };
+            if had_waiters && !lose_wakeups {
                 entry.tvar.wake_waiters();
             }
         }

@@ -105,6 +105,8 @@ mod commit;
 mod conflict_report;
 mod error;
 mod execute;
+#[cfg(feature = "bug-injection")]
+mod injected_bug;
 mod log;
 mod retry_wait;
 mod runtime;
@@ -115,6 +117,8 @@ mod version_lock;
 
 pub use conflict_report::{ConflictKind, ConflictReport, ConflictSite};
 pub use error::{AbortKind, MaybeRetry, StmError, TxError};
+#[cfg(feature = "bug-injection")]
+pub use injected_bug::InjectedBug;
 pub use platform::{Platform, Std};
 pub use runtime::{Stm, StmConfig};
 pub use stats::StmStats;

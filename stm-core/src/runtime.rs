@@ -45,6 +45,8 @@ pub(crate) struct RuntimeShared<P: Platform> {
     conflicts: P::Mutex<ConflictTable>,
     pub(crate) recorder: Option<Arc<dyn Recorder>>,
     next_attempt: P::AtomicU64,
+    #[cfg(feature = "bug-injection")]
+    pub(crate) injected_bug: Option<crate::InjectedBug>,
 }
 
 impl<P: Platform> RuntimeShared<P> {
@@ -54,6 +56,20 @@ impl<P: Platform> RuntimeShared<P> {
 
     pub(crate) fn next_attempt_id(&self) -> AttemptId {
         self.next_attempt.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Whether the test-only `bug` is switched on for this runtime.
+    #[inline]
+    pub(crate) fn has_bug(&self, bug: BugSwitch) -> bool {
+        #[cfg(feature = "bug-injection")]
+        {
+            self.injected_bug == Some(bug)
+        }
+        #[cfg(not(feature = "bug-injection"))]
+        {
+            let _ = bug;
+            false
+        }
     }
 
     pub(crate) fn config(&self) -> StmConfig {
@@ -71,6 +87,21 @@ impl<P: Platform> RuntimeShared<P> {
     pub(crate) fn set_label(&self, tvar: TVarId, label: String) {
         self.conflicts.with(|table| table.set_label(tvar, label));
     }
+}
+
+/// The bug-injection switches, named even when the feature is off so that
+/// the engine's checks compile to `false` there.
+#[cfg(feature = "bug-injection")]
+pub(crate) use crate::InjectedBug as BugSwitch;
+
+/// Stand-in for [`InjectedBug`](crate) when bug injection is compiled out.
+#[cfg(not(feature = "bug-injection"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BugSwitch {
+    SkipReadValidation,
+    UnlockBeforeWriteBack,
+    ReadWithoutVersionCheck,
+    LoseRetryWakeup,
 }
 
 /// A transactional-memory runtime on platform `P`.
@@ -148,6 +179,22 @@ impl<P: Platform> Stm<P> {
         Self::build(config, Some(recorder))
     }
 
+    /// Creates a runtime on platform `P` with a classic STM bug switched on
+    /// (test-only: feature `bug-injection`), to show that the checking tools
+    /// find it.
+    #[cfg(feature = "bug-injection")]
+    pub fn with_injected_bug(
+        config: StmConfig,
+        recorder: Option<Arc<dyn Recorder>>,
+        bug: crate::InjectedBug,
+    ) -> Self {
+        let mut stm = Self::build(config, recorder);
+        Arc::get_mut(&mut stm.shared)
+            .expect("a new runtime has no other handle")
+            .injected_bug = Some(bug);
+        stm
+    }
+
     fn build(config: StmConfig, recorder: Option<Arc<dyn Recorder>>) -> Self {
         Stm {
             shared: Arc::new(RuntimeShared {
@@ -158,6 +205,8 @@ impl<P: Platform> Stm<P> {
                 conflicts: P::Mutex::new(ConflictTable::default()),
                 recorder,
                 next_attempt: P::AtomicU64::new(0),
+                #[cfg(feature = "bug-injection")]
+                injected_bug: None,
             }),
         }
     }

@@ -5,7 +5,7 @@ use crate::error::{AbortKind, MaybeRetry, StmError};
 use crate::log::{ReadSet, WriteSet};
 use crate::platform::{Arc, Platform, Std};
 use crate::recorder::{recorded_value, AttemptEnd, AttemptId, Event};
-use crate::runtime::RuntimeShared;
+use crate::runtime::{BugSwitch, RuntimeShared};
 use crate::tvar::{AnyTVar, CallSite, TVar};
 use std::time::Instant;
 
@@ -141,7 +141,9 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
                 }
                 return Err(self.doom(AbortKind::ReadLocked, core));
             }
-            if before.version() > self.read_version {
+            if before.version() > self.read_version
+                && !self.runtime.has_bug(BugSwitch::ReadWithoutVersionCheck)
+            {
                 if self.extend_snapshot() {
                     continue;
                 }

@@ -14,6 +14,7 @@
 //!
 //! [`Event`]: WakeEvent
 
+#[cfg(any(feature = "loom", feature = "shuttle"))]
 #[macro_use]
 mod model_backend;
 mod std_backend;
