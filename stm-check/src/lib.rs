@@ -9,3 +9,4 @@
 pub mod bank;
 pub mod history;
 pub mod record;
+pub mod schedule;

@@ -77,6 +77,24 @@ impl HistoryRecorder {
     }
 }
 
+/// A stable fingerprint of a history (FNV-1a over its JSON), the same on
+/// every machine: two replays of one schedule must give the same one.
+///
+/// ```
+/// use stm_check::history::History;
+/// use stm_check::record::history_hash;
+///
+/// assert_eq!(history_hash(&History::default()), history_hash(&History::default()));
+/// ```
+pub fn history_hash(history: &History) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in history.to_json_string().bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
 impl Recording {
     fn attempt(&mut self, attempt: AttemptId) -> Option<&mut Transaction> {
         self.attempts

@@ -1,0 +1,111 @@
+//! Running executions under a recording scheduler until one fails, and
+//! replaying one; failures come back as data, not as panics.
+
+use super::{RecordingScheduler, ReplayScheduler, Schedule};
+use shuttle::scheduler::Scheduler;
+use shuttle::{Config, FailurePersistence, Runner};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// An execution that failed (a panic or a deadlock), with its exact schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedExecution {
+    /// The panic message (shuttle reports deadlocks as panics too).
+    pub message: String,
+    /// The schedule that produced it.
+    pub schedule: Schedule,
+    /// Which execution it was, counting from 1.
+    pub execution: usize,
+}
+
+/// How a run of executions ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every execution passed.
+    Passed {
+        /// Executions run.
+        executions: usize,
+    },
+    /// One failed; the run stopped there.
+    Failed(FailedExecution),
+}
+
+/// Runs `test` under `scheduler` (wrapped to record its choices) until the
+/// scheduler has no more executions or one fails.
+///
+/// ```
+/// use shuttle::scheduler::PctScheduler;
+/// use stm_check::schedule::{run_recorded, Outcome};
+///
+/// let outcome = run_recorded(PctScheduler::new_from_seed(1, 3, 10), || {
+///     let t = shuttle::thread::spawn(|| 1);
+///     assert_eq!(t.join().unwrap(), 1);
+/// });
+/// assert_eq!(outcome, Outcome::Passed { executions: 10 });
+/// ```
+pub fn run_recorded<S, F>(scheduler: S, test: F) -> Outcome
+where
+    S: Scheduler + 'static,
+    F: Fn() + Send + Sync + 'static,
+{
+    let scheduler = RecordingScheduler::new(scheduler);
+    let schedule = scheduler.current();
+    match run_quietly(scheduler, test) {
+        Ok(executions) => Outcome::Passed { executions },
+        Err((message, execution)) => Outcome::Failed(FailedExecution {
+            message,
+            schedule: schedule.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            execution,
+        }),
+    }
+}
+
+/// Replays `schedule` once; `Err` holds the failure message.
+pub fn replay(
+    schedule: &Schedule,
+    test: impl Fn() + Send + Sync + 'static,
+) -> (Result<(), String>, Option<super::Divergence>) {
+    let scheduler = ReplayScheduler::new(schedule.clone());
+    let divergence = scheduler.divergence();
+    let result = run_quietly(scheduler, test)
+        .map(|_| ())
+        .map_err(|(message, _)| message);
+    let divergence = divergence.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    (result, divergence)
+}
+
+/// Runs executions with shuttle's own failure printing off and the panic
+/// hook silenced; returns the executions run, or the failure message and
+/// the failing execution's number.
+fn run_quietly<S, F>(scheduler: S, test: F) -> Result<usize, (String, usize)>
+where
+    S: Scheduler + 'static,
+    F: Fn() + Send + Sync + 'static,
+{
+    let mut config = Config::new();
+    config.failure_persistence = FailurePersistence::None;
+    config.silence_warnings = true;
+    let executions = Arc::new(AtomicUsize::new(0));
+    let counter = executions.clone();
+    let counted = move || {
+        counter.fetch_add(1, Ordering::Relaxed);
+        test()
+    };
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        Runner::new(scheduler, config).run(counted)
+    }));
+    std::panic::set_hook(previous_hook);
+    let executions = executions.load(Ordering::Relaxed);
+    result.map_err(|panic| (panic_message(&*panic), executions))
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "the test panicked with a non-string payload".to_string())
+}
