@@ -7,6 +7,9 @@
 //! checker behind `stm-check check`.
 
 pub mod bank;
+pub mod check;
 pub mod history;
 pub mod record;
 pub mod schedule;
+
+pub use check::{check, replay, try_check, CheckConfig, CheckFailure, SchedulerKind};

@@ -7,15 +7,22 @@
 //! keeps the steps of the execution under way; [`ReplayScheduler`] follows a
 //! saved [`Schedule`] and reports where the program stopped matching it;
 //! [`run_recorded`] runs executions until one fails and returns that
-//! failure with its schedule.
+//! failure with its schedule; [`shrink`] minimises it; [`ScheduleFile`]
+//! saves it.
 
+mod file;
 mod recording;
 mod replaying;
 mod runner;
+mod shrink;
 
+pub use file::{
+    DriverInfo, ScheduleFile, ScheduleFileError, Target, SCHEDULE_FORMAT, SCHEDULE_VERSION,
+};
 pub use recording::RecordingScheduler;
 pub use replaying::{Divergence, ReplayScheduler};
-pub use runner::{replay, run_recorded, FailedExecution, Outcome};
+pub use runner::{replay, replay_recording, run_recorded, FailedExecution, Outcome};
+pub use shrink::{shrink, Shrunk};
 
 use serde::{Deserialize, Serialize};
 

@@ -75,6 +75,22 @@ pub fn replay(
     (result, divergence)
 }
 
+/// Replays `schedule` once and records what actually ran (past the
+/// schedule's end, or after a divergence, the replay's fallback choices):
+/// the failure message, if any, and the executed schedule.
+pub fn replay_recording(
+    schedule: &Schedule,
+    test: impl Fn() + Send + Sync + 'static,
+) -> (Result<(), String>, Schedule) {
+    let scheduler = RecordingScheduler::new(ReplayScheduler::new(schedule.clone()));
+    let executed = scheduler.current();
+    let result = run_quietly(scheduler, test)
+        .map(|_| ())
+        .map_err(|(message, _)| message);
+    let executed = executed.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    (result, executed)
+}
+
 /// Runs executions with shuttle's own failure printing off and the panic
 /// hook silenced; returns the executions run, or the failure message and
 /// the failing execution's number.

@@ -1,0 +1,275 @@
+//! Schedule files: a failing execution saved as JSON, versioned, so that
+//! `replay` can reproduce it on any machine and refuse one that was
+//! recorded for something else.
+//!
+//! ```json
+//! { "format": "stm-schedule", "version": 1, "tool": "stm-check 0.1.0",
+//!   "target": {"kind": "test", "name": "split_transfer"},
+//!   "driver": {"scheduler": "pct", "seed": 7, "depth": 3},
+//!   "failure": "total was 90, expected 100",
+//!   "history_hash": "5d1f0c2a9b3e4f60",
+//!   "recorded_steps": 42, "recorded_switches": 9, "shrunk_switches": 4,
+//!   "schedule": {"steps": [0, 0, 1, {"random": 3}, 0]} }
+//! ```
+//!
+//! `schedule.steps` are the scheduler's choices (a task id, or a random
+//! value drawn), shrunk to the shortest failing prefix (a replay continues
+//! deterministically past it); `recorded_steps` and `recorded_switches`
+//! describe the schedule as first found, `shrunk_switches` the execution the
+//! shrunk one replays. Files are never overwritten: a new one gets
+//! the next free name (`name.json`, `name-2.json`, ...).
+
+use super::Schedule;
+use serde::{Deserialize, Serialize};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The `format` field of every schedule file.
+pub const SCHEDULE_FORMAT: &str = "stm-schedule";
+/// The version of the schedule file format this stm-check writes and reads.
+pub const SCHEDULE_VERSION: u32 = 1;
+
+/// What a schedule was recorded for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Target {
+    /// A test run through [`check`](crate::check), by its name.
+    Test {
+        /// The test's name.
+        name: String,
+    },
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Test { name } => write!(f, "test `{name}`"),
+        }
+    }
+}
+
+/// The scheduler that found the failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriverInfo {
+    /// `random`, `pct` or `dfs`.
+    pub scheduler: String,
+    /// Its seed, where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// PCT's bug depth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth: Option<usize>,
+}
+
+/// A saved failing execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleFile {
+    /// Always [`SCHEDULE_FORMAT`].
+    pub format: String,
+    /// The format version, [`SCHEDULE_VERSION`].
+    pub version: u32,
+    /// The stm-check that wrote it (`stm-check 0.1.0`).
+    pub tool: String,
+    /// What it was recorded for.
+    pub target: Target,
+    /// The scheduler that found it.
+    pub driver: DriverInfo,
+    /// The failure, as the test reported it.
+    pub failure: String,
+    /// The fingerprint of the recorded history of the failing execution
+    /// ([`history_hash`](crate::record::history_hash)), when it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_hash: Option<String>,
+    /// Steps of the schedule as found, before shrinking.
+    pub recorded_steps: usize,
+    /// Context switches of the schedule as found, before shrinking.
+    pub recorded_switches: usize,
+    /// Context switches of the execution the shrunk schedule replays.
+    pub shrunk_switches: usize,
+    /// The (shrunk) schedule to replay.
+    pub schedule: Schedule,
+}
+
+/// Why a schedule file could not be used. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleFileError {
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The file is not valid JSON, or not a schedule file.
+    #[error("{path}:{line}:{column}: not a valid schedule file: {message}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// Line of the problem.
+        line: usize,
+        /// Column of the problem.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The file is of another format, or another version of this one.
+    #[error("{path}: unsupported schedule file ({found}); this stm-check reads {SCHEDULE_FORMAT} version {SCHEDULE_VERSION}")]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// The format and version found.
+        found: String,
+    },
+    /// The file was recorded for something else than what replays it.
+    #[error("{path}: this schedule was recorded for {found}, not for {expected}")]
+    WrongTarget {
+        /// The file.
+        path: PathBuf,
+        /// What it was recorded for.
+        found: Target,
+        /// What tried to replay it.
+        expected: Target,
+    },
+}
+
+/// Just the fields that say what a file is, read before the rest so that
+/// another version is reported as such even if its fields differ.
+#[derive(Deserialize)]
+struct Header {
+    format: Option<String>,
+    version: Option<serde_json::Value>,
+}
+
+impl ScheduleFile {
+    /// A file for a failure of `target` found by `driver`.
+    pub fn new(
+        target: Target,
+        driver: DriverInfo,
+        failure: String,
+        history_hash: Option<String>,
+        recorded: &Schedule,
+        shrunk: super::Shrunk,
+    ) -> Self {
+        ScheduleFile {
+            format: SCHEDULE_FORMAT.to_string(),
+            version: SCHEDULE_VERSION,
+            tool: format!("stm-check {}", env!("CARGO_PKG_VERSION")),
+            target,
+            driver,
+            failure,
+            history_hash,
+            recorded_steps: recorded.steps.len(),
+            recorded_switches: recorded.context_switches(),
+            shrunk_switches: shrunk.context_switches,
+            schedule: shrunk.schedule,
+        }
+    }
+
+    /// Reads and checks a schedule file.
+    pub fn load(path: &Path) -> Result<ScheduleFile, ScheduleFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScheduleFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses the text of a schedule file (`path` names it in errors).
+    pub fn parse(path: &Path, text: &str) -> Result<ScheduleFile, ScheduleFileError> {
+        let malformed = |e: serde_json::Error| ScheduleFileError::Malformed {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        };
+        let header: Header = serde_json::from_str(text).map_err(malformed)?;
+        let version_ok =
+            header.version.as_ref().and_then(|v| v.as_u64()) == Some(SCHEDULE_VERSION.into());
+        if header.format.as_deref() != Some(SCHEDULE_FORMAT) || !version_ok {
+            return Err(ScheduleFileError::Unsupported {
+                path: path.to_path_buf(),
+                found: format!(
+                    "format {}, version {}",
+                    header.format.as_deref().unwrap_or("(none)"),
+                    header
+                        .version
+                        .map_or("(none)".to_string(), |v| v.to_string())
+                ),
+            });
+        }
+        serde_json::from_str(text).map_err(malformed)
+    }
+
+    /// Refuses the file unless it was recorded for `expected`.
+    pub fn expect_target(&self, path: &Path, expected: &Target) -> Result<(), ScheduleFileError> {
+        if &self.target == expected {
+            Ok(())
+        } else {
+            Err(ScheduleFileError::WrongTarget {
+                path: path.to_path_buf(),
+                found: self.target.clone(),
+                expected: expected.clone(),
+            })
+        }
+    }
+
+    /// Saves the file in `dir` as `stem.json`, or `stem-N.json` with the
+    /// first free N: an existing file is never overwritten, and a partial
+    /// file never appears under the final name.
+    pub fn save_new(&self, dir: &Path, stem: &str) -> Result<PathBuf, ScheduleFileError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ScheduleFileError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
+        let json = serde_json::to_string_pretty(self).expect("a schedule file serializes");
+        temp.write_all(json.as_bytes())
+            .and_then(|()| temp.write_all(b"\n"))
+            .and_then(|()| temp.as_file().sync_all())
+            .map_err(io(temp.path()))?;
+        for n in 1.. {
+            let name = if n == 1 {
+                format!("{stem}.json")
+            } else {
+                format!("{stem}-{n}.json")
+            };
+            let path = dir.join(name);
+            match std::fs::hard_link(temp.path(), &path) {
+                Ok(()) => return Ok(path),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(source) => return Err(ScheduleFileError::Io { path, source }),
+            }
+        }
+        unreachable!("some file name is free")
+    }
+
+    /// The saved files for `stem` in `dir` (`stem.json`, `stem-N.json`), in
+    /// name order; none if the folder does not exist.
+    pub fn saved_for(dir: &Path, stem: &str) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut files: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
+                    return false;
+                };
+                let Some(base) = name.strip_suffix(".json") else {
+                    return false;
+                };
+                base == stem
+                    || base
+                        .strip_prefix(stem)
+                        .and_then(|rest| rest.strip_prefix('-'))
+                        .is_some_and(|n| n.parse::<u32>().is_ok())
+            })
+            .collect();
+        files.sort();
+        files
+    }
+}
