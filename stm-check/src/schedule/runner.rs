@@ -39,8 +39,15 @@ pub enum Outcome {
 /// use stm_check::schedule::{run_recorded, Outcome};
 ///
 /// let outcome = run_recorded(PctScheduler::new_from_seed(1, 3, 10), || {
-///     let t = shuttle::thread::spawn(|| 1);
-///     assert_eq!(t.join().unwrap(), 1);
+///     let stm = stm_core::Stm::<stm_core::ShuttlePlatform>::for_platform();
+///     let n = stm.new_tvar(0);
+///     let t = {
+///         let (stm2, n) = (stm.clone(), n.clone());
+///         stm.spawn(move || stm2.atomically(|tx| tx.modify(&n, |v| v + 1)))
+///     };
+///     stm.atomically(|tx| tx.modify(&n, |v| v + 1));
+///     t.join().unwrap();
+///     assert_eq!(n.load(), 2);
 /// });
 /// assert_eq!(outcome, Outcome::Passed { executions: 10 });
 /// ```
