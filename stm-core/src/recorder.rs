@@ -100,15 +100,16 @@ pub enum Event<'a> {
 /// cheap and must not run transactions itself.
 ///
 /// ```
-/// use std::sync::{Arc, Mutex};
+/// use core::sync::atomic::{AtomicUsize, Ordering};
+/// use stm_core::platform::Arc;
 /// use stm_core::recorder::{Event, Recorder};
 /// use stm_core::{Stm, StmConfig};
 ///
 /// #[derive(Default)]
-/// struct Count(Mutex<usize>);
+/// struct Count(AtomicUsize);
 /// impl Recorder for Count {
 ///     fn record(&self, _event: &Event<'_>) {
-///         *self.0.lock().unwrap() += 1;
+///         self.0.fetch_add(1, Ordering::Relaxed);
 ///     }
 /// }
 ///
@@ -116,7 +117,7 @@ pub enum Event<'a> {
 /// let stm = Stm::with_recorder(StmConfig::default(), count.clone());
 /// let v = stm.new_tvar(1);
 /// stm.atomically(|tx| tx.modify(&v, |x| x + 1));
-/// assert_eq!(*count.0.lock().unwrap(), 3); // begin, read, commit
+/// assert_eq!(count.0.load(Ordering::Relaxed), 3); // begin, read, commit
 /// ```
 pub trait Recorder: Send + Sync + 'static {
     /// Handles one event.

@@ -14,6 +14,8 @@
 //!
 //! [`Event`]: WakeEvent
 
+#[macro_use]
+mod sync_primitives;
 #[cfg(any(feature = "loom", feature = "shuttle"))]
 #[macro_use]
 mod model_backend;
@@ -39,10 +41,11 @@ pub use shuttle_backend::ShuttlePlatform;
 
 pub(crate) use std_backend::default_runtime;
 
-/// Reference counting for engine objects. `Arc`'s count is correct by
-/// construction in std; the protocols the models check live in the
-/// [`Platform`] atomics, not in reference counts.
-pub(crate) use std_backend::Arc;
+/// Reference counting for engine objects (and the pointer a runtime takes
+/// its recorder in). `Arc`'s count is correct by construction in std; the
+/// protocols the models check live in the [`Platform`] atomics, not in
+/// reference counts.
+pub use std_backend::Arc;
 
 pub use core::sync::atomic::Ordering;
 

@@ -5,7 +5,7 @@
 use super::{AtomicWord, Join, Lock, Ordering, Platform, WakeEvent};
 use crate::Stm;
 use std::cell::Cell;
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 pub use std::sync::Arc;
 
@@ -13,65 +13,7 @@ pub use std::sync::Arc;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Std;
 
-impl AtomicWord for std::sync::atomic::AtomicU64 {
-    fn new(value: u64) -> Self {
-        std::sync::atomic::AtomicU64::new(value)
-    }
-    fn load(&self, order: Ordering) -> u64 {
-        self.load(order)
-    }
-    fn store(&self, value: u64, order: Ordering) {
-        self.store(value, order)
-    }
-    fn swap(&self, value: u64, order: Ordering) -> u64 {
-        self.swap(value, order)
-    }
-    fn compare_exchange(
-        &self,
-        current: u64,
-        new: u64,
-        success: Ordering,
-        failure: Ordering,
-    ) -> Result<u64, u64> {
-        self.compare_exchange(current, new, success, failure)
-    }
-    fn fetch_add(&self, value: u64, order: Ordering) -> u64 {
-        self.fetch_add(value, order)
-    }
-}
-
-impl<T: Send> Lock<T> for Mutex<T> {
-    fn new(value: T) -> Self {
-        Mutex::new(value)
-    }
-    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        let mut guard = self.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut guard)
-    }
-}
-
-/// A one-shot event built from a mutex and a condition variable.
-#[derive(Debug, Default)]
-pub struct StdEvent {
-    notified: Mutex<bool>,
-    wake: Condvar,
-}
-
-impl WakeEvent for StdEvent {
-    fn new() -> Self {
-        Self::default()
-    }
-    fn wait(&self) {
-        let mut notified = self.notified.lock().unwrap_or_else(|p| p.into_inner());
-        while !*notified {
-            notified = self.wake.wait(notified).unwrap_or_else(|p| p.into_inner());
-        }
-    }
-    fn notify(&self) {
-        *self.notified.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        self.wake.notify_all();
-    }
-}
+sync_primitives!(std::sync, StdEvent);
 
 impl<T: Send + 'static> Join<T> for std::thread::JoinHandle<T> {
     fn join(self) -> Result<T, Box<dyn core::any::Any + Send + 'static>> {
