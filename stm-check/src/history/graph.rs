@@ -9,7 +9,7 @@
 //! point before a transaction's `begin` points to the transaction. `a`
 //! reaches `b` through points exactly when `a.end < b.begin`.
 
-use super::index::{HistoryIndex, Source};
+use super::index::{HistoryIndex, NONE};
 
 /// Why one transaction must precede another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -135,19 +135,15 @@ fn for_each_edge(
         if !index.committed(t) {
             continue;
         }
-        for (read, &source) in index.tx(t).reads.iter().zip(index.read_sources(t)) {
-            if let Source::Write(p) = source {
-                let w = &index.writes[p as usize];
-                if w.tx == t || !w.installed {
+        for read in index.reads(t) {
+            if read.source != NONE {
+                if read.writer == t || !read.installed {
                     continue;
                 }
-                edge(w.tx, t, EdgeKind::WriteRead);
+                edge(read.writer, t, EdgeKind::WriteRead);
             }
-            if let Some(next) = index.next_installed(read.key, source) {
-                let overwriter = index.writes[next as usize].tx;
-                if overwriter != t {
-                    edge(t, overwriter, EdgeKind::ReadWrite);
-                }
+            if read.overwriter != NONE && read.overwriter != t {
+                edge(t, read.overwriter, EdgeKind::ReadWrite);
             }
         }
     }
