@@ -57,23 +57,26 @@ impl Graph {
         by_end.sort_unstable_by_key(|&t| index.tx(t).end);
         let nodes = n as usize + by_end.len();
 
-        let mut offsets = vec![0usize; nodes + 1];
+        // Counts go two slots ahead so that, once summed, `offsets[v + 1]`
+        // is where `v`'s edges start: the fill pass then uses it as `v`'s
+        // cursor and leaves it at `v`'s end, which is `v + 1`'s start.
+        let mut offsets = vec![0usize; nodes + 2];
         for_each_edge(index, &by_end, &mut |from, _, _| {
-            offsets[from as usize + 1] += 1
+            offsets[from as usize + 2] += 1
         });
-        for i in 0..nodes {
+        for i in 1..=nodes {
             offsets[i + 1] += offsets[i];
         }
-        let edges = offsets[nodes];
+        let edges = offsets[nodes + 1];
         let mut targets = vec![0u32; edges];
         let mut kinds = vec![EdgeKind::WriteWrite; edges];
-        let mut fill = offsets.clone();
         for_each_edge(index, &by_end, &mut |from, to, kind| {
-            let slot = &mut fill[from as usize];
+            let slot = &mut offsets[from as usize + 1];
             targets[*slot] = to;
             kinds[*slot] = kind;
             *slot += 1;
         });
+        offsets.pop();
         Graph {
             transactions: n,
             offsets,

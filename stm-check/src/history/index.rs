@@ -90,23 +90,42 @@ enum KeyIds {
 }
 
 impl KeyIds {
-    /// Numbers every key that a read or write of `txs` names.
-    fn new(txs: &[Transaction], accesses: usize) -> KeyIds {
+    /// Numbers every key that a read or write of `txs` names, and counts
+    /// the writes and the reads of each key (by number), in one pass over
+    /// the history when keys are small.
+    fn counted(txs: &[Transaction], accesses: usize) -> (KeyIds, Vec<u32>, Vec<u32>) {
+        // A direct table costs one slot per key up to the largest, so it
+        // must stay proportional to the history.
+        let limit = (accesses as u64).saturating_add(1024).min(NONE as u64 - 1);
+        let count = |counts: &mut Vec<u32>, key: u64| {
+            let k = key as usize;
+            if k >= counts.len() {
+                counts.resize(k + 1, 0);
+            }
+            counts[k] += 1;
+        };
+        let (mut writes, mut reads) = (Vec::new(), Vec::new());
+        let direct = txs.iter().all(|tx| {
+            tx.writes.iter().all(|w| w.key < limit && {
+                count(&mut writes, w.key);
+                true
+            }) && tx.reads.iter().all(|r| r.key < limit && {
+                count(&mut reads, r.key);
+                true
+            })
+        });
+        if direct {
+            let len = writes.len().max(reads.len());
+            writes.resize(len, 0);
+            reads.resize(len, 0);
+            return (KeyIds::Direct { len }, writes, reads);
+        }
         let keys = || {
             txs.iter().flat_map(|tx| {
                 let reads = tx.reads.iter().map(|r| r.key);
                 reads.chain(tx.writes.iter().map(|w| w.key))
             })
         };
-        let max = keys().max().unwrap_or(0);
-        // A direct table costs one slot per key up to the largest, so it
-        // must stay proportional to the history.
-        let direct_limit = (accesses as u64).saturating_add(1024).min(NONE as u64 - 1);
-        if max < direct_limit {
-            return KeyIds::Direct {
-                len: max as usize + 1,
-            };
-        }
         let mut distinct: Vec<u64> = keys().collect();
         distinct.sort_unstable();
         distinct.dedup();
@@ -115,7 +134,13 @@ impl KeyIds {
             .enumerate()
             .map(|(rank, &key)| (key, rank as u32))
             .collect();
-        KeyIds::Ranked(ranks)
+        let keys = KeyIds::Ranked(ranks);
+        let (mut writes, mut reads) = (vec![0; keys.len()], vec![0; keys.len()]);
+        for tx in txs {
+            tx.writes.iter().for_each(|w| writes[keys.of(w.key)] += 1);
+            tx.reads.iter().for_each(|r| reads[keys.of(r.key)] += 1);
+        }
+        (keys, writes, reads)
     }
 
     /// The number of `key`, if the history names it.
@@ -196,8 +221,19 @@ impl<'h> HistoryIndex<'h> {
             });
         }
         let total_reads: usize = txs.iter().map(|t| t.reads.len()).sum();
-        let keys = KeyIds::new(txs, total_reads.saturating_add(total_writes));
-        let (writes, key_start) = writes_by_key(txs, &keys, total_writes)?;
+        let (keys, write_counts, read_counts) =
+            KeyIds::counted(txs, total_reads.saturating_add(total_writes));
+        let key_start = starts(&write_counts);
+        let group_start = starts(&read_counts);
+        let reads_fit = total_reads < NONE as usize;
+        let grouped = group_by_key(txs, &keys, &key_start, &group_start, reads_fit);
+        let Grouped {
+            mut writes,
+            reads: grouped_reads,
+            read_start,
+            committed,
+        } = grouped;
+        sort_versions(txs, &mut writes, &key_start)?;
         let mut installed_from = vec![NONE; writes.len()];
         for p in (0..writes.len()).rev() {
             installed_from[p] = if writes[p].installed {
@@ -209,21 +245,11 @@ impl<'h> HistoryIndex<'h> {
             };
         }
 
-        if total_reads >= NONE as usize {
+        if !reads_fit {
             return Err(HistoryError::TooLarge {
                 what: "the number of reads",
             });
         }
-        let mut read_start = Vec::with_capacity(txs.len() + 1);
-        let mut committed = Vec::with_capacity(txs.len());
-        let mut start = 0u32;
-        for tx in txs {
-            read_start.push(start);
-            start += tx.reads.len() as u32;
-            committed.push(tx.outcome == Outcome::Committed);
-        }
-        read_start.push(start);
-
         let mut index = HistoryIndex {
             history,
             writes,
@@ -235,38 +261,23 @@ impl<'h> HistoryIndex<'h> {
             committed,
             initial,
         };
-        index.reads = index.resolve_reads(total_reads)?;
+        index.reads = index.resolve_reads(grouped_reads, &group_start)?;
         Ok(index)
     }
 
-    /// Resolves every read: groups the reads by key (a counting sort that
-    /// keeps transaction order), orders each group by version (usually a
-    /// no-op check) and walks it alongside the key's writes.
-    fn resolve_reads(&self, total: usize) -> Result<Vec<ResolvedRead>, HistoryError> {
+    /// Resolves every read: orders each key's group of reads by version
+    /// (usually a no-op check) and walks it alongside the key's writes.
+    /// `grouped` holds `(version, read number)` by key, the group of key
+    /// number `k` starting at `group_start[k]`.
+    fn resolve_reads(
+        &self,
+        mut grouped: Vec<(u64, u32)>,
+        group_start: &[u32],
+    ) -> Result<Vec<ResolvedRead>, HistoryError> {
         let txs = &self.history.transactions;
         let buckets = self.keys.len();
-        let mut bucket_start = vec![0u32; buckets + 1];
-        for tx in txs {
-            for read in &tx.reads {
-                bucket_start[self.keys.of(read.key) + 1] += 1;
-            }
-        }
-        for k in 0..buckets {
-            bucket_start[k + 1] += bucket_start[k];
-        }
-        // (version, read number), grouped by key.
-        let mut grouped = vec![(0u64, 0u32); total];
-        let mut fill = bucket_start.clone();
-        let mut r = 0u32;
-        for tx in txs {
-            for read in &tx.reads {
-                let slot = &mut fill[self.keys.of(read.key)];
-                grouped[*slot as usize] = (read.version, r);
-                *slot += 1;
-                r += 1;
-            }
-        }
-
+        let bucket_start = group_start;
+        let total = grouped.len();
         let mut resolved = vec![ResolvedRead::UNRESOLVED; total];
         let mut first_dangling = NONE;
         for k in 0..buckets {
@@ -429,78 +440,6 @@ fn all_distinct<I: Iterator<Item = u64> + Clone>(values: I) -> bool {
     }
 }
 
-/// All writes sorted by `(key, version)` and where each key's writes start
-/// (by key number, plus the end): a counting sort by key in transaction
-/// order, then a sort of each key's versions where they do not already
-/// ascend.
-fn writes_by_key(
-    txs: &[Transaction],
-    keys: &KeyIds,
-    total: usize,
-) -> Result<(Vec<WriteEntry>, Vec<u32>), HistoryError> {
-    let buckets = keys.len();
-    let mut key_start = vec![0u32; buckets + 1];
-    for tx in txs {
-        for w in &tx.writes {
-            key_start[keys.of(w.key) + 1] += 1;
-        }
-    }
-    for k in 0..buckets {
-        key_start[k + 1] += key_start[k];
-    }
-    let mut writes = vec![
-        WriteEntry {
-            key: 0,
-            version: 0,
-            tx: NONE,
-            write: NONE,
-            installed: false,
-        };
-        total
-    ];
-    let mut fill = key_start.clone();
-    let mut last_write = FxHashMap::default();
-    for (t, tx) in txs.iter().enumerate() {
-        let committed = tx.outcome == Outcome::Committed;
-        // The last write of a key in a transaction is its final one. Most
-        // transactions write few keys: a scan beats a map until it is long.
-        let scan = tx.writes.len() <= 16;
-        if !scan {
-            last_write.clear();
-            for (i, w) in tx.writes.iter().enumerate() {
-                last_write.insert(w.key, i);
-            }
-        }
-        for (i, w) in tx.writes.iter().enumerate() {
-            let final_write = if scan {
-                !tx.writes[i + 1..].iter().any(|later| later.key == w.key)
-            } else {
-                last_write[&w.key] == i
-            };
-            let slot = &mut fill[keys.of(w.key)];
-            writes[*slot as usize] = WriteEntry {
-                key: w.key,
-                version: w.version,
-                tx: t as u32,
-                write: i as u32,
-                installed: final_write && committed,
-            };
-            *slot += 1;
-        }
-    }
-    for k in 0..buckets {
-        let group = &mut writes[key_start[k] as usize..key_start[k + 1] as usize];
-        if !group.windows(2).all(|p| p[0].version < p[1].version) {
-            group.sort_unstable_by_key(|w| w.version);
-            if group.windows(2).any(|p| p[0].version == p[1].version) {
-                // Rare: let the reference sort name the same pair as ever.
-                return Err(sorted_writes(txs).expect_err("a version is written twice"));
-            }
-        }
-    }
-    Ok((writes, key_start))
-}
-
 /// Per-transaction checks: unique ids and commit versions, `begin < end`,
 /// no commit version on aborted attempts, no write of version 0.
 fn validate_transactions(txs: &[Transaction]) -> Result<(), HistoryError> {
@@ -542,6 +481,130 @@ fn validate_transactions(txs: &[Transaction]) -> Result<(), HistoryError> {
                 id: tx.id,
                 key: w.key,
             });
+        }
+    }
+    Ok(())
+}
+
+/// Where each group starts, given the group sizes, plus the end.
+fn starts(counts: &[u32]) -> Vec<u32> {
+    let mut starts = Vec::with_capacity(counts.len() + 1);
+    let mut sum = 0u32;
+    starts.push(0);
+    for &c in counts {
+        sum += c;
+        starts.push(sum);
+    }
+    starts
+}
+
+/// The history's writes and reads grouped by key, in transaction order
+/// within each key.
+struct Grouped {
+    /// Every write, grouped by key number (see [`group_by_key`]).
+    writes: Vec<WriteEntry>,
+    /// `(version, read number)` of every read, grouped by key number.
+    reads: Vec<(u64, u32)>,
+    /// Number of the first read of each transaction, plus the end.
+    read_start: Vec<u32>,
+    /// Whether each transaction committed.
+    committed: Vec<bool>,
+}
+
+/// One pass over the history: a counting sort of the writes (into
+/// `key_start` groups) and, when `with_reads`, of the reads (into
+/// `group_start` groups), both by key number.
+fn group_by_key(
+    txs: &[Transaction],
+    keys: &KeyIds,
+    key_start: &[u32],
+    group_start: &[u32],
+    with_reads: bool,
+) -> Grouped {
+    let total_writes = *key_start.last().unwrap_or(&0) as usize;
+    let total_reads = if with_reads {
+        *group_start.last().unwrap_or(&0) as usize
+    } else {
+        0
+    };
+    let unfilled = WriteEntry {
+        key: 0,
+        version: 0,
+        tx: NONE,
+        write: NONE,
+        installed: false,
+    };
+    let mut writes = vec![unfilled; total_writes];
+    let mut reads = vec![(0u64, 0u32); total_reads];
+    let mut read_start = Vec::with_capacity(txs.len() + 1);
+    let mut committed = Vec::with_capacity(txs.len());
+    let mut write_fill = key_start.to_vec();
+    let mut read_fill = group_start.to_vec();
+    let mut last_write = FxHashMap::default();
+    let mut r = 0u32;
+    for (t, tx) in txs.iter().enumerate() {
+        let is_committed = tx.outcome == Outcome::Committed;
+        committed.push(is_committed);
+        read_start.push(r);
+        // The last write of a key in a transaction is its final one. Most
+        // transactions write few keys: a scan beats a map until it is long.
+        let scan = tx.writes.len() <= 16;
+        if !scan {
+            last_write.clear();
+            for (i, w) in tx.writes.iter().enumerate() {
+                last_write.insert(w.key, i);
+            }
+        }
+        for (i, w) in tx.writes.iter().enumerate() {
+            let final_write = if scan {
+                !tx.writes[i + 1..].iter().any(|later| later.key == w.key)
+            } else {
+                last_write[&w.key] == i
+            };
+            let slot = &mut write_fill[keys.of(w.key)];
+            writes[*slot as usize] = WriteEntry {
+                key: w.key,
+                version: w.version,
+                tx: t as u32,
+                write: i as u32,
+                installed: final_write && is_committed,
+            };
+            *slot += 1;
+        }
+        if with_reads {
+            for read in &tx.reads {
+                let slot = &mut read_fill[keys.of(read.key)];
+                reads[*slot as usize] = (read.version, r);
+                *slot += 1;
+                r += 1;
+            }
+        }
+    }
+    read_start.push(r);
+    Grouped {
+        writes,
+        reads,
+        read_start,
+        committed,
+    }
+}
+
+/// Sorts each key's writes by version where they do not already ascend
+/// (in transaction order they usually do), so that `writes` is sorted by
+/// `(key, version)`; a version written twice is an error.
+fn sort_versions(
+    txs: &[Transaction],
+    writes: &mut [WriteEntry],
+    key_start: &[u32],
+) -> Result<(), HistoryError> {
+    for k in 0..key_start.len() - 1 {
+        let group = &mut writes[key_start[k] as usize..key_start[k + 1] as usize];
+        if !group.windows(2).all(|p| p[0].version < p[1].version) {
+            group.sort_unstable_by_key(|w| w.version);
+            if group.windows(2).any(|p| p[0].version == p[1].version) {
+                // Rare: let the reference sort name the same pair as ever.
+                return Err(sorted_writes(txs).expect_err("a version is written twice"));
+            }
         }
     }
     Ok(())
