@@ -95,6 +95,11 @@ impl Graph {
         node >= self.transactions
     }
 
+    /// The targets of all edges, node by node.
+    pub fn targets(&self) -> &[u32] {
+        &self.targets
+    }
+
     /// Positions (for [`Graph::edge`]) of the edges leaving `node`.
     pub fn edge_positions(&self, node: u32) -> std::ops::Range<usize> {
         self.offsets[node as usize]..self.offsets[node as usize + 1]
@@ -154,13 +159,26 @@ fn for_each_edge(
     // Real time, through the chain of time points (see the module docs).
     let n = index.len() as u32;
     let ends: Vec<u64> = by_end.iter().map(|&t| index.tx(t).end).collect();
+    // How many transactions ended before `t` began: a pointer that only
+    // moves forward while begins ascend along `by_end` (they do when
+    // transactions are recorded in order), a binary search otherwise.
+    let mut ended_before = 0usize;
+    let mut previous_begin = 0u64;
     for (rank, &t) in by_end.iter().enumerate() {
         let point = n + rank as u32;
         edge(t, point, EdgeKind::RealTime);
         if rank + 1 < by_end.len() {
             edge(point, point + 1, EdgeKind::RealTime);
         }
-        let ended_before = ends.partition_point(|&end| end < index.tx(t).begin);
+        let begin = index.tx(t).begin;
+        if begin < previous_begin {
+            ended_before = ends.partition_point(|&end| end < begin);
+        } else {
+            while ended_before < ends.len() && ends[ended_before] < begin {
+                ended_before += 1;
+            }
+        }
+        previous_begin = begin;
         if ended_before > 0 {
             edge(n + ended_before as u32 - 1, t, EdgeKind::RealTime);
         }
