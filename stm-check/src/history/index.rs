@@ -106,12 +106,16 @@ impl KeyIds {
         };
         let (mut writes, mut reads) = (Vec::new(), Vec::new());
         let direct = txs.iter().all(|tx| {
-            tx.writes.iter().all(|w| w.key < limit && {
-                count(&mut writes, w.key);
-                true
-            }) && tx.reads.iter().all(|r| r.key < limit && {
-                count(&mut reads, r.key);
-                true
+            tx.writes.iter().all(|w| {
+                w.key < limit && {
+                    count(&mut writes, w.key);
+                    true
+                }
+            }) && tx.reads.iter().all(|r| {
+                r.key < limit && {
+                    count(&mut reads, r.key);
+                    true
+                }
             })
         });
         if direct {
