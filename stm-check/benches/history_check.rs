@@ -2,7 +2,9 @@
 //! (10k, 100k and 1M transactions): the whole `check` (validation, index,
 //! graph, cycle search, opacity and value checks), and JSON parsing.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 use std::hint::black_box;
 use std::time::Duration;
 use stm_check::history::generate::{random_plan, serial_history, SerialOptions};
@@ -29,9 +31,13 @@ fn bench_check(c: &mut Criterion) {
         );
         group.throughput(Throughput::Elements(n as u64));
         if n >= 1_000_000 {
+            // About 0.6 s an iteration: flat sampling (every sample the same
+            // number of iterations) and 20 s give criterion its 10 samples
+            // with no warning, and the whole bench stays near a minute.
             group
                 .sample_size(10)
-                .measurement_time(Duration::from_secs(8));
+                .sampling_mode(SamplingMode::Flat)
+                .measurement_time(Duration::from_secs(20));
         } else {
             group
                 .sample_size(20)
@@ -51,7 +57,8 @@ fn bench_parse(c: &mut Criterion) {
     group.throughput(Throughput::Elements(n as u64));
     group
         .sample_size(10)
-        .measurement_time(Duration::from_secs(4));
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(6));
     group.bench_with_input(BenchmarkId::from_parameter(n), &json, |b, json| {
         b.iter(|| black_box(History::from_json_str(json).unwrap()))
     });

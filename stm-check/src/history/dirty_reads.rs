@@ -3,7 +3,7 @@
 //! transaction). These need no cycle: one read is the whole evidence.
 
 use super::anomaly::{Anomaly, AnomalyClass};
-use super::index::{HistoryIndex, Source};
+use super::index::{HistoryIndex, NONE};
 
 /// Every G1a and G1b read of the history.
 pub(crate) fn dirty_reads(index: &HistoryIndex<'_>) -> Vec<Anomaly> {
@@ -13,15 +13,13 @@ pub(crate) fn dirty_reads(index: &HistoryIndex<'_>) -> Vec<Anomaly> {
             continue; // aborted readers are the opacity check's business
         }
         let reader = index.tx(t);
-        for (read, &source) in reader.reads.iter().zip(index.read_sources(t)) {
-            let Source::Write(p) = source else { continue };
-            let w = &index.writes[p as usize];
-            if w.tx == t || w.installed {
+        for (read, resolved) in reader.reads.iter().zip(index.reads(t)) {
+            if resolved.source == NONE || resolved.writer == t || resolved.installed {
                 continue;
             }
-            let writer = index.tx(w.tx);
+            let writer = index.tx(resolved.writer);
             let (r, k, v) = (reader.id, read.key, read.version);
-            let (class, explanation) = if !index.committed(w.tx) {
+            let (class, explanation) = if !index.committed(resolved.writer) {
                 (
                     AnomalyClass::G1a,
                     format!(

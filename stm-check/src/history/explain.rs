@@ -136,8 +136,8 @@ fn witnesses(index: &HistoryIndex<'_>, hop: &Hop) -> Vec<Witness> {
             }
         }
         EdgeKind::WriteRead => {
-            for (read, &source) in tb.reads.iter().zip(index.read_sources(b)) {
-                if let Source::Write(p) = source {
+            for (read, resolved) in tb.reads.iter().zip(index.reads(b)) {
+                if let Source::Write(p) = resolved.source() {
                     let w = &index.writes[p as usize];
                     if w.tx == a && w.installed {
                         found.push(Witness::WriteRead {
@@ -149,7 +149,8 @@ fn witnesses(index: &HistoryIndex<'_>, hop: &Hop) -> Vec<Witness> {
             }
         }
         EdgeKind::ReadWrite => {
-            for (read, &source) in ta.reads.iter().zip(index.read_sources(a)) {
+            for (read, resolved) in ta.reads.iter().zip(index.reads(a)) {
+                let source = resolved.source();
                 if let Source::Write(p) = source {
                     let w = &index.writes[p as usize];
                     if w.tx == a || !w.installed {

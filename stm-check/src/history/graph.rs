@@ -9,7 +9,7 @@
 //! point before a transaction's `begin` points to the transaction. `a`
 //! reaches `b` through points exactly when `a.end < b.begin`.
 
-use super::index::{HistoryIndex, Source};
+use super::index::{HistoryIndex, NONE};
 
 /// Why one transaction must precede another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -57,23 +57,26 @@ impl Graph {
         by_end.sort_unstable_by_key(|&t| index.tx(t).end);
         let nodes = n as usize + by_end.len();
 
-        let mut offsets = vec![0usize; nodes + 1];
+        // Counts go two slots ahead so that, once summed, `offsets[v + 1]`
+        // is where `v`'s edges start: the fill pass then uses it as `v`'s
+        // cursor and leaves it at `v`'s end, which is `v + 1`'s start.
+        let mut offsets = vec![0usize; nodes + 2];
         for_each_edge(index, &by_end, &mut |from, _, _| {
-            offsets[from as usize + 1] += 1
+            offsets[from as usize + 2] += 1
         });
-        for i in 0..nodes {
+        for i in 1..=nodes {
             offsets[i + 1] += offsets[i];
         }
-        let edges = offsets[nodes];
+        let edges = offsets[nodes + 1];
         let mut targets = vec![0u32; edges];
         let mut kinds = vec![EdgeKind::WriteWrite; edges];
-        let mut fill = offsets.clone();
         for_each_edge(index, &by_end, &mut |from, to, kind| {
-            let slot = &mut fill[from as usize];
+            let slot = &mut offsets[from as usize + 1];
             targets[*slot] = to;
             kinds[*slot] = kind;
             *slot += 1;
         });
+        offsets.pop();
         Graph {
             transactions: n,
             offsets,
@@ -90,6 +93,11 @@ impl Graph {
     /// Whether `node` is a time point rather than a transaction.
     pub fn is_time_point(&self, node: u32) -> bool {
         node >= self.transactions
+    }
+
+    /// The targets of all edges, node by node.
+    pub fn targets(&self) -> &[u32] {
+        &self.targets
     }
 
     /// Positions (for [`Graph::edge`]) of the edges leaving `node`.
@@ -135,19 +143,15 @@ fn for_each_edge(
         if !index.committed(t) {
             continue;
         }
-        for (read, &source) in index.tx(t).reads.iter().zip(index.read_sources(t)) {
-            if let Source::Write(p) = source {
-                let w = &index.writes[p as usize];
-                if w.tx == t || !w.installed {
+        for read in index.reads(t) {
+            if read.source != NONE {
+                if read.writer == t || !read.installed {
                     continue;
                 }
-                edge(w.tx, t, EdgeKind::WriteRead);
+                edge(read.writer, t, EdgeKind::WriteRead);
             }
-            if let Some(next) = index.next_installed(read.key, source) {
-                let overwriter = index.writes[next as usize].tx;
-                if overwriter != t {
-                    edge(t, overwriter, EdgeKind::ReadWrite);
-                }
+            if read.overwriter != NONE && read.overwriter != t {
+                edge(t, read.overwriter, EdgeKind::ReadWrite);
             }
         }
     }
@@ -155,13 +159,26 @@ fn for_each_edge(
     // Real time, through the chain of time points (see the module docs).
     let n = index.len() as u32;
     let ends: Vec<u64> = by_end.iter().map(|&t| index.tx(t).end).collect();
+    // How many transactions ended before `t` began: a pointer that only
+    // moves forward while begins ascend along `by_end` (they do when
+    // transactions are recorded in order), a binary search otherwise.
+    let mut ended_before = 0usize;
+    let mut previous_begin = 0u64;
     for (rank, &t) in by_end.iter().enumerate() {
         let point = n + rank as u32;
         edge(t, point, EdgeKind::RealTime);
         if rank + 1 < by_end.len() {
             edge(point, point + 1, EdgeKind::RealTime);
         }
-        let ended_before = ends.partition_point(|&end| end < index.tx(t).begin);
+        let begin = index.tx(t).begin;
+        if begin < previous_begin {
+            ended_before = ends.partition_point(|&end| end < begin);
+        } else {
+            while ended_before < ends.len() && ends[ended_before] < begin {
+                ended_before += 1;
+            }
+        }
+        previous_begin = begin;
         if ended_before > 0 {
             edge(n + ended_before as u32 - 1, t, EdgeKind::RealTime);
         }

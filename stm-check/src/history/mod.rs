@@ -63,8 +63,11 @@
 //! where it applies); reads of aborted or intermediate writes are G1a and
 //! G1b. Real-time order is added through a chain of time points (linear in
 //! size) for strict serializability; each attempt's reads must fit in one
-//! snapshot for opacity; recorded values must match. All of it runs in
-//! `O(n log n)` for a history of size `n`.
+//! snapshot for opacity; recorded values must match. All of it is linear
+//! in the size of the history when keys are dense integers and
+//! transactions are listed roughly in the order they ran (as recorders
+//! write them); sparse keys, unordered versions or out-of-order `begin`s
+//! fall back to sorts and binary searches, `O(n log n)` at worst.
 //!
 //! ```
 //! use stm_check::history::{check, AnomalyClass, History, Pattern};

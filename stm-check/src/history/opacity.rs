@@ -13,7 +13,8 @@
 
 use super::anomaly::{Anomaly, AnomalyClass};
 use super::format::{Read, Transaction};
-use super::index::{HistoryIndex, Source};
+use super::index::{HistoryIndex, ResolvedRead, NONE};
+use std::fmt;
 
 /// At most one opacity violation per attempt: the first of an uncommitted
 /// read (aborted attempts), an inconsistent pair of reads, a read not
@@ -33,31 +34,44 @@ struct Bound<'h> {
     next: Option<u32>,
 }
 
+/// How an explanation names the attempt: `T7` or `T7 (aborted)`. Formatted
+/// only into the lines of a violation, never for attempts that pass.
+#[derive(Clone, Copy)]
+struct Attempt {
+    id: u64,
+    aborted: bool,
+}
+
+impl fmt::Display for Attempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.aborted {
+            write!(f, "T{} (aborted)", self.id)
+        } else {
+            write!(f, "T{}", self.id)
+        }
+    }
+}
+
 fn attempt_violation(index: &HistoryIndex<'_>, t: u32) -> Option<Anomaly> {
     let tx = index.tx(t);
     let aborted = !index.committed(t);
-    let me = if aborted {
-        format!("T{} (aborted)", tx.id)
-    } else {
-        format!("T{}", tx.id)
-    };
+    let me = Attempt { id: tx.id, aborted };
     let mut latest: Option<Bound<'_>> = None; // largest version read
     let mut earliest_overwrite: Option<(Bound<'_>, u64)> = None; // smallest next version
     let mut snapshot_problem = None;
     let mut stale_problem = None;
-    for (read, &source) in tx.reads.iter().zip(index.read_sources(t)) {
+    for (read, resolved) in tx.reads.iter().zip(index.reads(t)) {
         let (k, v) = (read.key, read.version);
-        if let Source::Write(p) = source {
-            let w = &index.writes[p as usize];
-            if w.tx == t {
+        if resolved.source != NONE {
+            if resolved.writer == t {
                 continue;
             }
-            if !w.installed {
+            if !resolved.installed {
                 if !aborted {
                     continue; // G1a or G1b, reported as such
                 }
-                let writer = index.tx(w.tx);
-                let why = if index.committed(w.tx) {
+                let writer = index.tx(resolved.writer);
+                let why = if index.committed(resolved.writer) {
                     "an intermediate write it later overwrote"
                 } else {
                     "which aborted"
@@ -69,27 +83,29 @@ fn attempt_violation(index: &HistoryIndex<'_>, t: u32) -> Option<Anomaly> {
                 return Some(violation(vec![tx.id, writer.id], vec![k], vec![line]));
             }
         }
-        let next = index.next_installed(k, source);
-        let bound = Bound { read, next };
+        let bound = Bound {
+            read,
+            next: resolved.next(),
+        };
         if latest.is_none_or(|b| v > b.read.version) {
             latest = Some(bound);
         }
-        if let Some(n) = next {
-            let overwrite = index.writes[n as usize].version;
+        if resolved.next != NONE {
+            let overwrite = resolved.next_version;
             if earliest_overwrite.is_none_or(|(_, o)| overwrite < o) {
                 earliest_overwrite = Some((bound, overwrite));
             }
         }
         if snapshot_problem.is_none() {
-            snapshot_problem = snapshot_mismatch(index, &me, tx, bound);
+            snapshot_problem = snapshot_mismatch(index, me, tx, bound, resolved);
         }
         if aborted && stale_problem.is_none() {
-            stale_problem = stale_read(index, &me, tx, bound);
+            stale_problem = stale_read(index, me, tx, bound, resolved);
         }
     }
     if let (Some(latest), Some((old, overwrite))) = (latest, earliest_overwrite) {
         if latest.read.version >= overwrite {
-            return Some(inconsistent_pair(index, &me, tx.id, latest, old, overwrite));
+            return Some(inconsistent_pair(index, me, tx.id, latest, old, overwrite));
         }
     }
     snapshot_problem.or(stale_problem)
@@ -123,7 +139,7 @@ fn origin(index: &HistoryIndex<'_>, read: &Read) -> (String, Option<u64>) {
 /// Two reads with no global version at which both values were current.
 fn inconsistent_pair(
     index: &HistoryIndex<'_>,
-    me: &str,
+    me: Attempt,
     id: u64,
     latest: Bound<'_>,
     old: Bound<'_>,
@@ -149,9 +165,10 @@ fn inconsistent_pair(
 /// A read not current at the attempt's recorded snapshot.
 fn snapshot_mismatch(
     index: &HistoryIndex<'_>,
-    me: &str,
+    me: Attempt,
     tx: &Transaction,
     bound: Bound<'_>,
+    resolved: &ResolvedRead,
 ) -> Option<Anomaly> {
     let s = tx.snapshot?;
     let id = tx.id;
@@ -165,15 +182,13 @@ fn snapshot_mismatch(
             vec![line],
         ));
     }
-    let next = bound.next?;
-    let w = &index.writes[next as usize];
-    if w.version > s {
+    if resolved.next == NONE || resolved.next_version > s {
         return None;
     }
-    let overwriter = index.tx(w.tx).id;
+    let overwriter = index.tx(resolved.overwriter).id;
     let line = format!(
         "{me} read at snapshot {s} but saw key {k} version {v}, which T{overwriter} had already overwritten with version {} <= {s}",
-        w.version
+        resolved.next_version
     );
     Some(violation(vec![id, overwriter], vec![k], vec![line]))
 }
@@ -182,19 +197,22 @@ fn snapshot_mismatch(
 /// attempt began.
 fn stale_read(
     index: &HistoryIndex<'_>,
-    me: &str,
+    me: Attempt,
     tx: &Transaction,
     bound: Bound<'_>,
+    resolved: &ResolvedRead,
 ) -> Option<Anomaly> {
-    let w = &index.writes[bound.next? as usize];
-    let overwriter = index.tx(w.tx);
+    if resolved.next == NONE {
+        return None;
+    }
+    let overwriter = index.tx(resolved.overwriter);
     if overwriter.end >= tx.begin {
         return None;
     }
     let (k, v) = (bound.read.key, bound.read.version);
     let line = format!(
         "{me} read key {k} version {v}, but T{} had overwritten it with version {} and ended (at event {}) before {me} began (at event {})",
-        overwriter.id, w.version, overwriter.end, tx.begin
+        overwriter.id, resolved.next_version, overwriter.end, tx.begin
     );
     Some(violation(vec![tx.id, overwriter.id], vec![k], vec![line]))
 }

@@ -3,39 +3,38 @@
 //! Skipped for reads, writes and initial values recorded without a value.
 
 use super::anomaly::{Anomaly, AnomalyClass};
-use super::index::{HistoryIndex, Source};
+use super::index::{HistoryIndex, NONE};
 
 /// Every read whose value differs from its version's value.
 pub(crate) fn value_mismatches(index: &HistoryIndex<'_>) -> Vec<Anomaly> {
     let mut found = Vec::new();
     for t in 0..index.len() as u32 {
         let reader = index.tx(t);
-        for (read, &source) in reader.reads.iter().zip(index.read_sources(t)) {
+        for (read, resolved) in reader.reads.iter().zip(index.reads(t)) {
             let Some(seen) = &read.value else { continue };
-            let (expected, origin, writer) = match source {
-                Source::Initial => match index.initial_value(read.key) {
-                    Some(value) => (value, "the initial value".to_string(), None),
+            let (expected, writer) = if resolved.source == NONE {
+                match index.initial_value(read.key) {
+                    Some(value) => (value, None),
                     None => continue,
-                },
-                Source::Write(p) => {
-                    let w = &index.writes[p as usize];
-                    let writer = index.tx(w.tx);
-                    match &writer.writes[w.write as usize].value {
-                        Some(value) => (value, format!("T{} wrote", writer.id), Some(writer.id)),
-                        None => continue,
-                    }
+                }
+            } else {
+                let writer = index.tx(resolved.writer);
+                match &writer.writes[resolved.write as usize].value {
+                    Some(value) => (value, Some(writer.id)),
+                    None => continue,
                 }
             };
             if seen == expected {
                 continue;
             }
             let (r, k, v) = (reader.id, read.key, read.version);
+            // Built only for a mismatch: most reads match.
             let explanation = match writer {
-                Some(_) => format!(
-                    "T{r} read key {k} version {v} as {seen}, but {origin} {expected} as that version"
+                Some(id) => format!(
+                    "T{r} read key {k} version {v} as {seen}, but T{id} wrote {expected} as that version"
                 ),
                 None => format!(
-                    "T{r} read key {k} version {v} as {seen}, but {origin} is {expected}"
+                    "T{r} read key {k} version {v} as {seen}, but the initial value is {expected}"
                 ),
             };
             found.push(Anomaly {
