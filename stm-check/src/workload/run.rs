@@ -101,6 +101,14 @@ impl Tally {
     }
 }
 
+/// A condition evaluated in a transaction.
+struct Reading {
+    holds: bool,
+    /// The values read, variable by variable.
+    values: Vec<(usize, i64)>,
+    sum: i64,
+}
+
 /// The state of one attempt of one transaction.
 struct Attempt<'a, P: Platform> {
     tvars: &'a [TVar<i64, P>],
@@ -144,17 +152,17 @@ impl<P: Platform> Attempt<'_, P> {
                 }
             }
             Op::RetryUnless(condition) => {
-                if !self.evaluate(tx, condition)?.0 {
+                if !self.evaluate(tx, condition)?.holds {
                     tx.retry::<()>()?;
                 }
             }
             Op::AbortUnless(condition) => {
-                if !self.evaluate(tx, condition)?.0 {
+                if !self.evaluate(tx, condition)?.holds {
                     return Err(TxError::Abort(GaveUp));
                 }
             }
             Op::Assert(condition) => {
-                let (holds, values, sum) = self.evaluate(tx, condition)?;
+                let Reading { holds, values, sum } = self.evaluate(tx, condition)?;
                 if !holds {
                     self.violations
                         .borrow_mut()
@@ -183,13 +191,12 @@ impl<P: Platform> Attempt<'_, P> {
         Ok(())
     }
 
-    /// Reads the condition's variables: whether it holds, the values, the sum.
-    #[allow(clippy::type_complexity)]
+    /// Reads the condition's variables and evaluates it.
     fn evaluate(
         &self,
         tx: &mut stm_core::Transaction<'_, P>,
         condition: &Condition,
-    ) -> Result<(bool, Vec<(usize, i64)>, i64), TxError<GaveUp>> {
+    ) -> Result<Reading, TxError<GaveUp>> {
         let mut values = Vec::with_capacity(condition.sum.len());
         let mut sum = 0i64;
         for &var in &condition.sum {
@@ -197,7 +204,11 @@ impl<P: Platform> Attempt<'_, P> {
             values.push((var, value));
             sum = sum.wrapping_add(value);
         }
-        Ok((condition.holds_for(sum), values, sum))
+        Ok(Reading {
+            holds: condition.holds_for(sum),
+            values,
+            sum,
+        })
     }
 }
 

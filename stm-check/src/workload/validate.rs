@@ -30,6 +30,10 @@ pub(crate) fn path_text(path: &[Segment]) -> String {
     text
 }
 
+/// Finds the line and column where the value at a path starts, when the
+/// workload came from text.
+pub(crate) type Locate<'a> = &'a dyn Fn(&[Segment]) -> Option<(usize, usize)>;
+
 /// Walks a workload, keeping the current path, and stops at the first
 /// problem. `locate` turns a path into a line and column, when text exists.
 struct Validator<'a> {
@@ -37,7 +41,7 @@ struct Validator<'a> {
     /// Variables with a `counter` invariant.
     counters: Vec<VarIndex>,
     path: Vec<Segment>,
-    locate: &'a dyn Fn(&[Segment]) -> Option<(usize, usize)>,
+    locate: Locate<'a>,
 }
 
 type Checked = Result<(), WorkloadError>;
@@ -208,10 +212,7 @@ impl Validator<'_> {
 
 /// Validates `workload`; `locate` gives the line and column of a path, when
 /// the workload came from text.
-pub(crate) fn validate(
-    workload: &Workload,
-    locate: &dyn Fn(&[Segment]) -> Option<(usize, usize)>,
-) -> Result<(), WorkloadError> {
+pub(crate) fn validate(workload: &Workload, locate: Locate<'_>) -> Result<(), WorkloadError> {
     let counters = workload
         .invariants
         .iter()
