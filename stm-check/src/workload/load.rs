@@ -34,7 +34,7 @@ impl Workload {
     /// assert_eq!(error.problem(), Some(&Problem::TransferToItself { var: 0 }));
     /// assert_eq!(
     ///     error.to_string(),
-    ///     "threads[0].steps[0].atomically.ops[0].transfer (line 4, column 35): transfer from variable 0 to itself"
+    ///     "threads[0].steps[0].atomically.ops[0].transfer (line 4, column 42): transfer from variable 0 to itself"
     /// );
     /// ```
     pub fn from_json_str(text: &str) -> Result<Workload, WorkloadError> {
@@ -227,7 +227,7 @@ mod tests {
         assert_eq!(at(&[Segment::Key("c"), Segment::Key("d")]), Some((2, 13)));
         assert_eq!(
             at(&[Segment::Key("a"), Segment::Index(2), Segment::Index(1)]),
-            Some((1, 30))
+            Some((1, 29))
         );
         assert_eq!(at(&[Segment::Key("a"), Segment::Index(3)]), None);
         assert_eq!(at(&[Segment::Key("z")]), None);
