@@ -3,13 +3,15 @@
 //! ([`record`]) and checked for serializability and opacity ([`history`]).
 //!
 //! This crate grows into the model checkers and fuzzers of the project;
-//! today it holds the bank workload behind `stm-check bank` and the history
-//! checker behind `stm-check check`.
+//! today it holds the bank workload behind `stm-check bank`, the history
+//! checker behind `stm-check check`, and the [`workload`] language that the
+//! exploration tools run.
 
 pub mod bank;
 pub mod check;
 pub mod history;
 pub mod record;
 pub mod schedule;
+pub mod workload;
 
 pub use check::{check, replay, try_check, CheckConfig, CheckFailure, SchedulerKind};

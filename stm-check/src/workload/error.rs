@@ -1,0 +1,187 @@
+//! What can be wrong with a workload file, with where it is wrong.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Why a workload cannot be run: malformed JSON, a format this version does
+/// not read, or contents that make no sense (see [`Problem`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkloadError {
+    /// The text is not valid JSON, ends early, or does not have the shape of
+    /// a workload (a missing, mistyped or unknown field).
+    #[error("{what} at line {line}, column {column}: {message}")]
+    Json {
+        /// `invalid JSON`, `truncated JSON` or `unexpected JSON shape`.
+        what: &'static str,
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column of the problem.
+        column: usize,
+        /// serde_json's description of the problem.
+        message: String,
+    },
+    /// The `format` field names another kind of file.
+    #[error("not a workload: \"format\" is {found:?}, expected \"stm-workload\"")]
+    UnknownFormat {
+        /// The value found.
+        found: String,
+    },
+    /// The `version` field is one this build does not read.
+    #[error(
+        "unsupported workload format version {found}; this stm-check reads version {supported}"
+    )]
+    UnsupportedVersion {
+        /// The version found in the file.
+        found: u64,
+        /// The version this build reads.
+        supported: u64,
+    },
+    /// The workload parsed but one of its parts is invalid.
+    #[error("{at}: {problem}")]
+    Invalid {
+        /// Where the invalid part is.
+        at: Position,
+        /// What is wrong with it.
+        problem: Problem,
+    },
+}
+
+impl WorkloadError {
+    /// Converts a serde_json error, keeping its position in our own fields.
+    pub(crate) fn from_json(error: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let what = match error.classify() {
+            Category::Eof => "truncated JSON",
+            Category::Syntax | Category::Io => "invalid JSON",
+            Category::Data => "unexpected JSON shape",
+        };
+        // serde_json appends " at line L column C"; the position has fields.
+        let full = error.to_string();
+        let message = match full.rsplit_once(" at line ") {
+            Some((message, _)) => message.to_string(),
+            None => full,
+        };
+        WorkloadError::Json {
+            what,
+            line: error.line(),
+            column: error.column(),
+            message,
+        }
+    }
+
+    /// The problem, when the workload parsed but is invalid.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            WorkloadError::Invalid { problem, .. } => Some(problem),
+            _ => None,
+        }
+    }
+}
+
+/// Where in a workload a problem is: a path in the JSON document
+/// (`threads[1].steps[0].atomically.ops[2]`) and, when the workload was read
+/// from text, the line and column where that part starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// The path from the top of the document; empty for the whole workload.
+    pub path: String,
+    /// 1-based line and column, when known.
+    pub line_column: Option<(usize, usize)>,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str("workload")?;
+        } else {
+            f.write_str(&self.path)?;
+        }
+        if let Some((line, column)) = self.line_column {
+            write!(f, " (line {line}, column {column})")?;
+        }
+        Ok(())
+    }
+}
+
+/// What is wrong with a part of a workload that parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    /// `vars` is empty.
+    #[error("a workload needs at least one variable")]
+    NoVars,
+    /// `threads` is empty.
+    #[error("a workload needs at least one thread, found zero threads")]
+    NoThreads,
+    /// A thread has no steps.
+    #[error("a thread needs at least one step")]
+    NoSteps,
+    /// A transaction has no operations.
+    #[error("empty transaction: a transaction needs at least one operation")]
+    EmptyTransaction,
+    /// A queue run has no items.
+    #[error("a queue run needs at least one item")]
+    EmptyQueue,
+    /// A queue run has `"workers": 0`.
+    #[error("a queue run needs at least one worker, found 0")]
+    ZeroWorkers,
+    /// A variable index is not below the number of variables.
+    #[error("variable index {var} is out of range: the workload has {vars} variable(s), indices 0 to {}", vars.saturating_sub(1))]
+    VarOutOfRange {
+        /// The index used.
+        var: usize,
+        /// How many variables there are.
+        vars: usize,
+    },
+    /// A transfer names the same variable twice.
+    #[error("transfer from variable {var} to itself")]
+    TransferToItself {
+        /// The variable.
+        var: usize,
+    },
+    /// A scan, condition or invariant lists no variable.
+    #[error("the list of variables is empty")]
+    NoVarsListed,
+    /// A variable with a `counter` invariant is changed other than by `add`,
+    /// so its expected value cannot be derived.
+    #[error("variable {var} has a counter invariant but this `{op}` changes it; a counter may only be changed by `add`")]
+    CounterChanged {
+        /// The variable.
+        var: usize,
+        /// The operation (`write` or `transfer`).
+        op: &'static str,
+    },
+}
+
+/// A workload that could not be loaded from a file: the file could not be
+/// read, or its contents are not a valid workload.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Reading the file failed.
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file was read but is not a valid workload.
+    #[error("{}: {error}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        error: WorkloadError,
+    },
+}
+
+impl LoadError {
+    /// The workload error, when the file was read.
+    pub fn workload_error(&self) -> Option<&WorkloadError> {
+        match self {
+            LoadError::Io { .. } => None,
+            LoadError::Invalid { error, .. } => Some(error),
+        }
+    }
+}
