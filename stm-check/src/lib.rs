@@ -9,6 +9,7 @@
 
 pub mod bank;
 pub mod check;
+pub mod explore;
 pub mod history;
 pub mod record;
 pub mod schedule;

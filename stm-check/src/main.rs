@@ -1,6 +1,9 @@
 //! `stm-check`: the command-line front of the toolkit.
 
+mod explore_command;
+
 use clap::{Parser, Subcommand};
+use explore_command::{explore_command, replay_command, SchedulerArg};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,6 +24,51 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Explore interleavings of a workload under a scheduler, checking every
+    /// execution's invariants and recorded history; the first violation is
+    /// shrunk and saved as a schedule file for `replay`. Exit 0: no
+    /// violation; 1: a violation; 2: bad input.
+    Explore {
+        /// A built-in workload (bank, counter, read-skew, write-skew, queue,
+        /// ordered) or a workload file.
+        #[arg(long, default_value = "bank")]
+        workload: String,
+        /// The driver.
+        #[arg(long, value_enum, default_value_t = SchedulerArg::Pct)]
+        scheduler: SchedulerArg,
+        /// Schedules (executions) to explore, at most.
+        #[arg(long, default_value_t = 1_000)]
+        iterations: usize,
+        /// Seed of the random and PCT schedulers.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// PCT's bug depth, or loom's preemption bound.
+        #[arg(long, default_value_t = 3)]
+        depth: usize,
+        /// Where a failing schedule is saved (never overwriting a file).
+        #[arg(long, default_value = "stm-check-regressions")]
+        regressions: PathBuf,
+        /// Print the summary as JSON (no progress bar).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay a saved schedule file exactly: the same interleaving, the same
+    /// history (fingerprint compared), the checker's explanation. Exit 1 if
+    /// it fails (as saved), 0 if it passes, 2 on a bad file.
+    Replay {
+        /// The schedule file.
+        file: PathBuf,
+        /// Refuse the file unless it was recorded for this workload (name or
+        /// file).
+        #[arg(long)]
+        workload: Option<String>,
+        /// Print every step: which thread began, read, committed or aborted.
+        #[arg(long)]
+        trace: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the built-in bank workload on real threads: throughput, aborts and
     /// the check that money is neither created nor lost.
     Bank {
@@ -72,6 +120,29 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { history, dot, json } => check_history(&history, dot.as_deref(), json),
+        Command::Explore {
+            workload,
+            scheduler,
+            iterations,
+            seed,
+            depth,
+            regressions,
+            json,
+        } => explore_command(
+            &workload,
+            scheduler,
+            iterations,
+            seed,
+            depth,
+            regressions,
+            json,
+        ),
+        Command::Replay {
+            file,
+            workload,
+            trace,
+            json,
+        } => replay_command(&file, workload.as_deref(), trace, json),
         Command::Bank {
             threads,
             accounts,

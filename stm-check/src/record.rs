@@ -40,12 +40,31 @@ struct Recording {
     /// Attempts by id (ids are dense, from 0).
     attempts: Vec<Option<Transaction>>,
     initial: Vec<InitialValue>,
+    /// One line per event, when tracing.
+    trace: Option<Vec<String>>,
 }
 
 impl HistoryRecorder {
     /// An empty recorder.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A recorder that also keeps a step-by-step trace of the events
+    /// ([`trace`](Self::trace)).
+    pub fn with_trace() -> Self {
+        HistoryRecorder {
+            state: Mutex::new(Recording {
+                trace: Some(Vec::new()),
+                ..Recording::default()
+            }),
+        }
+    }
+
+    /// The trace: one line per event, in the order they happened (empty
+    /// unless made [`with_trace`](Self::with_trace)).
+    pub fn trace(&self) -> Vec<String> {
+        self.lock().trace.clone().unwrap_or_default()
     }
 
     /// Records the initial value of a TVar (its value at version 0), so that
@@ -108,6 +127,12 @@ impl Recorder for HistoryRecorder {
         let mut state = self.lock();
         state.clock += 1;
         let now = state.clock;
+        if state.trace.is_some() {
+            let line = trace_line(now, &state, event);
+            if let Some(trace) = &mut state.trace {
+                trace.push(line);
+            }
+        }
         match *event {
             Event::Begin { attempt, thread } => {
                 let index = attempt as usize;
@@ -173,5 +198,46 @@ impl Recorder for HistoryRecorder {
                 }
             }
         }
+    }
+}
+
+/// One trace line: the step, the thread, the attempt and what it did.
+fn trace_line(step: u64, state: &Recording, event: &Event<'_>) -> String {
+    let thread = |attempt: AttemptId| {
+        state
+            .attempts
+            .get(attempt as usize)
+            .and_then(Option::as_ref)
+            .map_or(0, |t| t.thread)
+    };
+    let value = |v: Option<i64>| v.map_or(String::new(), |v| format!(" = {v}"));
+    match *event {
+        Event::Begin { attempt, thread } => format!("{step:>5}  task {thread}  T{attempt} begins"),
+        Event::Read { attempt, tvar, version, value: v } => format!(
+            "{step:>5}  task {}  T{attempt} reads TVar {tvar} version {version}{}",
+            thread(attempt),
+            value(v)
+        ),
+        Event::Commit { attempt, snapshot, version, writes } => {
+            let written: Vec<String> = writes
+                .iter()
+                .map(|w| format!("TVar {}{}", w.tvar, value(w.value)))
+                .collect();
+            match version {
+                Some(version) => format!(
+                    "{step:>5}  task {}  T{attempt} commits version {version} (snapshot {snapshot}), writing {}",
+                    thread(attempt),
+                    written.join(", ")
+                ),
+                None => format!(
+                    "{step:>5}  task {}  T{attempt} commits read-only at snapshot {snapshot}",
+                    thread(attempt)
+                ),
+            }
+        }
+        Event::End { attempt, snapshot, reason } => format!(
+            "{step:>5}  task {}  T{attempt} ends without committing (snapshot {snapshot}): {reason:?}",
+            thread(attempt)
+        ),
     }
 }

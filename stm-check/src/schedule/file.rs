@@ -30,7 +30,7 @@ pub const SCHEDULE_FORMAT: &str = "stm-schedule";
 pub const SCHEDULE_VERSION: u32 = 1;
 
 /// What a schedule was recorded for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Target {
     /// A test run through [`check`](crate::check), by its name.
@@ -38,12 +38,26 @@ pub enum Target {
         /// The test's name.
         name: String,
     },
+    /// A workload explored by `stm-check explore`, embedded so that the file
+    /// replays alone.
+    Workload {
+        /// The workload's name.
+        name: String,
+        /// A fingerprint of the workload's JSON: a replay against another
+        /// workload of the same name is refused.
+        fingerprint: String,
+        /// The workload (an `stm-workload` document).
+        workload: serde_json::Value,
+    },
 }
 
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Target::Test { name } => write!(f, "test `{name}`"),
+            Target::Workload {
+                name, fingerprint, ..
+            } => write!(f, "workload `{name}` (fingerprint {fingerprint})"),
         }
     }
 }
@@ -62,7 +76,7 @@ pub struct DriverInfo {
 }
 
 /// A saved failing execution.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleFile {
     /// Always [`SCHEDULE_FORMAT`].
@@ -127,10 +141,10 @@ pub enum ScheduleFileError {
     WrongTarget {
         /// The file.
         path: PathBuf,
-        /// What it was recorded for.
-        found: Target,
-        /// What tried to replay it.
-        expected: Target,
+        /// What it was recorded for, described.
+        found: String,
+        /// What tried to replay it, described.
+        expected: String,
     },
 }
 
@@ -209,8 +223,8 @@ impl ScheduleFile {
         } else {
             Err(ScheduleFileError::WrongTarget {
                 path: path.to_path_buf(),
-                found: self.target.clone(),
-                expected: expected.clone(),
+                found: self.target.to_string(),
+                expected: expected.to_string(),
             })
         }
     }

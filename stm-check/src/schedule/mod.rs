@@ -21,6 +21,7 @@ pub use file::{
 };
 pub use recording::RecordingScheduler;
 pub use replaying::{Divergence, ReplayScheduler};
+pub(crate) use runner::panic_message;
 pub use runner::{replay, replay_recording, run_recorded, FailedExecution, Outcome};
 pub use shrink::{shrink, Shrunk};
 

@@ -24,12 +24,17 @@ mod std_backend;
 /// The loom backend: exhaustive exploration under loom's memory model.
 #[cfg(feature = "loom")]
 mod loom_backend {
-    model_backend!(loom, LoomPlatform, "the loom model checker");
+    model_backend!(loom, LoomPlatform, "the loom model checker", 0);
 }
 /// The shuttle backend: randomized (random, PCT, DFS, replay) scheduling.
 #[cfg(feature = "shuttle")]
 mod shuttle_backend {
-    model_backend!(shuttle, ShuttlePlatform, "the shuttle scheduler");
+    model_backend!(
+        shuttle,
+        ShuttlePlatform,
+        "the shuttle scheduler",
+        usize::from(shuttle::current::me())
+    );
 }
 
 pub use std_backend::Std;
@@ -140,7 +145,8 @@ pub trait Platform: Sized + Send + Sync + 'static {
     fn yield_now();
 
     /// A small number identifying the calling thread, used to pick a
-    /// statistics stripe. It need not be unique.
+    /// statistics stripe and to name threads in recorded events. Unique per
+    /// thread on std and under shuttle (its task id); 0 under loom.
     fn thread_slot() -> usize;
 
     /// Marks the calling thread as running a transaction. Returns `false`

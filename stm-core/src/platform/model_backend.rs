@@ -3,7 +3,7 @@
 
 /// Defines a [`Platform`](super::Platform) backed by `$model`'s primitives.
 macro_rules! model_backend {
-    ($model:ident, $name:ident, $what:literal) => {
+    ($model:ident, $name:ident, $what:literal, $thread_slot:expr) => {
         use super::{AtomicWord, Join, Lock, Ordering, Platform, WakeEvent};
         use std::cell::Cell;
 
@@ -51,7 +51,7 @@ macro_rules! model_backend {
             }
 
             fn thread_slot() -> usize {
-                0
+                $thread_slot
             }
 
             fn enter_transaction() -> bool {

@@ -1,0 +1,136 @@
+//! One execution of a workload: run it on a fresh recorded runtime, check
+//! its invariants and its history, and keep the exploration's counts.
+
+use crate::history::{self, Outcome as AttemptOutcome};
+use crate::record::{history_hash, HistoryRecorder};
+use crate::workload::Workload;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use stm_core::platform::Arc as StmArc;
+use stm_core::{Platform, Stm, StmConfig};
+
+/// Counts over every execution of one exploration.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Counts {
+    pub(crate) executions: usize,
+    pub(crate) histories: HashSet<String>,
+    pub(crate) attempts: u64,
+    pub(crate) aborted_attempts: u64,
+    pub(crate) violations: usize,
+}
+
+/// What one execution showed.
+pub(crate) struct Execution {
+    /// Why it failed: workload violations and history anomalies, explained.
+    pub(crate) failure: Option<String>,
+    pub(crate) history_hash: String,
+    pub(crate) trace: Vec<String>,
+}
+
+/// Runs executions of one workload and counts them.
+#[derive(Clone)]
+pub(crate) struct ExecutionCheck {
+    workload: Arc<Workload>,
+    stm: StmConfig,
+    counts: Arc<Mutex<Counts>>,
+    trace: bool,
+    progress: Option<Arc<dyn Fn(super::Progress) + Send + Sync>>,
+}
+
+impl ExecutionCheck {
+    pub(crate) fn new(workload: Workload, stm: StmConfig) -> Self {
+        ExecutionCheck {
+            workload: Arc::new(workload),
+            stm,
+            counts: Arc::default(),
+            trace: false,
+            progress: None,
+        }
+    }
+
+    /// Calls `progress` after every execution.
+    pub(crate) fn with_progress(
+        mut self,
+        progress: Arc<dyn Fn(super::Progress) + Send + Sync>,
+    ) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// Also keep a step-by-step trace of each execution.
+    pub(crate) fn traced(mut self) -> Self {
+        self.trace = true;
+        self
+    }
+
+    pub(crate) fn counts(&self) -> Counts {
+        self.counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Runs the workload once on platform `P` and checks it.
+    pub(crate) fn run_once<P: Platform>(&self) -> Execution {
+        let recorder = StmArc::new(if self.trace {
+            HistoryRecorder::with_trace()
+        } else {
+            HistoryRecorder::new()
+        });
+        let stm = Stm::<P>::for_platform_with_recorder(self.stm, recorder.clone());
+        let vars = self.workload.create_vars(&stm);
+        for (id, var) in vars.ids().into_iter().zip(&self.workload.vars) {
+            recorder.set_initial(id, var.initial);
+        }
+        let outcome = self.workload.run_on(&stm, &vars);
+        let history = recorder.history();
+        let report = history::check(&history).expect("recorded histories are well-formed");
+        let mut problems = Vec::new();
+        if !outcome.is_ok() {
+            problems.push(outcome.to_string());
+        }
+        if !report.is_valid() {
+            let mut text = String::new();
+            let _ = report.write_text(&mut text, 3);
+            problems.push(format!("the recorded history is rejected:\n{text}"));
+        }
+        let aborted = history
+            .transactions
+            .iter()
+            .filter(|t| t.outcome == AttemptOutcome::Aborted)
+            .count() as u64;
+        let hash = history_hash(&history);
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.executions += 1;
+        counts.attempts += history.transactions.len() as u64;
+        counts.aborted_attempts += aborted;
+        counts.histories.insert(hash.clone());
+        if !problems.is_empty() {
+            counts.violations += 1;
+        }
+        let progress = super::Progress {
+            executions: counts.executions,
+            violations: counts.violations,
+        };
+        drop(counts);
+        if let Some(report) = &self.progress {
+            report(progress);
+        }
+        Execution {
+            failure: (!problems.is_empty()).then(|| problems.join("\n")),
+            history_hash: hash,
+            trace: recorder.trace(),
+        }
+    }
+
+    /// An execution on `P` that panics on failure (how model checkers learn
+    /// that an execution failed).
+    pub(crate) fn panicking<P: Platform>(&self) -> impl Fn() + Send + Sync + Clone + 'static {
+        let check = self.clone();
+        move || {
+            if let Some(failure) = check.run_once::<P>().failure {
+                panic!("{failure}");
+            }
+        }
+    }
+}

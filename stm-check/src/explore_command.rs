@@ -1,0 +1,290 @@
+//! The `explore` and `replay` subcommands: argument handling, the progress
+//! bar, and the text and JSON reports.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use stm_check::check::SchedulerKind;
+use stm_check::explore::{self, replay_workload, workload_target, DriverKind, ExploreConfig};
+use stm_check::schedule::{ScheduleFile, Target};
+use stm_check::workload::{Workload, BUILTIN_NAMES};
+use stm_core::StmConfig;
+
+/// The drivers `--scheduler` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchedulerArg {
+    /// shuttle's uniformly random scheduler.
+    Random,
+    /// shuttle's PCT scheduler (probabilistic concurrency testing).
+    Pct,
+    /// shuttle's depth-first scheduler (exhaustive for small workloads).
+    Dfs,
+    /// loom's exhaustive exploration within a preemption bound.
+    Loom,
+    /// Real OS threads, run repeatedly.
+    Stress,
+}
+
+/// Exit codes, as for `check`.
+const VIOLATION: u8 = 1;
+const BAD_INPUT: u8 = 2;
+
+fn bad_input(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("stm-check: {message}");
+    ExitCode::from(BAD_INPUT)
+}
+
+/// A built-in workload by name, or a workload file.
+fn resolve_workload(name_or_path: &str) -> Result<Workload, String> {
+    if let Some(workload) = Workload::builtin(name_or_path) {
+        return Ok(workload);
+    }
+    let path = Path::new(name_or_path);
+    if path.exists() {
+        return Workload::load(path).map_err(|e| e.to_string());
+    }
+    Err(format!(
+        "unknown workload `{name_or_path}`: not a built-in ({}) and no such file",
+        BUILTIN_NAMES.join(", ")
+    ))
+}
+
+/// Silences stderr while the model checker replays failing executions
+/// (shuttle prints a line for each); restored when dropped.
+fn quiet_stderr() -> Option<gag::Gag> {
+    gag::Gag::stderr().ok()
+}
+
+/// `stm-check explore`.
+#[allow(clippy::too_many_arguments)]
+pub fn explore_command(
+    workload: &str,
+    scheduler: SchedulerArg,
+    iterations: usize,
+    seed: u64,
+    depth: usize,
+    regressions: PathBuf,
+    json: bool,
+) -> ExitCode {
+    let workload = match resolve_workload(workload) {
+        Ok(w) => w,
+        Err(message) => return bad_input(message),
+    };
+    if iterations == 0 {
+        return bad_input("--iterations must be at least 1");
+    }
+    let driver = match scheduler {
+        SchedulerArg::Random => DriverKind::Shuttle(SchedulerKind::Random),
+        SchedulerArg::Pct => DriverKind::Shuttle(SchedulerKind::Pct { depth }),
+        SchedulerArg::Dfs => DriverKind::Shuttle(SchedulerKind::Dfs),
+        SchedulerArg::Loom => DriverKind::Loom { preemptions: depth },
+        SchedulerArg::Stress => DriverKind::Stress,
+    };
+    let config = ExploreConfig {
+        driver,
+        iterations,
+        seed,
+        stm: StmConfig::default(),
+        regressions,
+        shrink_budget: 500,
+    };
+    let bar = if json || !std::io::stdout().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let bar =
+            ProgressBar::with_draw_target(Some(iterations as u64), ProgressDrawTarget::stdout());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {pos}/{len} schedules ({per_sec}) {msg}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        bar
+    };
+    let shown = bar.clone();
+    let progress = Arc::new(move |p: explore::Progress| {
+        shown.set_position(p.executions as u64);
+        if p.violations > 0 {
+            shown.set_message(format!("violations: {}", p.violations));
+        }
+    });
+    let summary = {
+        let _quiet = quiet_stderr();
+        explore::explore(&workload, &config, progress)
+    };
+    bar.finish_and_clear();
+    let summary = match summary {
+        Ok(s) => s,
+        Err(error) => return bad_input(format!("could not save the failing schedule: {error}")),
+    };
+    if json {
+        let failure = summary.failure.as_ref().map(|f| {
+            json!({
+                "message": f.message,
+                "file": f.file.as_ref().map(|p| p.display().to_string()),
+                "replay": f.file.as_ref().map(|p| format!("stm-check replay {}", p.display())),
+                "steps": f.saved.as_ref().map(|s| s.schedule.steps.len()),
+                "recorded_steps": f.saved.as_ref().map(|s| s.recorded_steps),
+                "context_switches": f.saved.as_ref().map(|s| s.shrunk_switches),
+                "history_hash": f.saved.as_ref().and_then(|s| s.history_hash.clone()),
+            })
+        });
+        let report = json!({
+            "workload": workload.name,
+            "driver": summary.driver,
+            "schedules": summary.schedules,
+            "distinct_histories": summary.distinct_histories,
+            "attempts": summary.attempts,
+            "aborted_attempts": summary.aborted_attempts,
+            "violations": summary.violations,
+            "seconds": summary.elapsed.as_secs_f64(),
+            "schedules_per_second": summary.schedules_per_second(),
+            "failure": failure,
+        });
+        println!("{}", serde_json::to_string_pretty(&report).expect("JSON"));
+    } else {
+        println!(
+            "explored {} schedules of workload `{}` with {} in {:.2} s ({:.0} schedules/s)",
+            summary.schedules,
+            workload.name,
+            summary.driver,
+            summary.elapsed.as_secs_f64(),
+            summary.schedules_per_second()
+        );
+        println!(
+            "distinct histories: {}; transaction attempts: {} ({} aborted); violations: {}",
+            summary.distinct_histories,
+            summary.attempts,
+            summary.aborted_attempts,
+            summary.violations
+        );
+        if let Some(failure) = &summary.failure {
+            println!("\nVIOLATION:\n{}", failure.message);
+            match (&failure.file, &failure.saved) {
+                (Some(file), Some(saved)) => {
+                    println!(
+                        "\nsaved to {} (shrunk to {} of {} steps, {} context switches)",
+                        file.display(),
+                        saved.schedule.steps.len(),
+                        saved.recorded_steps,
+                        saved.shrunk_switches
+                    );
+                    println!("replay it with: stm-check replay {}", file.display());
+                }
+                _ => println!("\n({} records no replayable schedule; explore with a shuttle scheduler to save one)", summary.driver),
+            }
+        }
+    }
+    if summary.failure.is_some() {
+        ExitCode::from(VIOLATION)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `stm-check replay`.
+pub fn replay_command(
+    path: &Path,
+    expected_workload: Option<&str>,
+    trace: bool,
+    json: bool,
+) -> ExitCode {
+    let file = match ScheduleFile::load(path) {
+        Ok(f) => f,
+        Err(error) => return bad_input(error),
+    };
+    let Target::Workload { workload, .. } = &file.target else {
+        return bad_input(format!(
+            "{}: this schedule was recorded for {}; replay it from that test with stm_check::replay",
+            path.display(),
+            file.target
+        ));
+    };
+    let workload = match Workload::from_json_str(&workload.to_string()) {
+        Ok(w) => w,
+        Err(error) => {
+            return bad_input(format!(
+                "{}: the embedded workload is invalid: {error}",
+                path.display()
+            ))
+        }
+    };
+    if let Some(expected) = expected_workload {
+        let expected = match resolve_workload(expected) {
+            Ok(w) => w,
+            Err(message) => return bad_input(message),
+        };
+        if let Err(error) = file.expect_target(path, &workload_target(&expected)) {
+            return bad_input(error);
+        }
+    }
+    let replayed = {
+        let _quiet = quiet_stderr();
+        replay_workload(&workload, StmConfig::default(), &file.schedule, trace)
+    };
+    let identical = file.history_hash.as_deref() == Some(replayed.history_hash.as_str());
+    let reproduced = replayed.failure.as_deref() == Some(file.failure.as_str());
+    if json {
+        let report = json!({
+            "file": path.display().to_string(),
+            "workload": workload.name,
+            "driver": file.driver.scheduler,
+            "reproduced": reproduced,
+            "failure": replayed.failure,
+            "history_hash": replayed.history_hash,
+            "saved_history_hash": file.history_hash,
+            "identical_history": identical,
+            "divergence": replayed.divergence.as_ref().map(|d| json!({"step": d.step, "detail": d.detail})),
+            "trace": replayed.trace,
+        });
+        println!("{}", serde_json::to_string_pretty(&report).expect("JSON"));
+    } else {
+        println!(
+            "replaying {}: workload `{}`, found by {}{}, {} steps",
+            path.display(),
+            workload.name,
+            file.driver.scheduler,
+            file.driver
+                .seed
+                .map_or(String::new(), |s| format!(" (seed {s})")),
+            file.schedule.steps.len()
+        );
+        if trace {
+            println!("\ntrace (step, task: the scheduler's thread id with 0 the main thread, attempt, event):");
+            for line in &replayed.trace {
+                println!("{line}");
+            }
+            println!();
+        }
+        if let Some(divergence) = &replayed.divergence {
+            println!(
+                "warning: the replay diverged from the schedule at step {}: {}",
+                divergence.step, divergence.detail
+            );
+        }
+        match &replayed.failure {
+            Some(failure) if reproduced => println!("failure reproduced:\n{failure}"),
+            Some(failure) => println!("a different failure:\n{failure}\n(saved: {})", file.failure),
+            None => println!("the failure no longer occurs (saved: {})", file.failure),
+        }
+        println!(
+            "history fingerprint {} ({} the saved {})",
+            replayed.history_hash,
+            if identical {
+                "identical to"
+            } else {
+                "differs from"
+            },
+            file.history_hash.as_deref().unwrap_or("(none)")
+        );
+    }
+    if replayed.failure.is_some() {
+        ExitCode::from(VIOLATION)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,218 @@
+//! `stm-check explore` and `stm-check replay` end to end: a clean
+//! exploration, a violation found, saved (never overwriting) and replayed
+//! identically, and every kind of bad input refused with exit code 2.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn stm_check(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stm-check"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("stm-check runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A workload whose reader asserts a value that only some schedules give.
+fn racy_workload(dir: &Path) -> String {
+    let path = dir.join("racy.json");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/racy-reader.workload.json"),
+        &path,
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn a_builtin_explores_clean_with_a_json_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stm_check(
+        dir.path(),
+        &[
+            "explore",
+            "--workload",
+            "bank",
+            "--scheduler",
+            "pct",
+            "--iterations",
+            "300",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["schedules"], 300);
+    assert_eq!(summary["violations"], 0);
+    assert!(summary["distinct_histories"].as_u64().unwrap() > 1);
+    assert!(summary["failure"].is_null());
+    assert!(!dir.path().join("stm-check-regressions").exists());
+}
+
+#[test]
+fn every_driver_runs_a_builtin() {
+    let dir = tempfile::tempdir().unwrap();
+    for scheduler in ["random", "pct", "dfs", "loom", "stress"] {
+        let out = stm_check(
+            dir.path(),
+            &[
+                "explore",
+                "--workload",
+                "write-skew",
+                "--scheduler",
+                scheduler,
+                "--iterations",
+                "50",
+                "--depth",
+                "2",
+                "--json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{scheduler}: {}", stderr(&out));
+        let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert!(summary["schedules"].as_u64().unwrap() >= 1, "{scheduler}");
+        assert_eq!(summary["violations"], 0, "{scheduler}");
+    }
+}
+
+#[test]
+fn a_violation_is_saved_and_replays_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = racy_workload(dir.path());
+    let out = stm_check(
+        dir.path(),
+        &["explore", "--workload", &workload, "--iterations", "500"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("assertion v0 == 60 failed"), "{text}");
+    assert!(
+        text.contains("replay it with: stm-check replay stm-check-regressions/racy-reader.json"),
+        "{text}"
+    );
+    let saved = dir.path().join("stm-check-regressions/racy-reader.json");
+    let first = std::fs::read(&saved).unwrap();
+
+    for _ in 0..5 {
+        let replay = stm_check(
+            dir.path(),
+            &["replay", "stm-check-regressions/racy-reader.json", "--json"],
+        );
+        assert_eq!(replay.status.code(), Some(1));
+        let report: Value = serde_json::from_str(&stdout(&replay)).unwrap();
+        assert_eq!(report["reproduced"], true);
+        assert_eq!(report["identical_history"], true);
+        assert!(report["divergence"].is_null());
+    }
+    let traced = stm_check(
+        dir.path(),
+        &[
+            "replay",
+            "stm-check-regressions/racy-reader.json",
+            "--trace",
+        ],
+    );
+    let text = stdout(&traced);
+    assert!(text.contains("commits version"), "{text}");
+    assert!(text.contains("identical to the saved"), "{text}");
+
+    // A second run saves a new file and leaves the first untouched.
+    let again = stm_check(
+        dir.path(),
+        &["explore", "--workload", &workload, "--iterations", "500"],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(dir
+        .path()
+        .join("stm-check-regressions/racy-reader-2.json")
+        .exists());
+    assert_eq!(std::fs::read(&saved).unwrap(), first);
+
+    // Refused against another workload.
+    let wrong = stm_check(
+        dir.path(),
+        &[
+            "replay",
+            "stm-check-regressions/racy-reader.json",
+            "--workload",
+            "bank",
+        ],
+    );
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        stderr(&wrong).contains("recorded for workload `racy-reader`"),
+        "{}",
+        stderr(&wrong)
+    );
+}
+
+#[test]
+fn bad_input_exits_2_with_a_message_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str, &str); 4] = [
+        (
+            "truncated.json",
+            r#"{"format": "stm-schedule", "version": 1, "tool""#,
+            "truncated.json:1:",
+        ),
+        (
+            "future.json",
+            r#"{"format": "stm-schedule", "version": 9}"#,
+            "unsupported schedule file (format stm-schedule, version 9)",
+        ),
+        (
+            "other.json",
+            r#"{"format": "stm-history", "version": 1}"#,
+            "unsupported schedule file (format stm-history",
+        ),
+        (
+            "fields.json",
+            r#"{"format": "stm-schedule", "version": 1, "steps": []}"#,
+            "fields.json:1:",
+        ),
+    ];
+    for (name, contents, expected) in cases {
+        std::fs::write(dir.path().join(name), contents).unwrap();
+        let out = stm_check(dir.path(), &["replay", name]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(stderr(&out).contains(expected), "{name}: {}", stderr(&out));
+    }
+    let missing = stm_check(dir.path(), &["replay", "nope.json"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("nope.json"));
+
+    let unknown = stm_check(dir.path(), &["explore", "--workload", "no-such-workload"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("unknown workload `no-such-workload`"),
+        "{}",
+        stderr(&unknown)
+    );
+
+    std::fs::write(
+        dir.path().join("broken.json"),
+        r#"{"format": "stm-workload", "version": 3}"#,
+    )
+    .unwrap();
+    let broken = stm_check(dir.path(), &["explore", "--workload", "broken.json"]);
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(
+        stderr(&broken).contains("broken.json"),
+        "{}",
+        stderr(&broken)
+    );
+    assert!(
+        stderr(&broken).contains("unsupported workload format version 3"),
+        "{}",
+        stderr(&broken)
+    );
+}
