@@ -222,10 +222,7 @@ where
             );
             // Only the shrunk execution's own fingerprint may be saved: the
             // original schedule's history is another execution's.
-            let shrunk_hash = shrunk_hash
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
+            let shrunk_hash = slot_hash(&shrunk_hash);
             let saved = ScheduleFile::new(
                 config.target(),
                 driver,
@@ -279,7 +276,7 @@ where
         &file.schedule,
         recorded_run(StmConfig::default(), Arc::new(test), Some(hash.clone())),
     );
-    let history_hash = hash.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let history_hash = slot_hash(&hash);
     let failure = result.err();
     let reproduced = failure.as_deref() == Some(file.failure.as_str())
         && (file.history_hash.is_none() || file.history_hash == history_hash);
@@ -290,27 +287,36 @@ where
     })
 }
 
+/// Where an execution leaves its recorder, so that its history can be
+/// fingerprinted after the run, also one that deadlocked.
+type RecorderSlot = Arc<Mutex<Option<Arc<HistoryRecorder>>>>;
+
+/// The fingerprint of the history in `slot`.
+fn slot_hash(slot: &RecorderSlot) -> Option<String> {
+    slot.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|recorder| history_hash(&recorder.history()))
+}
+
 /// One execution: a fresh recorded runtime, the test, then the history
-/// check. The history's fingerprint goes to `hash_out` when given.
+/// check. The recorder is left in `recorder_out` when given.
 fn recorded_run<F>(
     stm: StmConfig,
     test: Arc<F>,
-    hash_out: Option<Arc<Mutex<Option<String>>>>,
+    recorder_out: Option<RecorderSlot>,
 ) -> impl Fn() + Send + Sync + Clone + 'static
 where
     F: Fn(&TestRuntime) + Send + Sync + 'static,
 {
     move || {
         let recorder = Arc::new(HistoryRecorder::new());
+        if let Some(out) = &recorder_out {
+            *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(recorder.clone());
+        }
         let runtime = TestRuntime::for_platform_with_recorder(stm, recorder.clone());
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(&runtime)));
+        test(&runtime);
         let history = recorder.history();
-        if let Some(out) = &hash_out {
-            *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(history_hash(&history));
-        }
-        if let Err(panic) = outcome {
-            std::panic::resume_unwind(panic);
-        }
         let report = history::check(&history).expect("recorded histories are well-formed");
         if !report.is_valid() {
             let mut text = String::new();
