@@ -144,7 +144,7 @@ fn for_each_edge(
             continue;
         }
         for read in index.reads(t) {
-            if read.source != NONE {
+            if !read.initial() {
                 if read.writer == t || !read.installed {
                     continue;
                 }

@@ -22,61 +22,36 @@ pub(crate) struct WriteEntry {
     pub installed: bool,
 }
 
-/// Where a read's value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Source {
-    /// Version 0 of the key.
-    Initial,
-    /// The write at this position of [`HistoryIndex::writes`].
-    Write(u32),
-}
-
-/// One read, resolved once against the writes: what it read and what
-/// overwrote it, with the facts about both that the checks need, so that
-/// they run over the reads in order and never look a version up again.
+/// One read, resolved once against the writes: who wrote what it read and
+/// who overwrote it, with the facts about both that the checks need, so
+/// that they run over the reads in order and never look a version up again.
+/// Kept small (24 bytes): there is one per read, written once and read by
+/// every check.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ResolvedRead {
-    /// Position in [`HistoryIndex::writes`] of the write read; [`NONE`] for
+    /// Index of the transaction that wrote the version read; [`NONE`] for
     /// version 0.
-    pub source: u32,
-    /// Index of the transaction that wrote it; [`NONE`] for version 0.
     pub writer: u32,
     /// Index of the write in the writer's `writes`; [`NONE`] for version 0.
     pub write: u32,
+    /// Index of the transaction that installed the first version of the key
+    /// after the one read (what overwrote it); [`NONE`] if none.
+    pub overwriter: u32,
     /// Whether the write read is installed (a committed final write).
     pub installed: bool,
-    /// Position in [`HistoryIndex::writes`] of the first installed write of
-    /// the key after the version read (what overwrote it); [`NONE`] if none.
-    pub next: u32,
-    /// Index of the transaction that made `next`; [`NONE`] if none.
-    pub overwriter: u32,
-    /// The version `next` created; 0 if none.
+    /// The version the overwriter created; 0 if none.
     pub next_version: u64,
 }
 
 impl ResolvedRead {
-    const UNRESOLVED: ResolvedRead = ResolvedRead {
-        source: NONE,
-        writer: NONE,
-        write: NONE,
-        installed: false,
-        next: NONE,
-        overwriter: NONE,
-        next_version: 0,
-    };
-
-    /// Where the value came from.
-    pub fn source(&self) -> Source {
-        if self.source == NONE {
-            Source::Initial
-        } else {
-            Source::Write(self.source)
-        }
+    /// Whether the read returned the initial value (version 0).
+    pub fn initial(&self) -> bool {
+        self.writer == NONE
     }
 
-    /// The position of the next installed version, if any.
-    pub fn next(&self) -> Option<u32> {
-        (self.next != NONE).then_some(self.next)
+    /// Whether a later installed version overwrote the value read.
+    pub fn overwritten(&self) -> bool {
+        self.overwriter != NONE
     }
 }
 
@@ -282,7 +257,14 @@ impl<'h> HistoryIndex<'h> {
         let buckets = self.keys.len();
         let bucket_start = group_start;
         let total = grouped.len();
-        let mut resolved = vec![ResolvedRead::UNRESOLVED; total];
+        let unresolved = ResolvedRead {
+            writer: NONE,
+            write: NONE,
+            overwriter: NONE,
+            installed: false,
+            next_version: 0,
+        };
+        let mut resolved = vec![unresolved; total];
         let mut first_dangling = NONE;
         for k in 0..buckets {
             let group = &mut grouped[bucket_start[k] as usize..bucket_start[k + 1] as usize];
@@ -295,7 +277,7 @@ impl<'h> HistoryIndex<'h> {
             let (first, end) = (self.key_start[k] as usize, self.key_start[k + 1] as usize);
             let mut p = first;
             for &(version, r) in group.iter() {
-                let mut entry = ResolvedRead::UNRESOLVED;
+                let mut entry = unresolved;
                 let next = if version == 0 {
                     first
                 } else {
@@ -307,7 +289,6 @@ impl<'h> HistoryIndex<'h> {
                         continue;
                     }
                     let w = &self.writes[p];
-                    entry.source = p as u32;
                     entry.writer = w.tx;
                     entry.write = w.write;
                     entry.installed = w.installed;
@@ -317,7 +298,6 @@ impl<'h> HistoryIndex<'h> {
                     let n = self.installed_from[next];
                     if n != NONE {
                         let w = &self.writes[n as usize];
-                        entry.next = n;
                         entry.overwriter = w.tx;
                         entry.next_version = w.version;
                     }
@@ -372,13 +352,10 @@ impl<'h> HistoryIndex<'h> {
             .map(|i| (first + i) as u32)
     }
 
-    /// The first installed write of `key` after `source` in version order:
-    /// the write that overwrote what a read of `source` returned.
-    pub fn next_installed(&self, key: u64, source: Source) -> Option<u32> {
-        let from = match source {
-            Source::Initial => self.key_writes(key).start,
-            Source::Write(p) => p as usize + 1,
-        };
+    /// The first installed write after the write at position `p`, of the
+    /// same key, in version order: the write that overwrote it.
+    pub fn next_installed(&self, key: u64, p: u32) -> Option<u32> {
+        let from = p as usize + 1;
         match self.writes.get(from) {
             Some(w) if w.key == key => {
                 let next = self.installed_from[from];
@@ -391,6 +368,11 @@ impl<'h> HistoryIndex<'h> {
     /// The value of `key` at version 0, when the history gives it.
     pub fn initial_value(&self, key: u64) -> Option<&'h Value> {
         self.initial.get(&key).copied()
+    }
+
+    /// How many transactions committed.
+    pub fn committed_count(&self) -> usize {
+        self.committed.iter().filter(|&&c| c).count()
     }
 
     /// Whether transaction `t` committed.
