@@ -127,14 +127,14 @@ fn for_each_edge(
     edge: &mut impl FnMut(u32, u32, EdgeKind),
 ) {
     // ww: consecutive installed versions of each key.
-    let mut previous: Option<(u64, u32)> = None;
-    for w in index.writes.iter().filter(|w| w.installed) {
-        if let Some((key, tx)) = previous {
-            if key == w.key && tx != w.tx {
-                edge(tx, w.tx, EdgeKind::WriteWrite);
+    for key_writes in index.writes_by_key() {
+        let mut previous = NONE;
+        for w in key_writes.iter().filter(|w| w.installed) {
+            if previous != NONE && previous != w.tx {
+                edge(previous, w.tx, EdgeKind::WriteWrite);
             }
+            previous = w.tx;
         }
-        previous = Some((w.key, w.tx));
     }
 
     // wr and rw, from the reads of committed transactions. Reads of aborted

@@ -9,10 +9,12 @@ use serde_json::Value;
 /// Marks "none" in the `u32` index arrays.
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// One write, in the array of all writes sorted by `(key, version)`.
+/// One write, in the array of all writes sorted by `(key, version)`. The
+/// key is implied by the position (see [`HistoryIndex::writes_by_key`]):
+/// leaving it out makes the entry 24 bytes instead of 32, and this array
+/// is filled by scattered writes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WriteEntry {
-    pub key: u64,
     pub version: u64,
     /// Index of the writing transaction in `History::transactions`.
     pub tx: u32,
@@ -214,14 +216,14 @@ impl<'h> HistoryIndex<'h> {
         } = grouped;
         sort_versions(txs, &mut writes, &key_start)?;
         let mut installed_from = vec![NONE; writes.len()];
-        for p in (0..writes.len()).rev() {
-            installed_from[p] = if writes[p].installed {
-                p as u32
-            } else if p + 1 < writes.len() && writes[p + 1].key == writes[p].key {
-                installed_from[p + 1]
-            } else {
-                NONE
-            };
+        for group in key_start.windows(2) {
+            let mut next = NONE;
+            for p in (group[0] as usize..group[1] as usize).rev() {
+                if writes[p].installed {
+                    next = p as u32;
+                }
+                installed_from[p] = next;
+            }
         }
 
         if !reads_fit {
@@ -356,13 +358,18 @@ impl<'h> HistoryIndex<'h> {
     /// same key, in version order: the write that overwrote it.
     pub fn next_installed(&self, key: u64, p: u32) -> Option<u32> {
         let from = p as usize + 1;
-        match self.writes.get(from) {
-            Some(w) if w.key == key => {
-                let next = self.installed_from[from];
-                (next != NONE).then_some(next)
-            }
-            _ => None,
+        if from >= self.key_writes(key).end {
+            return None;
         }
+        let next = self.installed_from[from];
+        (next != NONE).then_some(next)
+    }
+
+    /// The writes of each key in turn, each in version order.
+    pub fn writes_by_key(&self) -> impl Iterator<Item = &[WriteEntry]> + '_ {
+        self.key_start
+            .windows(2)
+            .map(|group| &self.writes[group[0] as usize..group[1] as usize])
     }
 
     /// The value of `key` at version 0, when the history gives it.
@@ -514,7 +521,6 @@ fn group_by_key(
         0
     };
     let unfilled = WriteEntry {
-        key: 0,
         version: 0,
         tx: NONE,
         write: NONE,
@@ -549,7 +555,6 @@ fn group_by_key(
             };
             let slot = &mut write_fill[keys.of(w.key)];
             writes[*slot as usize] = WriteEntry {
-                key: w.key,
                 version: w.version,
                 tx: t as u32,
                 write: i as u32,
@@ -596,10 +601,25 @@ fn sort_versions(
     Ok(())
 }
 
+/// A write with its key, for [`sorted_writes`]: the entry the index used
+/// before it left the key out. Kept as it was because the unstable sort
+/// decides which of two duplicates the error names first, and that
+/// depends on the element type.
+#[derive(Debug, Clone, Copy)]
+struct KeyedWrite {
+    key: u64,
+    version: u64,
+    tx: u32,
+    #[allow(dead_code)] // only shapes the sort, as in the index's entry
+    write: u32,
+    #[allow(dead_code)]
+    installed: bool,
+}
+
 /// All writes sorted by `(key, version)`, each `(key, version)` once: the
 /// reference that [`writes_by_key`] falls back to, to report a duplicate
 /// exactly as it always has.
-fn sorted_writes(txs: &[Transaction]) -> Result<Vec<WriteEntry>, HistoryError> {
+fn sorted_writes(txs: &[Transaction]) -> Result<Vec<KeyedWrite>, HistoryError> {
     let total: usize = txs.iter().map(|t| t.writes.len()).sum();
     if total >= NONE as usize {
         return Err(HistoryError::TooLarge {
@@ -625,7 +645,7 @@ fn sorted_writes(txs: &[Transaction]) -> Result<Vec<WriteEntry>, HistoryError> {
             } else {
                 last_write[&w.key] == i
             };
-            writes.push(WriteEntry {
+            writes.push(KeyedWrite {
                 key: w.key,
                 version: w.version,
                 tx: t as u32,
