@@ -55,13 +55,21 @@ impl Graph {
         let n = index.len() as u32;
         let mut by_end: Vec<u32> = (0..n).filter(|&t| index.committed(t)).collect();
         by_end.sort_unstable_by_key(|&t| index.tx(t).end);
-        let nodes = n as usize + by_end.len();
+        // Read once here rather than from the transactions in each of the
+        // two passes below: at a million transactions, every pass over them
+        // comes from main memory.
+        let times = RealTimes {
+            ends: by_end.iter().map(|&t| index.tx(t).end).collect(),
+            begins: by_end.iter().map(|&t| index.tx(t).begin).collect(),
+            by_end,
+        };
+        let nodes = n as usize + times.by_end.len();
 
         // Counts go two slots ahead so that, once summed, `offsets[v + 1]`
         // is where `v`'s edges start: the fill pass then uses it as `v`'s
         // cursor and leaves it at `v`'s end, which is `v + 1`'s start.
         let mut offsets = vec![0usize; nodes + 2];
-        for_each_edge(index, &by_end, &mut |from, _, _| {
+        for_each_edge(index, &times, &mut |from, _, _| {
             offsets[from as usize + 2] += 1
         });
         for i in 1..=nodes {
@@ -70,7 +78,7 @@ impl Graph {
         let edges = offsets[nodes + 1];
         let mut targets = vec![0u32; edges];
         let mut kinds = vec![EdgeKind::WriteWrite; edges];
-        for_each_edge(index, &by_end, &mut |from, to, kind| {
+        for_each_edge(index, &times, &mut |from, to, kind| {
             let slot = &mut offsets[from as usize + 1];
             targets[*slot] = to;
             kinds[*slot] = kind;
@@ -120,10 +128,18 @@ impl Graph {
     }
 }
 
+/// The committed transactions in order of `end`, with their ends and
+/// begins in that order.
+struct RealTimes {
+    by_end: Vec<u32>,
+    ends: Vec<u64>,
+    begins: Vec<u64>,
+}
+
 /// Calls `edge(from, to, kind)` for every edge, in the same order each time.
 fn for_each_edge(
     index: &HistoryIndex<'_>,
-    by_end: &[u32],
+    times: &RealTimes,
     edge: &mut impl FnMut(u32, u32, EdgeKind),
 ) {
     // ww: consecutive installed versions of each key.
@@ -158,7 +174,7 @@ fn for_each_edge(
 
     // Real time, through the chain of time points (see the module docs).
     let n = index.len() as u32;
-    let ends: Vec<u64> = by_end.iter().map(|&t| index.tx(t).end).collect();
+    let (by_end, ends) = (&times.by_end, &times.ends);
     // How many transactions ended before `t` began: a pointer that only
     // moves forward while begins ascend along `by_end` (they do when
     // transactions are recorded in order), a binary search otherwise.
@@ -170,7 +186,7 @@ fn for_each_edge(
         if rank + 1 < by_end.len() {
             edge(point, point + 1, EdgeKind::RealTime);
         }
-        let begin = index.tx(t).begin;
+        let begin = times.begins[rank];
         if begin < previous_begin {
             ended_before = ends.partition_point(|&end| end < begin);
         } else {
