@@ -69,8 +69,9 @@ enum KeyIds {
 impl KeyIds {
     /// Numbers every key that a read or write of `txs` names, and counts
     /// the writes and the reads of each key (by number), in one pass over
-    /// the history when keys are small.
-    fn counted(txs: &[Transaction], accesses: usize) -> (KeyIds, Vec<u32>, Vec<u32>) {
+    /// the history when keys are small. Also tells whether some write has
+    /// version 0 (invalid), as this pass reads every write anyway.
+    fn counted(txs: &[Transaction], accesses: usize) -> (KeyIds, Vec<u32>, Vec<u32>, bool) {
         // A direct table costs one slot per key up to the largest, so it
         // must stay proportional to the history.
         let limit = (accesses as u64).saturating_add(1024).min(NONE as u64 - 1);
@@ -82,9 +83,11 @@ impl KeyIds {
             counts[k] += 1;
         };
         let (mut writes, mut reads) = (Vec::new(), Vec::new());
+        let mut zero_version = false;
         let direct = txs.iter().all(|tx| {
             tx.writes.iter().all(|w| {
                 w.key < limit && {
+                    zero_version |= w.version == 0;
                     count(&mut writes, w.key);
                     true
                 }
@@ -99,7 +102,7 @@ impl KeyIds {
             let len = writes.len().max(reads.len());
             writes.resize(len, 0);
             reads.resize(len, 0);
-            return (KeyIds::Direct { len }, writes, reads);
+            return (KeyIds::Direct { len }, writes, reads, zero_version);
         }
         let keys = || {
             txs.iter().flat_map(|tx| {
@@ -117,11 +120,15 @@ impl KeyIds {
             .collect();
         let keys = KeyIds::Ranked(ranks);
         let (mut writes, mut reads) = (vec![0; keys.len()], vec![0; keys.len()]);
+        let mut zero_version = false;
         for tx in txs {
-            tx.writes.iter().for_each(|w| writes[keys.of(w.key)] += 1);
+            for w in &tx.writes {
+                zero_version |= w.version == 0;
+                writes[keys.of(w.key)] += 1;
+            }
             tx.reads.iter().for_each(|r| reads[keys.of(r.key)] += 1);
         }
-        (keys, writes, reads)
+        (keys, writes, reads, zero_version)
     }
 
     /// The number of `key`, if the history names it.
@@ -184,26 +191,34 @@ impl<'h> HistoryIndex<'h> {
                 what: "the number of transactions",
             });
         }
-        if !transactions_look_valid(txs) {
+        // The cheap verdict on the transactions comes in two parts: one pass
+        // over them here, and the check for writes of version 0 inside the
+        // pass that counts the writes per key (so the writes are read from
+        // memory once, not twice). Any error found in between waits for
+        // `validate_transactions`, whose errors come first.
+        let survey = survey(txs);
+        if !survey.looks_valid(txs) {
             validate_transactions(txs)?;
         }
-
         let mut initial = FxHashMap::default();
         for entry in &history.initial {
             if initial.insert(entry.key, &entry.value).is_some() {
+                validate_transactions(txs)?;
                 return Err(HistoryError::DuplicateInitialKey { key: entry.key });
             }
         }
-
-        let total_writes: usize = txs.iter().map(|t| t.writes.len()).sum();
+        let (total_reads, total_writes) = (survey.reads, survey.writes);
         if total_writes >= NONE as usize {
+            validate_transactions(txs)?;
             return Err(HistoryError::TooLarge {
                 what: "the number of writes",
             });
         }
-        let total_reads: usize = txs.iter().map(|t| t.reads.len()).sum();
-        let (keys, write_counts, read_counts) =
+        let (keys, write_counts, read_counts, zero_version) =
             KeyIds::counted(txs, total_reads.saturating_add(total_writes));
+        if zero_version {
+            validate_transactions(txs)?;
+        }
         let key_start = starts(&write_counts);
         let group_start = starts(&read_counts);
         let reads_fit = total_reads < NONE as usize;
@@ -388,28 +403,79 @@ impl<'h> HistoryIndex<'h> {
     }
 }
 
-/// Whether [`validate_transactions`] would accept `txs`, decided in one
-/// pass with bitmaps where ids and commit versions are dense (they are
-/// counters in practice) and hash sets otherwise. Only the verdict: the
-/// error, with its details, comes from [`validate_transactions`].
-fn transactions_look_valid(txs: &[Transaction]) -> bool {
-    let well_formed = txs.iter().all(|tx| {
-        tx.begin < tx.end
-            && !(tx.commit_version.is_some() && tx.outcome == Outcome::Aborted)
-            && tx.writes.iter().all(|w| w.version != 0)
-    });
-    well_formed
-        && all_distinct(txs.iter().map(|tx| tx.id))
-        && all_distinct(txs.iter().filter_map(|tx| tx.commit_version))
+/// The smallest, largest and number of some numbers.
+#[derive(Clone, Copy)]
+struct Spread {
+    count: u64,
+    min: u64,
+    max: u64,
 }
 
-/// Whether the numbers `values` yields are pairwise distinct.
-fn all_distinct<I: Iterator<Item = u64> + Clone>(values: I) -> bool {
-    let (count, min, max) = values
-        .clone()
-        .fold((0u64, u64::MAX, 0u64), |(c, lo, hi), v| {
-            (c + 1, lo.min(v), hi.max(v))
-        });
+impl Spread {
+    const EMPTY: Spread = Spread {
+        count: 0,
+        min: u64::MAX,
+        max: 0,
+    };
+
+    fn add(&mut self, v: u64) {
+        self.count += 1;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+    }
+}
+
+/// What one pass over the transactions (not their reads and writes) finds:
+/// most of the verdict of [`validate_transactions`], and the totals.
+struct Survey {
+    /// Every `begin < end`, and no commit version on an aborted attempt.
+    well_formed: bool,
+    ids: Spread,
+    commit_versions: Spread,
+    reads: usize,
+    writes: usize,
+}
+
+fn survey(txs: &[Transaction]) -> Survey {
+    let mut survey = Survey {
+        well_formed: true,
+        ids: Spread::EMPTY,
+        commit_versions: Spread::EMPTY,
+        reads: 0,
+        writes: 0,
+    };
+    for tx in txs {
+        survey.well_formed &=
+            tx.begin < tx.end && !(tx.commit_version.is_some() && tx.outcome == Outcome::Aborted);
+        survey.ids.add(tx.id);
+        if let Some(v) = tx.commit_version {
+            survey.commit_versions.add(v);
+        }
+        survey.reads += tx.reads.len();
+        survey.writes += tx.writes.len();
+    }
+    survey
+}
+
+impl Survey {
+    /// Whether [`validate_transactions`] would accept `txs`, but for writes
+    /// of version 0: bitmaps where ids and commit versions are dense (they
+    /// are counters in practice), hash sets otherwise. Only the verdict: the
+    /// error, with its details, comes from [`validate_transactions`].
+    fn looks_valid(&self, txs: &[Transaction]) -> bool {
+        self.well_formed
+            && all_distinct(txs.iter().map(|tx| tx.id), self.ids)
+            && all_distinct(
+                txs.iter().filter_map(|tx| tx.commit_version),
+                self.commit_versions,
+            )
+    }
+}
+
+/// Whether the numbers `values` yields, whose spread is `spread`, are
+/// pairwise distinct.
+fn all_distinct(values: impl Iterator<Item = u64>, spread: Spread) -> bool {
+    let Spread { count, min, max } = spread;
     if count < 2 {
         return true;
     }
