@@ -116,7 +116,7 @@ pub(crate) fn find_cycles(graph: &Graph) -> Vec<FoundCycle> {
 fn is_acyclic(graph: &Graph) -> bool {
     let n = graph.node_count();
     let mut incoming = vec![0u32; n];
-    for &target in graph.targets() {
+    for target in graph.targets() {
         incoming[target as usize] += 1;
     }
     let mut peeled: Vec<u32> = Vec::with_capacity(n);

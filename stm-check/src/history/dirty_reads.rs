@@ -3,55 +3,51 @@
 //! transaction). These need no cycle: one read is the whole evidence.
 
 use super::anomaly::{Anomaly, AnomalyClass};
-use super::index::{HistoryIndex, NONE};
+use super::index::HistoryIndex;
 
-/// Every G1a and G1b read of the history.
-pub(crate) fn dirty_reads(index: &HistoryIndex<'_>) -> Vec<Anomaly> {
-    let mut found = Vec::new();
-    for t in 0..index.len() as u32 {
-        if !index.committed(t) {
-            continue; // aborted readers are the opacity check's business
+/// The G1a and G1b reads of transaction `t`, added to `found`.
+pub(crate) fn dirty_reads(index: &HistoryIndex<'_>, t: u32, found: &mut Vec<Anomaly>) {
+    if !index.committed(t) {
+        return; // aborted readers are the opacity check's business
+    }
+    let reader = index.tx(t);
+    for (read, resolved) in reader.reads.iter().zip(index.reads(t)) {
+        if resolved.initial() || resolved.writer == t || resolved.installed {
+            continue;
         }
-        let reader = index.tx(t);
-        for (read, resolved) in reader.reads.iter().zip(index.reads(t)) {
-            if resolved.source == NONE || resolved.writer == t || resolved.installed {
-                continue;
-            }
-            let writer = index.tx(resolved.writer);
-            let (r, k, v) = (reader.id, read.key, read.version);
-            let (class, explanation) = if !index.committed(resolved.writer) {
-                (
-                    AnomalyClass::G1a,
-                    format!(
-                        "T{r} read key {k} version {v} written by T{}, which aborted",
-                        writer.id
-                    ),
-                )
-            } else {
-                let last = writer
-                    .writes
-                    .iter()
-                    .rev()
-                    .find(|later| later.key == k)
-                    .map_or(0, |later| later.version);
-                (
+        let writer = index.tx(resolved.writer);
+        let (r, k, v) = (reader.id, read.key, read.version);
+        let (class, explanation) = if !index.committed(resolved.writer) {
+            (
+                AnomalyClass::G1a,
+                format!(
+                    "T{r} read key {k} version {v} written by T{}, which aborted",
+                    writer.id
+                ),
+            )
+        } else {
+            let last = writer
+                .writes
+                .iter()
+                .rev()
+                .find(|later| later.key == k)
+                .map_or(0, |later| later.version);
+            (
                     AnomalyClass::G1b,
                     format!(
                         "T{r} read key {k} version {v}, an intermediate write of T{}, which later wrote key {k} again (version {last})",
                         writer.id
                     ),
                 )
-            };
-            found.push(Anomaly {
-                class,
-                pattern: None,
-                transactions: vec![r, writer.id],
-                keys: vec![k],
-                cycle: Vec::new(),
-                shortest: None,
-                explanation: vec![explanation],
-            });
-        }
+        };
+        found.push(Anomaly {
+            class,
+            pattern: None,
+            transactions: vec![r, writer.id],
+            keys: vec![k],
+            cycle: Vec::new(),
+            shortest: None,
+            explanation: vec![explanation],
+        });
     }
-    found
 }

@@ -5,7 +5,7 @@
 use super::anomaly::{Anomaly, AnomalyClass, Dependency, Pattern, Witness};
 use super::cycles::{FoundCycle, Hop};
 use super::graph::EdgeKind;
-use super::index::{HistoryIndex, Source};
+use super::index::HistoryIndex;
 
 /// The anomaly a cycle stands for.
 pub(crate) fn cycle_anomaly(index: &HistoryIndex<'_>, cycle: &FoundCycle) -> Anomaly {
@@ -123,7 +123,7 @@ fn witnesses(index: &HistoryIndex<'_>, hop: &Hop) -> Vec<Witness> {
                 if !index.writes[p as usize].installed {
                     continue;
                 }
-                if let Some(next) = index.next_installed(w.key, Source::Write(p)) {
+                if let Some(next) = index.next_installed(w.key, p) {
                     let next = &index.writes[next as usize];
                     if next.tx == b {
                         found.push(Witness::WriteWrite {
@@ -137,35 +137,26 @@ fn witnesses(index: &HistoryIndex<'_>, hop: &Hop) -> Vec<Witness> {
         }
         EdgeKind::WriteRead => {
             for (read, resolved) in tb.reads.iter().zip(index.reads(b)) {
-                if let Source::Write(p) = resolved.source() {
-                    let w = &index.writes[p as usize];
-                    if w.tx == a && w.installed {
-                        found.push(Witness::WriteRead {
-                            key: read.key,
-                            version: read.version,
-                        });
-                    }
+                // `a` is a transaction, never NONE: the read is not initial.
+                if resolved.writer == a && resolved.installed {
+                    found.push(Witness::WriteRead {
+                        key: read.key,
+                        version: read.version,
+                    });
                 }
             }
         }
         EdgeKind::ReadWrite => {
             for (read, resolved) in ta.reads.iter().zip(index.reads(a)) {
-                let source = resolved.source();
-                if let Source::Write(p) = source {
-                    let w = &index.writes[p as usize];
-                    if w.tx == a || !w.installed {
-                        continue;
-                    }
+                if !resolved.initial() && (resolved.writer == a || !resolved.installed) {
+                    continue;
                 }
-                if let Some(next) = index.next_installed(read.key, source) {
-                    let next = &index.writes[next as usize];
-                    if next.tx == b {
-                        found.push(Witness::ReadWrite {
-                            key: read.key,
-                            read: read.version,
-                            written: next.version,
-                        });
-                    }
+                if resolved.overwritten() && resolved.overwriter == b {
+                    found.push(Witness::ReadWrite {
+                        key: read.key,
+                        read: read.version,
+                        written: resolved.next_version,
+                    });
                 }
             }
         }

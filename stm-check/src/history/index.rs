@@ -9,10 +9,12 @@ use serde_json::Value;
 /// Marks "none" in the `u32` index arrays.
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// One write, in the array of all writes sorted by `(key, version)`.
+/// One write, in the array of all writes sorted by `(key, version)`. The
+/// key is implied by the position (see [`HistoryIndex::writes_by_key`]):
+/// leaving it out makes the entry 24 bytes instead of 32, and this array
+/// is filled by scattered writes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WriteEntry {
-    pub key: u64,
     pub version: u64,
     /// Index of the writing transaction in `History::transactions`.
     pub tx: u32,
@@ -22,61 +24,36 @@ pub(crate) struct WriteEntry {
     pub installed: bool,
 }
 
-/// Where a read's value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Source {
-    /// Version 0 of the key.
-    Initial,
-    /// The write at this position of [`HistoryIndex::writes`].
-    Write(u32),
-}
-
-/// One read, resolved once against the writes: what it read and what
-/// overwrote it, with the facts about both that the checks need, so that
-/// they run over the reads in order and never look a version up again.
+/// One read, resolved once against the writes: who wrote what it read and
+/// who overwrote it, with the facts about both that the checks need, so
+/// that they run over the reads in order and never look a version up again.
+/// Kept small (24 bytes): there is one per read, written once and read by
+/// every check.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ResolvedRead {
-    /// Position in [`HistoryIndex::writes`] of the write read; [`NONE`] for
+    /// Index of the transaction that wrote the version read; [`NONE`] for
     /// version 0.
-    pub source: u32,
-    /// Index of the transaction that wrote it; [`NONE`] for version 0.
     pub writer: u32,
     /// Index of the write in the writer's `writes`; [`NONE`] for version 0.
     pub write: u32,
+    /// Index of the transaction that installed the first version of the key
+    /// after the one read (what overwrote it); [`NONE`] if none.
+    pub overwriter: u32,
     /// Whether the write read is installed (a committed final write).
     pub installed: bool,
-    /// Position in [`HistoryIndex::writes`] of the first installed write of
-    /// the key after the version read (what overwrote it); [`NONE`] if none.
-    pub next: u32,
-    /// Index of the transaction that made `next`; [`NONE`] if none.
-    pub overwriter: u32,
-    /// The version `next` created; 0 if none.
+    /// The version the overwriter created; 0 if none.
     pub next_version: u64,
 }
 
 impl ResolvedRead {
-    const UNRESOLVED: ResolvedRead = ResolvedRead {
-        source: NONE,
-        writer: NONE,
-        write: NONE,
-        installed: false,
-        next: NONE,
-        overwriter: NONE,
-        next_version: 0,
-    };
-
-    /// Where the value came from.
-    pub fn source(&self) -> Source {
-        if self.source == NONE {
-            Source::Initial
-        } else {
-            Source::Write(self.source)
-        }
+    /// Whether the read returned the initial value (version 0).
+    pub fn initial(&self) -> bool {
+        self.writer == NONE
     }
 
-    /// The position of the next installed version, if any.
-    pub fn next(&self) -> Option<u32> {
-        (self.next != NONE).then_some(self.next)
+    /// Whether a later installed version overwrote the value read.
+    pub fn overwritten(&self) -> bool {
+        self.overwriter != NONE
     }
 }
 
@@ -92,8 +69,9 @@ enum KeyIds {
 impl KeyIds {
     /// Numbers every key that a read or write of `txs` names, and counts
     /// the writes and the reads of each key (by number), in one pass over
-    /// the history when keys are small.
-    fn counted(txs: &[Transaction], accesses: usize) -> (KeyIds, Vec<u32>, Vec<u32>) {
+    /// the history when keys are small. Also tells whether some write has
+    /// version 0 (invalid), as this pass reads every write anyway.
+    fn counted(txs: &[Transaction], accesses: usize) -> (KeyIds, Vec<u32>, Vec<u32>, bool) {
         // A direct table costs one slot per key up to the largest, so it
         // must stay proportional to the history.
         let limit = (accesses as u64).saturating_add(1024).min(NONE as u64 - 1);
@@ -105,9 +83,11 @@ impl KeyIds {
             counts[k] += 1;
         };
         let (mut writes, mut reads) = (Vec::new(), Vec::new());
+        let mut zero_version = false;
         let direct = txs.iter().all(|tx| {
             tx.writes.iter().all(|w| {
                 w.key < limit && {
+                    zero_version |= w.version == 0;
                     count(&mut writes, w.key);
                     true
                 }
@@ -122,7 +102,7 @@ impl KeyIds {
             let len = writes.len().max(reads.len());
             writes.resize(len, 0);
             reads.resize(len, 0);
-            return (KeyIds::Direct { len }, writes, reads);
+            return (KeyIds::Direct { len }, writes, reads, zero_version);
         }
         let keys = || {
             txs.iter().flat_map(|tx| {
@@ -140,11 +120,15 @@ impl KeyIds {
             .collect();
         let keys = KeyIds::Ranked(ranks);
         let (mut writes, mut reads) = (vec![0; keys.len()], vec![0; keys.len()]);
+        let mut zero_version = false;
         for tx in txs {
-            tx.writes.iter().for_each(|w| writes[keys.of(w.key)] += 1);
+            for w in &tx.writes {
+                zero_version |= w.version == 0;
+                writes[keys.of(w.key)] += 1;
+            }
             tx.reads.iter().for_each(|r| reads[keys.of(r.key)] += 1);
         }
-        (keys, writes, reads)
+        (keys, writes, reads, zero_version)
     }
 
     /// The number of `key`, if the history names it.
@@ -207,26 +191,34 @@ impl<'h> HistoryIndex<'h> {
                 what: "the number of transactions",
             });
         }
-        if !transactions_look_valid(txs) {
+        // The cheap verdict on the transactions comes in two parts: one pass
+        // over them here, and the check for writes of version 0 inside the
+        // pass that counts the writes per key (so the writes are read from
+        // memory once, not twice). Any error found in between waits for
+        // `validate_transactions`, whose errors come first.
+        let survey = survey(txs);
+        if !survey.looks_valid(txs) {
             validate_transactions(txs)?;
         }
-
         let mut initial = FxHashMap::default();
         for entry in &history.initial {
             if initial.insert(entry.key, &entry.value).is_some() {
+                validate_transactions(txs)?;
                 return Err(HistoryError::DuplicateInitialKey { key: entry.key });
             }
         }
-
-        let total_writes: usize = txs.iter().map(|t| t.writes.len()).sum();
+        let (total_reads, total_writes) = (survey.reads, survey.writes);
         if total_writes >= NONE as usize {
+            validate_transactions(txs)?;
             return Err(HistoryError::TooLarge {
                 what: "the number of writes",
             });
         }
-        let total_reads: usize = txs.iter().map(|t| t.reads.len()).sum();
-        let (keys, write_counts, read_counts) =
+        let (keys, write_counts, read_counts, zero_version) =
             KeyIds::counted(txs, total_reads.saturating_add(total_writes));
+        if zero_version {
+            validate_transactions(txs)?;
+        }
         let key_start = starts(&write_counts);
         let group_start = starts(&read_counts);
         let reads_fit = total_reads < NONE as usize;
@@ -239,14 +231,14 @@ impl<'h> HistoryIndex<'h> {
         } = grouped;
         sort_versions(txs, &mut writes, &key_start)?;
         let mut installed_from = vec![NONE; writes.len()];
-        for p in (0..writes.len()).rev() {
-            installed_from[p] = if writes[p].installed {
-                p as u32
-            } else if p + 1 < writes.len() && writes[p + 1].key == writes[p].key {
-                installed_from[p + 1]
-            } else {
-                NONE
-            };
+        for group in key_start.windows(2) {
+            let mut next = NONE;
+            for p in (group[0] as usize..group[1] as usize).rev() {
+                if writes[p].installed {
+                    next = p as u32;
+                }
+                installed_from[p] = next;
+            }
         }
 
         if !reads_fit {
@@ -282,7 +274,14 @@ impl<'h> HistoryIndex<'h> {
         let buckets = self.keys.len();
         let bucket_start = group_start;
         let total = grouped.len();
-        let mut resolved = vec![ResolvedRead::UNRESOLVED; total];
+        let unresolved = ResolvedRead {
+            writer: NONE,
+            write: NONE,
+            overwriter: NONE,
+            installed: false,
+            next_version: 0,
+        };
+        let mut resolved = vec![unresolved; total];
         let mut first_dangling = NONE;
         for k in 0..buckets {
             let group = &mut grouped[bucket_start[k] as usize..bucket_start[k + 1] as usize];
@@ -295,7 +294,7 @@ impl<'h> HistoryIndex<'h> {
             let (first, end) = (self.key_start[k] as usize, self.key_start[k + 1] as usize);
             let mut p = first;
             for &(version, r) in group.iter() {
-                let mut entry = ResolvedRead::UNRESOLVED;
+                let mut entry = unresolved;
                 let next = if version == 0 {
                     first
                 } else {
@@ -307,7 +306,6 @@ impl<'h> HistoryIndex<'h> {
                         continue;
                     }
                     let w = &self.writes[p];
-                    entry.source = p as u32;
                     entry.writer = w.tx;
                     entry.write = w.write;
                     entry.installed = w.installed;
@@ -317,7 +315,6 @@ impl<'h> HistoryIndex<'h> {
                     let n = self.installed_from[next];
                     if n != NONE {
                         let w = &self.writes[n as usize];
-                        entry.next = n;
                         entry.overwriter = w.tx;
                         entry.next_version = w.version;
                     }
@@ -372,25 +369,32 @@ impl<'h> HistoryIndex<'h> {
             .map(|i| (first + i) as u32)
     }
 
-    /// The first installed write of `key` after `source` in version order:
-    /// the write that overwrote what a read of `source` returned.
-    pub fn next_installed(&self, key: u64, source: Source) -> Option<u32> {
-        let from = match source {
-            Source::Initial => self.key_writes(key).start,
-            Source::Write(p) => p as usize + 1,
-        };
-        match self.writes.get(from) {
-            Some(w) if w.key == key => {
-                let next = self.installed_from[from];
-                (next != NONE).then_some(next)
-            }
-            _ => None,
+    /// The first installed write after the write at position `p`, of the
+    /// same key, in version order: the write that overwrote it.
+    pub fn next_installed(&self, key: u64, p: u32) -> Option<u32> {
+        let from = p as usize + 1;
+        if from >= self.key_writes(key).end {
+            return None;
         }
+        let next = self.installed_from[from];
+        (next != NONE).then_some(next)
+    }
+
+    /// The writes of each key in turn, each in version order.
+    pub fn writes_by_key(&self) -> impl Iterator<Item = &[WriteEntry]> + '_ {
+        self.key_start
+            .windows(2)
+            .map(|group| &self.writes[group[0] as usize..group[1] as usize])
     }
 
     /// The value of `key` at version 0, when the history gives it.
     pub fn initial_value(&self, key: u64) -> Option<&'h Value> {
         self.initial.get(&key).copied()
+    }
+
+    /// How many transactions committed.
+    pub fn committed_count(&self) -> usize {
+        self.committed.iter().filter(|&&c| c).count()
     }
 
     /// Whether transaction `t` committed.
@@ -399,28 +403,79 @@ impl<'h> HistoryIndex<'h> {
     }
 }
 
-/// Whether [`validate_transactions`] would accept `txs`, decided in one
-/// pass with bitmaps where ids and commit versions are dense (they are
-/// counters in practice) and hash sets otherwise. Only the verdict: the
-/// error, with its details, comes from [`validate_transactions`].
-fn transactions_look_valid(txs: &[Transaction]) -> bool {
-    let well_formed = txs.iter().all(|tx| {
-        tx.begin < tx.end
-            && !(tx.commit_version.is_some() && tx.outcome == Outcome::Aborted)
-            && tx.writes.iter().all(|w| w.version != 0)
-    });
-    well_formed
-        && all_distinct(txs.iter().map(|tx| tx.id))
-        && all_distinct(txs.iter().filter_map(|tx| tx.commit_version))
+/// The smallest, largest and number of some numbers.
+#[derive(Clone, Copy)]
+struct Spread {
+    count: u64,
+    min: u64,
+    max: u64,
 }
 
-/// Whether the numbers `values` yields are pairwise distinct.
-fn all_distinct<I: Iterator<Item = u64> + Clone>(values: I) -> bool {
-    let (count, min, max) = values
-        .clone()
-        .fold((0u64, u64::MAX, 0u64), |(c, lo, hi), v| {
-            (c + 1, lo.min(v), hi.max(v))
-        });
+impl Spread {
+    const EMPTY: Spread = Spread {
+        count: 0,
+        min: u64::MAX,
+        max: 0,
+    };
+
+    fn add(&mut self, v: u64) {
+        self.count += 1;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+    }
+}
+
+/// What one pass over the transactions (not their reads and writes) finds:
+/// most of the verdict of [`validate_transactions`], and the totals.
+struct Survey {
+    /// Every `begin < end`, and no commit version on an aborted attempt.
+    well_formed: bool,
+    ids: Spread,
+    commit_versions: Spread,
+    reads: usize,
+    writes: usize,
+}
+
+fn survey(txs: &[Transaction]) -> Survey {
+    let mut survey = Survey {
+        well_formed: true,
+        ids: Spread::EMPTY,
+        commit_versions: Spread::EMPTY,
+        reads: 0,
+        writes: 0,
+    };
+    for tx in txs {
+        survey.well_formed &=
+            tx.begin < tx.end && !(tx.commit_version.is_some() && tx.outcome == Outcome::Aborted);
+        survey.ids.add(tx.id);
+        if let Some(v) = tx.commit_version {
+            survey.commit_versions.add(v);
+        }
+        survey.reads += tx.reads.len();
+        survey.writes += tx.writes.len();
+    }
+    survey
+}
+
+impl Survey {
+    /// Whether [`validate_transactions`] would accept `txs`, but for writes
+    /// of version 0: bitmaps where ids and commit versions are dense (they
+    /// are counters in practice), hash sets otherwise. Only the verdict: the
+    /// error, with its details, comes from [`validate_transactions`].
+    fn looks_valid(&self, txs: &[Transaction]) -> bool {
+        self.well_formed
+            && all_distinct(txs.iter().map(|tx| tx.id), self.ids)
+            && all_distinct(
+                txs.iter().filter_map(|tx| tx.commit_version),
+                self.commit_versions,
+            )
+    }
+}
+
+/// Whether the numbers `values` yields, whose spread is `spread`, are
+/// pairwise distinct.
+fn all_distinct(values: impl Iterator<Item = u64>, spread: Spread) -> bool {
+    let Spread { count, min, max } = spread;
     if count < 2 {
         return true;
     }
@@ -532,7 +587,6 @@ fn group_by_key(
         0
     };
     let unfilled = WriteEntry {
-        key: 0,
         version: 0,
         tx: NONE,
         write: NONE,
@@ -567,7 +621,6 @@ fn group_by_key(
             };
             let slot = &mut write_fill[keys.of(w.key)];
             writes[*slot as usize] = WriteEntry {
-                key: w.key,
                 version: w.version,
                 tx: t as u32,
                 write: i as u32,
@@ -614,10 +667,25 @@ fn sort_versions(
     Ok(())
 }
 
+/// A write with its key, for [`sorted_writes`]: the entry the index used
+/// before it left the key out. Kept as it was because the unstable sort
+/// decides which of two duplicates the error names first, and that
+/// depends on the element type.
+#[derive(Debug, Clone, Copy)]
+struct KeyedWrite {
+    key: u64,
+    version: u64,
+    tx: u32,
+    #[allow(dead_code)] // only shapes the sort, as in the index's entry
+    write: u32,
+    #[allow(dead_code)]
+    installed: bool,
+}
+
 /// All writes sorted by `(key, version)`, each `(key, version)` once: the
 /// reference that [`writes_by_key`] falls back to, to report a duplicate
 /// exactly as it always has.
-fn sorted_writes(txs: &[Transaction]) -> Result<Vec<WriteEntry>, HistoryError> {
+fn sorted_writes(txs: &[Transaction]) -> Result<Vec<KeyedWrite>, HistoryError> {
     let total: usize = txs.iter().map(|t| t.writes.len()).sum();
     if total >= NONE as usize {
         return Err(HistoryError::TooLarge {
@@ -643,7 +711,7 @@ fn sorted_writes(txs: &[Transaction]) -> Result<Vec<WriteEntry>, HistoryError> {
             } else {
                 last_write[&w.key] == i
             };
-            writes.push(WriteEntry {
+            writes.push(KeyedWrite {
                 key: w.key,
                 version: w.version,
                 tx: t as u32,

@@ -13,25 +13,16 @@
 
 use super::anomaly::{Anomaly, AnomalyClass};
 use super::format::{Read, Transaction};
-use super::index::{HistoryIndex, ResolvedRead, NONE};
+use super::index::{HistoryIndex, ResolvedRead};
 use std::fmt;
-
-/// At most one opacity violation per attempt: the first of an uncommitted
-/// read (aborted attempts), an inconsistent pair of reads, a read not
-/// current at the recorded `snapshot`, a stale read (aborted attempts).
-pub(crate) fn opacity_violations(index: &HistoryIndex<'_>) -> Vec<Anomaly> {
-    (0..index.len() as u32)
-        .filter_map(|t| attempt_violation(index, t))
-        .collect()
-}
 
 /// A read that takes part in the snapshot: its version and the next
 /// installed version after it.
 #[derive(Clone, Copy)]
 struct Bound<'h> {
     read: &'h Read,
-    /// Position in `index.writes` of the next installed version, if any.
-    next: Option<u32>,
+    /// Index of the transaction that installed the next version, if any.
+    overwriter: Option<u32>,
 }
 
 /// How an explanation names the attempt: `T7` or `T7 (aborted)`. Formatted
@@ -52,7 +43,11 @@ impl fmt::Display for Attempt {
     }
 }
 
-fn attempt_violation(index: &HistoryIndex<'_>, t: u32) -> Option<Anomaly> {
+/// The opacity violation of attempt `t`, if any: the first of an
+/// uncommitted read (aborted attempts), an inconsistent pair of reads, a
+/// read not current at the recorded `snapshot`, a stale read (aborted
+/// attempts).
+pub(crate) fn attempt_violation(index: &HistoryIndex<'_>, t: u32) -> Option<Anomaly> {
     let tx = index.tx(t);
     let aborted = !index.committed(t);
     let me = Attempt { id: tx.id, aborted };
@@ -62,7 +57,7 @@ fn attempt_violation(index: &HistoryIndex<'_>, t: u32) -> Option<Anomaly> {
     let mut stale_problem = None;
     for (read, resolved) in tx.reads.iter().zip(index.reads(t)) {
         let (k, v) = (read.key, read.version);
-        if resolved.source != NONE {
+        if !resolved.initial() {
             if resolved.writer == t {
                 continue;
             }
@@ -85,12 +80,12 @@ fn attempt_violation(index: &HistoryIndex<'_>, t: u32) -> Option<Anomaly> {
         }
         let bound = Bound {
             read,
-            next: resolved.next(),
+            overwriter: resolved.overwritten().then_some(resolved.overwriter),
         };
         if latest.is_none_or(|b| v > b.read.version) {
             latest = Some(bound);
         }
-        if resolved.next != NONE {
+        if resolved.overwritten() {
             let overwrite = resolved.next_version;
             if earliest_overwrite.is_none_or(|(_, o)| overwrite < o) {
                 earliest_overwrite = Some((bound, overwrite));
@@ -145,8 +140,10 @@ fn inconsistent_pair(
     old: Bound<'_>,
     overwrite: u64,
 ) -> Anomaly {
-    let next = old.next.expect("an overwritten read has a next version");
-    let overwriter = index.tx(index.writes[next as usize].tx).id;
+    let overwriter = old
+        .overwriter
+        .expect("an overwritten read has a next version");
+    let overwriter = index.tx(overwriter).id;
     let (new_origin, new_writer) = origin(index, latest.read);
     let (old_origin, old_writer) = origin(index, old.read);
     let (ka, va) = (latest.read.key, latest.read.version);
@@ -182,7 +179,7 @@ fn snapshot_mismatch(
             vec![line],
         ));
     }
-    if resolved.next == NONE || resolved.next_version > s {
+    if !resolved.overwritten() || resolved.next_version > s {
         return None;
     }
     let overwriter = index.tx(resolved.overwriter).id;
@@ -202,7 +199,7 @@ fn stale_read(
     bound: Bound<'_>,
     resolved: &ResolvedRead,
 ) -> Option<Anomaly> {
-    if resolved.next == NONE {
+    if !resolved.overwritten() {
         return None;
     }
     let overwriter = index.tx(resolved.overwriter);
