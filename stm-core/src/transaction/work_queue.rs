@@ -10,7 +10,7 @@
 //! never lost, and the run ends exactly when nothing is pending or running.
 
 use super::ItemId;
-use crate::platform::{Arc, Lock, Platform, WakeEvent};
+use crate::platform::{Arc, AtomicWord, Lock, Ordering, Platform, WakeEvent};
 use std::collections::VecDeque;
 
 /// What a worker should do next.
@@ -32,6 +32,8 @@ struct QueueState<P: Platform, T> {
 
 pub(crate) struct WorkQueue<P: Platform, T: Send + 'static> {
     state: P::Mutex<QueueState<P, T>>,
+    /// `stopping`, readable without the mutex: every commit of a run asks.
+    stop_requested: P::AtomicU64,
 }
 
 impl<P: Platform, T: Send + 'static> WorkQueue<P, T> {
@@ -51,6 +53,7 @@ impl<P: Platform, T: Send + 'static> WorkQueue<P, T> {
                 committed: Vec::new(),
                 idle: Vec::new(),
             }),
+            stop_requested: P::AtomicU64::new(0),
         }
     }
 
@@ -107,6 +110,7 @@ impl<P: Platform, T: Send + 'static> WorkQueue<P, T> {
     /// Stops the run: no further item is handed out, and sleeping workers
     /// are woken so that they exit.
     pub(crate) fn stop(&self) {
+        self.stop_requested.store(1, Ordering::Release);
         let wake = self.state.with(|s| {
             s.stopping = true;
             core::mem::take(&mut s.idle)
@@ -117,7 +121,7 @@ impl<P: Platform, T: Send + 'static> WorkQueue<P, T> {
     }
 
     pub(crate) fn is_stopping(&self) -> bool {
-        self.state.with(|s| s.stopping)
+        self.stop_requested.load(Ordering::Acquire) != 0
     }
 
     /// The items that committed, in the order they committed.
