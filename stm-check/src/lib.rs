@@ -11,6 +11,7 @@ pub mod bank;
 pub mod check;
 pub mod explore;
 pub mod history;
+pub mod load_error;
 pub mod record;
 pub mod schedule;
 pub mod workload;

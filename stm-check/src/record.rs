@@ -106,8 +106,17 @@ impl HistoryRecorder {
 /// assert_eq!(history_hash(&History::default()), history_hash(&History::default()));
 /// ```
 pub fn history_hash(history: &History) -> String {
+    fingerprint(&history.to_json_string())
+}
+
+/// A stable 64-bit fingerprint of a text (FNV-1a), as 16 hex digits.
+///
+/// ```
+/// assert_eq!(stm_check::record::fingerprint(""), "cbf29ce484222325");
+/// ```
+pub fn fingerprint(text: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in history.to_json_string().bytes() {
+    for byte in text.bytes() {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }

@@ -9,6 +9,7 @@ mod execution;
 pub use driver::{DriverOutcome, LoomDriver, ShuttleDriver, StressDriver};
 
 use crate::check::SchedulerKind;
+use crate::record::fingerprint;
 use crate::schedule::{shrink, Schedule, ScheduleFile, ScheduleFileError, Target};
 use crate::workload::Workload;
 use driver::Driver;
@@ -119,15 +120,6 @@ pub fn workload_target(workload: &Workload) -> Target {
         fingerprint: fingerprint(&json),
         workload: serde_json::from_str(&json).expect("a workload serializes to JSON"),
     }
-}
-
-fn fingerprint(text: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
 }
 
 /// Explores `workload` as `config` says; `progress` is called after every

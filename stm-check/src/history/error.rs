@@ -1,7 +1,5 @@
 //! What can be wrong with a history file before any checking starts.
 
-use std::path::PathBuf;
-
 /// Why a history cannot be checked: malformed JSON, a format this version
 /// does not read, or contents that contradict themselves.
 ///
@@ -152,26 +150,5 @@ impl HistoryError {
     }
 }
 
-/// A history that could not be loaded from a file: the file could not be
-/// read, or its contents are not a valid history.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// Reading the file failed.
-    #[error("{}: cannot read: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file was read but is not a valid history.
-    #[error("{}: {error}", path.display())]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        #[source]
-        error: HistoryError,
-    },
-}
+/// A history that could not be loaded from a file.
+pub type LoadError = crate::load_error::LoadError<HistoryError>;

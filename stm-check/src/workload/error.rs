@@ -1,7 +1,6 @@
 //! What can be wrong with a workload file, with where it is wrong.
 
 use std::fmt;
-use std::path::PathBuf;
 
 /// Why a workload cannot be run: malformed JSON, a format this version does
 /// not read, or contents that make no sense (see [`Problem`]).
@@ -152,36 +151,5 @@ pub enum Problem {
     },
 }
 
-/// A workload that could not be loaded from a file: the file could not be
-/// read, or its contents are not a valid workload.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// Reading the file failed.
-    #[error("{}: cannot read: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file was read but is not a valid workload.
-    #[error("{}: {error}", path.display())]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        #[source]
-        error: WorkloadError,
-    },
-}
-
-impl LoadError {
-    /// The workload error, when the file was read.
-    pub fn workload_error(&self) -> Option<&WorkloadError> {
-        match self {
-            LoadError::Io { .. } => None,
-            LoadError::Invalid { error, .. } => Some(error),
-        }
-    }
-}
+/// A workload that could not be loaded from a file.
+pub type LoadError = crate::load_error::LoadError<WorkloadError>;
