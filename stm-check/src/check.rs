@@ -86,6 +86,7 @@ impl CheckConfig {
                     scheduler: "random".into(),
                     seed: Some(self.seed),
                     depth: None,
+                    injected_bug: None,
                 },
             ),
             SchedulerKind::Pct { depth } => (
@@ -98,6 +99,7 @@ impl CheckConfig {
                     scheduler: "pct".into(),
                     seed: Some(self.seed),
                     depth: Some(depth),
+                    injected_bug: None,
                 },
             ),
             SchedulerKind::Dfs => (
@@ -106,6 +108,7 @@ impl CheckConfig {
                     scheduler: "dfs".into(),
                     seed: None,
                     depth: None,
+                    injected_bug: None,
                 },
             ),
         }

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use stm_check::check::SchedulerKind;
-use stm_check::explore::{self, replay_workload, workload_target, DriverKind, ExploreConfig};
+use stm_check::explore::{
+    self, injectable_bugs, replay_workload, workload_target, DriverKind, ExploreConfig,
+};
 use stm_check::schedule::{ScheduleFile, Target};
 use stm_check::workload::{Workload, BUILTIN_NAMES};
 use stm_core::StmConfig;
@@ -67,8 +69,21 @@ pub fn explore_command(
     seed: u64,
     depth: usize,
     regressions: PathBuf,
+    injected_bug: Option<String>,
     json: bool,
 ) -> ExitCode {
+    if let Some(bug) = &injected_bug {
+        let available = injectable_bugs();
+        if available.is_empty() {
+            return bad_input("--inject-bug needs a test build: cargo run -p stm-check --features bug-injection -- explore ...");
+        }
+        if !available.contains(&bug.as_str()) {
+            return bad_input(format!(
+                "unknown bug `{bug}`; this build can inject: {}",
+                available.join(", ")
+            ));
+        }
+    }
     let workload = match resolve_workload(workload) {
         Ok(w) => w,
         Err(message) => return bad_input(message),
@@ -90,6 +105,7 @@ pub fn explore_command(
         stm: StmConfig::default(),
         regressions,
         shrink_budget: 500,
+        injected_bug,
     };
     let bar = if json || !std::io::stdout().is_terminal() {
         ProgressBar::hidden()
@@ -222,9 +238,21 @@ pub fn replay_command(
             return bad_input(error);
         }
     }
+    // A failure found with an injected bug replays with that bug where this
+    // build can inject it, and on the correct engine otherwise.
+    let bug = file
+        .driver
+        .injected_bug
+        .clone()
+        .filter(|b| injectable_bugs().contains(&b.as_str()));
+    if let (Some(recorded), None) = (&file.driver.injected_bug, &bug) {
+        if !json {
+            println!("(recorded with the injected bug `{recorded}`, which this build cannot inject: replaying on the correct engine)");
+        }
+    }
     let replayed = {
         let _quiet = quiet_stderr();
-        replay_workload(&workload, StmConfig::default(), &file.schedule, trace)
+        replay_workload(&workload, StmConfig::default(), bug, &file.schedule, trace)
     };
     let identical = file.history_hash.as_deref() == Some(replayed.history_hash.as_str());
     let reproduced = replayed.failure.as_deref() == Some(file.failure.as_str());

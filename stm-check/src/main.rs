@@ -48,6 +48,10 @@ enum Command {
         /// Where a failing schedule is saved (never overwriting a file).
         #[arg(long, default_value = "stm-check-regressions")]
         regressions: PathBuf,
+        /// Inject a classic STM bug into the engine (test builds with the
+        /// `bug-injection` feature only), to see it found.
+        #[arg(long, value_name = "BUG")]
+        inject_bug: Option<String>,
         /// Print the summary as JSON (no progress bar).
         #[arg(long)]
         json: bool,
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
             seed,
             depth,
             regressions,
+            inject_bug,
             json,
         } => explore_command(
             &workload,
@@ -135,6 +140,7 @@ fn main() -> ExitCode {
             seed,
             depth,
             regressions,
+            inject_bug,
             json,
         ),
         Command::Replay {

@@ -173,6 +173,7 @@ fn every_injected_bug_is_found_saved_shrunk_and_replayed() {
                 scheduler: "pct".into(),
                 seed: Some(0),
                 depth: Some(3),
+                injected_bug: Some(bug.name().into()),
             },
             by_pct.message.clone(),
             saved_hash.clone(),

@@ -35,6 +35,7 @@ pub(crate) struct ExecutionCheck {
     counts: Arc<Mutex<Counts>>,
     trace: bool,
     progress: Option<Arc<dyn Fn(super::Progress) + Send + Sync>>,
+    injected_bug: Option<String>,
 }
 
 impl ExecutionCheck {
@@ -45,7 +46,15 @@ impl ExecutionCheck {
             counts: Arc::default(),
             trace: false,
             progress: None,
+            injected_bug: None,
         }
+    }
+
+    /// Runs every execution with this stm-core bug injected (by name; the
+    /// name must be valid and the build must have bug injection).
+    pub(crate) fn with_injected_bug(mut self, bug: Option<String>) -> Self {
+        self.injected_bug = bug;
+        self
     }
 
     /// Calls `progress` after every execution.
@@ -77,7 +86,10 @@ impl ExecutionCheck {
         } else {
             HistoryRecorder::new()
         });
-        let stm = Stm::<P>::for_platform_with_recorder(self.stm, recorder.clone());
+        let stm = match &self.injected_bug {
+            None => Stm::<P>::for_platform_with_recorder(self.stm, recorder.clone()),
+            Some(bug) => super::injected_runtime(self.stm, recorder.clone(), bug),
+        };
         let vars = self.workload.create_vars(&stm);
         for (id, var) in vars.ids().into_iter().zip(&self.workload.vars) {
             recorder.set_initial(id, var.initial);

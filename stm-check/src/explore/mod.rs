@@ -16,6 +16,7 @@ use driver::Driver;
 use execution::ExecutionCheck;
 use std::path::PathBuf;
 use std::sync::Arc;
+
 use std::time::{Duration, Instant};
 use stm_core::{ShuttlePlatform, StmConfig};
 
@@ -48,6 +49,48 @@ pub struct ExploreConfig {
     pub regressions: PathBuf,
     /// Replays shrinking may spend.
     pub shrink_budget: usize,
+    /// An stm-core bug to inject, by name ([`injectable_bugs`]); only in
+    /// builds with the `bug-injection` feature.
+    pub injected_bug: Option<String>,
+}
+
+/// The bugs this build can inject (none without the `bug-injection`
+/// feature).
+pub fn injectable_bugs() -> Vec<&'static str> {
+    #[cfg(feature = "bug-injection")]
+    {
+        stm_core::InjectedBug::ALL
+            .iter()
+            .map(|b| b.name())
+            .collect()
+    }
+    #[cfg(not(feature = "bug-injection"))]
+    {
+        Vec::new()
+    }
+}
+
+/// A recorded runtime with the named bug injected.
+#[cfg(feature = "bug-injection")]
+fn injected_runtime<P: stm_core::Platform>(
+    stm: StmConfig,
+    recorder: Arc<crate::record::HistoryRecorder>,
+    bug: &str,
+) -> stm_core::Stm<P> {
+    let bug =
+        stm_core::InjectedBug::from_name(bug).expect("bug names are checked before exploring");
+    stm_core::Stm::<P>::with_injected_bug(stm, Some(recorder), bug)
+}
+
+#[cfg(not(feature = "bug-injection"))]
+fn injected_runtime<P: stm_core::Platform>(
+    _stm: StmConfig,
+    _recorder: Arc<crate::record::HistoryRecorder>,
+    bug: &str,
+) -> stm_core::Stm<P> {
+    unreachable!(
+        "bug `{bug}` asked of a build without bug injection; callers check injectable_bugs()"
+    )
 }
 
 impl Default for ExploreConfig {
@@ -59,6 +102,7 @@ impl Default for ExploreConfig {
             stm: StmConfig::default(),
             regressions: PathBuf::from("stm-check-regressions"),
             shrink_budget: 500,
+            injected_bug: None,
         }
     }
 }
@@ -129,7 +173,9 @@ pub fn explore(
     config: &ExploreConfig,
     progress: Arc<dyn Fn(Progress) + Send + Sync>,
 ) -> Result<ExploreSummary, ScheduleFileError> {
-    let check = ExecutionCheck::new(workload.clone(), config.stm).with_progress(progress);
+    let check = ExecutionCheck::new(workload.clone(), config.stm)
+        .with_injected_bug(config.injected_bug.clone())
+        .with_progress(progress);
     let driver: Box<dyn Driver> = match config.driver {
         DriverKind::Shuttle(scheduler) => Box::new(ShuttleDriver {
             scheduler,
@@ -162,17 +208,26 @@ pub fn explore(
             message,
             schedule: Some(schedule),
         } => {
-            let quiet = ExecutionCheck::new(workload.clone(), config.stm);
+            let quiet = ExecutionCheck::new(workload.clone(), config.stm)
+                .with_injected_bug(config.injected_bug.clone());
             let shrunk = shrink(
                 &schedule,
                 &message,
                 config.shrink_budget,
                 quiet.panicking::<ShuttlePlatform>(),
             );
-            let replayed = replay_workload(workload, config.stm, &shrunk.schedule, false);
+            let replayed = replay_workload(
+                workload,
+                config.stm,
+                config.injected_bug.clone(),
+                &shrunk.schedule,
+                false,
+            );
+            let mut info = driver.info();
+            info.injected_bug = config.injected_bug.clone();
             let saved = ScheduleFile::new(
                 workload_target(workload),
-                driver.info(),
+                info,
                 message.clone(),
                 Some(replayed.history_hash),
                 &schedule,
@@ -215,10 +270,11 @@ pub struct WorkloadReplay {
 pub fn replay_workload(
     workload: &Workload,
     stm: StmConfig,
+    injected_bug: Option<String>,
     schedule: &Schedule,
     trace: bool,
 ) -> WorkloadReplay {
-    let mut check = ExecutionCheck::new(workload.clone(), stm);
+    let mut check = ExecutionCheck::new(workload.clone(), stm).with_injected_bug(injected_bug);
     if trace {
         check = check.traced();
     }

@@ -73,6 +73,10 @@ pub struct DriverInfo {
     /// PCT's bug depth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depth: Option<usize>,
+    /// The stm-core bug that was injected when the failure was found (test
+    /// builds only); a replay on a correct engine must pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injected_bug: Option<String>,
 }
 
 /// A saved failing execution.

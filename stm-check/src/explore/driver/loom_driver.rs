@@ -23,6 +23,7 @@ impl Driver for LoomDriver {
             scheduler: "loom".into(),
             seed: None,
             depth: Some(self.preemptions),
+            injected_bug: None,
         }
     }
 

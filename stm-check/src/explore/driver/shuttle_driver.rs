@@ -41,16 +41,19 @@ impl Driver for ShuttleDriver {
                 scheduler: "random".into(),
                 seed: Some(self.seed),
                 depth: None,
+                injected_bug: None,
             },
             SchedulerKind::Pct { depth } => DriverInfo {
                 scheduler: "pct".into(),
                 seed: Some(self.seed),
                 depth: Some(depth),
+                injected_bug: None,
             },
             SchedulerKind::Dfs => DriverInfo {
                 scheduler: "dfs".into(),
                 seed: None,
                 depth: None,
+                injected_bug: None,
             },
         }
     }

@@ -19,6 +19,7 @@ impl Driver for StressDriver {
             scheduler: "stress".into(),
             seed: None,
             depth: None,
+            injected_bug: None,
         }
     }
 
