@@ -1,6 +1,6 @@
-//! The error of loading any of stm-check's JSON documents (histories,
-//! workloads) from a file: the file could not be read, or its contents are
-//! not a valid document. Both name the file.
+//! What goes wrong loading stm-check's JSON documents (histories,
+//! workloads): the file error naming the file, and the description of a
+//! serde_json error that both formats share.
 
 use std::path::PathBuf;
 
@@ -26,6 +26,25 @@ pub enum LoadError<E: std::error::Error + 'static> {
         #[source]
         error: E,
     },
+}
+
+/// What kind of JSON problem a serde_json error is ("truncated JSON",
+/// "invalid JSON", "unexpected JSON shape"), and its message without the
+/// " at line L column C" suffix (callers report the position in fields of
+/// their own).
+pub(crate) fn describe_json_error(error: &serde_json::Error) -> (&'static str, String) {
+    use serde_json::error::Category;
+    let what = match error.classify() {
+        Category::Eof => "truncated JSON",
+        Category::Syntax | Category::Io => "invalid JSON",
+        Category::Data => "unexpected JSON shape",
+    };
+    let full = error.to_string();
+    let message = match full.rsplit_once(" at line ") {
+        Some((message, _)) => message.to_string(),
+        None => full,
+    };
+    (what, message)
 }
 
 impl<E: std::error::Error + 'static> LoadError<E> {

@@ -123,19 +123,8 @@ impl HistoryError {
     /// first byte of the text that was parsed, so positions inside a nested
     /// part of the document come out relative to the whole file.
     pub(crate) fn from_json(error: &serde_json::Error, origin: (usize, usize)) -> Self {
-        use serde_json::error::Category;
-        let what = match error.classify() {
-            Category::Eof => "truncated JSON",
-            Category::Syntax | Category::Io => "invalid JSON",
-            Category::Data => "unexpected JSON shape",
-        };
-        // serde_json appends " at line L column C"; the position is reported
-        // in our own fields (made absolute), so the suffix is dropped.
-        let full = error.to_string();
-        let message = match full.rsplit_once(" at line ") {
-            Some((message, _)) => message.to_string(),
-            None => full,
-        };
+        // The position is reported in our own fields, made absolute.
+        let (what, message) = crate::load_error::describe_json_error(error);
         let (line, column) = if error.line() <= 1 {
             (origin.0, origin.1 + error.column().saturating_sub(1))
         } else {

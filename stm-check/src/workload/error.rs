@@ -48,18 +48,7 @@ pub enum WorkloadError {
 impl WorkloadError {
     /// Converts a serde_json error, keeping its position in our own fields.
     pub(crate) fn from_json(error: &serde_json::Error) -> Self {
-        use serde_json::error::Category;
-        let what = match error.classify() {
-            Category::Eof => "truncated JSON",
-            Category::Syntax | Category::Io => "invalid JSON",
-            Category::Data => "unexpected JSON shape",
-        };
-        // serde_json appends " at line L column C"; the position has fields.
-        let full = error.to_string();
-        let message = match full.rsplit_once(" at line ") {
-            Some((message, _)) => message.to_string(),
-            None => full,
-        };
+        let (what, message) = crate::load_error::describe_json_error(error);
         WorkloadError::Json {
             what,
             line: error.line(),
