@@ -7,7 +7,7 @@ use proptest::sample::Index;
 use serde_json::Value;
 use stm_check::history::generate::{serial_history, PlannedTransaction, SerialOptions};
 use stm_check::history::{
-    check, AnomalyClass, History, Outcome, Pattern, Read, Transaction, Write,
+    check, AnomalyClass, Checker, History, Outcome, Pattern, Read, Transaction, Write,
 };
 
 const KEYS: u64 = 4;
@@ -111,6 +111,51 @@ proptest! {
     fn serial_histories_are_valid((history, _) in serial()) {
         let report = check(&history).unwrap();
         prop_assert!(report.is_valid(), "{}", report);
+    }
+
+    /// Listed in any order, a serial history is still valid: the checker
+    /// must not lean on transactions being listed as they ended (in order,
+    /// it decides most histories without building the graph).
+    #[test]
+    fn serial_histories_are_valid_in_any_order(
+        (history, _) in serial(),
+        order in any::<u64>(),
+    ) {
+        let mut shuffled = history.clone();
+        let n = shuffled.transactions.len();
+        let mut state = order | 1;
+        for i in (1..n).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            shuffled.transactions.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let report = check(&shuffled).unwrap();
+        prop_assert!(report.is_valid(), "{}", report);
+    }
+
+    /// One checker reused across histories, valid, broken and invalid,
+    /// reports exactly what a fresh check of each does.
+    #[test]
+    fn a_reused_checker_reports_as_a_fresh_one(
+        histories in proptest::collection::vec(serial(), 1..4),
+        pick in any::<Index>(),
+    ) {
+        let mut checker = Checker::new();
+        for (history, _) in histories {
+            let mut broken = history.clone();
+            if let Some(t) = broken.transactions.iter_mut().find(|t| !t.reads.is_empty()) {
+                t.reads[0].version = u64::MAX; // dangling: invalid
+            }
+            let mut reordered = history.clone();
+            let n = reordered.transactions.len();
+            reordered.transactions.swap(0, pick.index(n));
+            for h in [&history, &broken, &reordered] {
+                let fresh = check(h).map(|r| r.to_string()).map_err(|e| e.to_string());
+                let reused = checker.check(h).map(|r| r.to_string()).map_err(|e| e.to_string());
+                prop_assert_eq!(fresh, reused);
+            }
+        }
     }
 
     #[test]

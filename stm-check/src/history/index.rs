@@ -156,6 +156,28 @@ impl KeyIds {
     }
 }
 
+/// The index's large arrays, kept between checks by a
+/// [`Checker`](super::Checker): at a million transactions they are a few
+/// hundred megabytes, which the allocator would otherwise map afresh, and
+/// the kernel fault in page by page, on every check.
+#[derive(Default)]
+pub(crate) struct IndexBuffers {
+    writes: Vec<WriteEntry>,
+    grouped_reads: Vec<(u64, u32)>,
+    resolved: Vec<ResolvedRead>,
+    installed_from: Vec<u32>,
+    read_start: Vec<u32>,
+    committed: Vec<bool>,
+}
+
+/// `buffer`, emptied, then filled with `len` copies of `value`.
+fn refill<T: Clone>(buffer: &mut Vec<T>, len: usize, value: T) -> Vec<T> {
+    let mut v = std::mem::take(buffer);
+    v.clear();
+    v.resize(len, value);
+    v
+}
+
 /// A validated history with the lookups the checks need.
 pub(crate) struct HistoryIndex<'h> {
     pub history: &'h History,
@@ -185,6 +207,15 @@ impl<'h> HistoryIndex<'h> {
     /// usually already ascend), and each key's reads are matched against its
     /// writes in one merge.
     pub fn build(history: &'h History) -> Result<Self, HistoryError> {
+        Self::build_in(history, &mut IndexBuffers::default())
+    }
+
+    /// [`HistoryIndex::build`], taking its arrays from `buffers` (give them
+    /// back with [`HistoryIndex::into_buffers`]).
+    pub fn build_in(
+        history: &'h History,
+        buffers: &mut IndexBuffers,
+    ) -> Result<Self, HistoryError> {
         let txs = &history.transactions;
         if txs.len() >= NONE as usize {
             return Err(HistoryError::TooLarge {
@@ -222,7 +253,7 @@ impl<'h> HistoryIndex<'h> {
         let key_start = starts(&write_counts);
         let group_start = starts(&read_counts);
         let reads_fit = total_reads < NONE as usize;
-        let grouped = group_by_key(txs, &keys, &key_start, &group_start, reads_fit);
+        let grouped = group_by_key(txs, &keys, &key_start, &group_start, reads_fit, buffers);
         let Grouped {
             mut writes,
             reads: grouped_reads,
@@ -230,7 +261,7 @@ impl<'h> HistoryIndex<'h> {
             committed,
         } = grouped;
         sort_versions(txs, &mut writes, &key_start)?;
-        let mut installed_from = vec![NONE; writes.len()];
+        let mut installed_from = refill(&mut buffers.installed_from, writes.len(), NONE);
         for group in key_start.windows(2) {
             let mut next = NONE;
             for p in (group[0] as usize..group[1] as usize).rev() {
@@ -246,6 +277,7 @@ impl<'h> HistoryIndex<'h> {
                 what: "the number of reads",
             });
         }
+        let mut resolved = std::mem::take(&mut buffers.resolved);
         let mut index = HistoryIndex {
             history,
             writes,
@@ -257,19 +289,34 @@ impl<'h> HistoryIndex<'h> {
             committed,
             initial,
         };
-        index.reads = index.resolve_reads(grouped_reads, &group_start)?;
+        let mut grouped_reads = grouped_reads;
+        let resolving = index.resolve_reads(&mut grouped_reads, &group_start, &mut resolved);
+        buffers.grouped_reads = grouped_reads;
+        resolving?;
+        index.reads = resolved;
         Ok(index)
+    }
+
+    /// The index's arrays, for the next [`HistoryIndex::build_in`].
+    pub fn into_buffers(self, buffers: &mut IndexBuffers) {
+        buffers.writes = self.writes;
+        buffers.installed_from = self.installed_from;
+        buffers.resolved = self.reads;
+        buffers.read_start = self.read_start;
+        buffers.committed = self.committed;
     }
 
     /// Resolves every read: orders each key's group of reads by version
     /// (usually a no-op check) and walks it alongside the key's writes.
     /// `grouped` holds `(version, read number)` by key, the group of key
     /// number `k` starting at `group_start[k]`.
+    /// The result goes to `resolved`, whose old contents are dropped.
     fn resolve_reads(
         &self,
-        mut grouped: Vec<(u64, u32)>,
+        grouped: &mut [(u64, u32)],
         group_start: &[u32],
-    ) -> Result<Vec<ResolvedRead>, HistoryError> {
+        resolved: &mut Vec<ResolvedRead>,
+    ) -> Result<(), HistoryError> {
         let txs = &self.history.transactions;
         let buckets = self.keys.len();
         let bucket_start = group_start;
@@ -281,7 +328,8 @@ impl<'h> HistoryIndex<'h> {
             installed: false,
             next_version: 0,
         };
-        let mut resolved = vec![unresolved; total];
+        resolved.clear();
+        resolved.resize(total, unresolved);
         let mut first_dangling = NONE;
         for k in 0..buckets {
             let group = &mut grouped[bucket_start[k] as usize..bucket_start[k + 1] as usize];
@@ -326,13 +374,14 @@ impl<'h> HistoryIndex<'h> {
             let t = self.read_start.partition_point(|&s| s <= first_dangling) - 1;
             let tx = &txs[t];
             let read = &tx.reads[(first_dangling - self.read_start[t]) as usize];
-            return Err(HistoryError::DanglingRead {
+            let error = HistoryError::DanglingRead {
                 id: tx.id,
                 key: read.key,
                 version: read.version,
-            });
+            };
+            return Err(error);
         }
-        Ok(resolved)
+        Ok(())
     }
 
     /// Transaction `t`.
@@ -579,6 +628,7 @@ fn group_by_key(
     key_start: &[u32],
     group_start: &[u32],
     with_reads: bool,
+    buffers: &mut IndexBuffers,
 ) -> Grouped {
     let total_writes = *key_start.last().unwrap_or(&0) as usize;
     let total_reads = if with_reads {
@@ -592,10 +642,12 @@ fn group_by_key(
         write: NONE,
         installed: false,
     };
-    let mut writes = vec![unfilled; total_writes];
-    let mut reads = vec![(0u64, 0u32); total_reads];
-    let mut read_start = Vec::with_capacity(txs.len() + 1);
-    let mut committed = Vec::with_capacity(txs.len());
+    let mut writes = refill(&mut buffers.writes, total_writes, unfilled);
+    let mut reads = refill(&mut buffers.grouped_reads, total_reads, (0u64, 0u32));
+    let mut read_start = refill(&mut buffers.read_start, 0, 0);
+    read_start.reserve(txs.len() + 1);
+    let mut committed = refill(&mut buffers.committed, 0, false);
+    committed.reserve(txs.len());
     let mut write_fill = key_start.to_vec();
     let mut read_fill = group_start.to_vec();
     let mut last_write = FxHashMap::default();

@@ -118,31 +118,81 @@ pub use report::Report;
 /// opacity (consistent snapshots, aborted attempts included) and values.
 ///
 /// Returns an error only for an invalid history (see [`HistoryError`]);
-/// violations are anomalies of the [`Report`].
+/// violations are anomalies of the [`Report`]. To check many histories,
+/// a [`Checker`] keeps its working memory from one to the next.
 pub fn check(history: &History) -> Result<Report, HistoryError> {
-    let index = index::HistoryIndex::build(history)?;
-    let graph = graph::Graph::build(&index);
-    let mut anomalies: Vec<Anomaly> = cycles::find_cycles(&graph)
+    Checker::new().check(history)
+}
+
+/// Checks histories one after another, keeping the large arrays of its
+/// index from one check to the next: at a million transactions they are
+/// hundreds of megabytes, which a fresh [`check`] asks of the allocator,
+/// and the kernel maps in page by page, every time.
+///
+/// ```
+/// use stm_check::history::generate::{random_plan, serial_history, SerialOptions};
+/// use stm_check::history::Checker;
+///
+/// let mut checker = Checker::new();
+/// for seed in 0..3 {
+///     let plan = random_plan(seed, 100, 10, 3, 5);
+///     let history = serial_history(&plan, SerialOptions::default());
+///     assert!(checker.check(&history).unwrap().is_valid());
+/// }
+/// ```
+#[derive(Default)]
+pub struct Checker {
+    buffers: index::IndexBuffers,
+}
+
+impl std::fmt::Debug for Checker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checker").finish_non_exhaustive()
+    }
+}
+
+impl Checker {
+    /// A checker with no memory reserved yet.
+    pub fn new() -> Checker {
+        Checker::default()
+    }
+
+    /// Validates `history` and checks it, exactly as [`check`] does.
+    pub fn check(&mut self, history: &History) -> Result<Report, HistoryError> {
+        let index = index::HistoryIndex::build_in(history, &mut self.buffers)?;
+        let report = report_on(&index);
+        index.into_buffers(&mut self.buffers);
+        Ok(report)
+    }
+}
+
+/// Every check of an indexed history.
+fn report_on(index: &index::HistoryIndex<'_>) -> Report {
+    let cycles = if graph::follows_transaction_order(index) {
+        Vec::new()
+    } else {
+        cycles::find_cycles(&graph::Graph::build(index))
+    };
+    let mut anomalies: Vec<Anomaly> = cycles
         .iter()
-        .map(|cycle| explain::cycle_anomaly(&index, cycle))
+        .map(|cycle| explain::cycle_anomaly(index, cycle))
         .collect();
     // The per-read checks share one pass over the transactions, so each
     // transaction's reads come from memory once, not three times; each keeps
     // its own list so the report lists them exactly as separate passes did.
     let (mut dirty, mut opaque, mut values) = (Vec::new(), Vec::new(), Vec::new());
     for t in 0..index.len() as u32 {
-        dirty_reads::dirty_reads(&index, t, &mut dirty);
-        opaque.extend(opacity::attempt_violation(&index, t));
-        values::value_mismatches(&index, t, &mut values);
+        dirty_reads::dirty_reads(index, t, &mut dirty);
+        opaque.extend(opacity::attempt_violation(index, t));
+        values::value_mismatches(index, t, &mut values);
     }
     anomalies.extend(dirty);
     anomalies.extend(opaque);
     anomalies.extend(values);
     anomalies.sort_by_key(|a| a.class);
-    let committed = index.committed_count();
-    Ok(Report {
-        transactions: history.transactions.len(),
-        committed,
+    Report {
+        transactions: index.len(),
+        committed: index.committed_count(),
         anomalies,
-    })
+    }
 }
