@@ -102,26 +102,25 @@ impl<P: Platform> Transaction<'_, P> {
     }
 
     fn write_back(&mut self, commit_version: u64) {
-        // Old values are dropped only after every lock is released, so that
-        // a panicking `Drop` cannot leave a TVar locked.
+        // Each entry keeps the value its TVar held before; those are dropped
+        // with the write set, after every lock is released, so that a
+        // panicking `Drop` cannot leave a TVar locked.
         let runtime = self.runtime();
         let unlock_first = runtime.has_bug(BugSwitch::UnlockBeforeWriteBack);
         let lose_wakeups = runtime.has_bug(BugSwitch::LoseRetryWakeup);
-        let mut replaced = Vec::with_capacity(self.writes.entries.len());
         for entry in &mut self.writes.entries {
             let new_value = core::mem::replace(&mut entry.value, Box::new(()));
             let had_waiters = if unlock_first {
                 let had_waiters = entry.tvar.lock().unlock_with_version(commit_version);
-                replaced.push(entry.tvar.install(new_value, self.site));
+                entry.value = entry.tvar.install(new_value, self.site);
                 had_waiters
             } else {
-                replaced.push(entry.tvar.install(new_value, self.site));
+                entry.value = entry.tvar.install(new_value, self.site);
                 entry.tvar.lock().unlock_with_version(commit_version)
             };
             if had_waiters && !lose_wakeups {
                 entry.tvar.wake_waiters();
             }
         }
-        drop(replaced);
     }
 }

@@ -6,7 +6,7 @@ use crate::platform::{Arc, Platform};
 use crate::tvar::{AnyTVar, TVarId};
 use crate::version_lock::LockWord;
 use core::any::Any;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// One read: the TVar and the version its value had.
 pub(crate) struct ReadEntry<P: Platform> {
@@ -27,6 +27,11 @@ impl<P: Platform> ReadSet<P> {
         }
     }
 
+    /// Forgets every read, keeping the memory.
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+    }
+
     pub(crate) fn push(&mut self, tvar: Arc<dyn AnyTVar<P>>, version: u64) {
         self.entries.push(ReadEntry { tvar, version });
     }
@@ -36,9 +41,18 @@ impl<P: Platform> ReadSet<P> {
     }
 }
 
+/// The logs of a finished attempt, emptied: their memory, kept by the
+/// thread (see [`Platform::keep_spare`]) for its next attempt.
+pub(crate) struct SpareLogs<P: Platform> {
+    pub(crate) reads: ReadSet<P>,
+    pub(crate) writes: WriteSet<P>,
+}
+
 /// One buffered write.
 pub(crate) struct WriteEntry<P: Platform> {
     pub(crate) tvar: Arc<dyn AnyTVar<P>>,
+    /// The value to install; after write-back, the value it replaced,
+    /// dropped with the log once every lock is released.
     pub(crate) value: Box<dyn Any + Send>,
     /// The lock word this transaction replaced when it locked the TVar at
     /// commit, so that an abandoned commit can put it back.
@@ -51,7 +65,9 @@ const LINEAR_SEARCH_LIMIT: usize = 16;
 /// Buffered writes, one entry per TVar, applied only at commit.
 pub(crate) struct WriteSet<P: Platform> {
     pub(crate) entries: Vec<WriteEntry<P>>,
-    index: HashMap<TVarId, usize>,
+    /// Positions by TVar id, once the set is too large to search (ids are
+    /// counters: Fx hashing, no per-set random state to set up).
+    index: FxHashMap<TVarId, usize>,
     /// Values overwritten while a checkpoint is open: (entry, previous value).
     undo: Vec<(usize, Box<dyn Any + Send>)>,
     open_checkpoints: usize,
@@ -68,7 +84,7 @@ impl<P: Platform> WriteSet<P> {
     pub(crate) fn new() -> Self {
         Self {
             entries: Vec::new(),
-            index: HashMap::new(),
+            index: FxHashMap::default(),
             undo: Vec::new(),
             open_checkpoints: 0,
         }
@@ -76,6 +92,15 @@ impl<P: Platform> WriteSet<P> {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Forgets every write (dropping the values it holds), keeping the
+    /// memory.
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+        self.index.clear();
+        self.undo.clear();
+        self.open_checkpoints = 0;
     }
 
     pub(crate) fn position(&self, id: TVarId) -> Option<usize> {

@@ -2,7 +2,7 @@
 //! read and write logs, and the opaque read protocol.
 
 use crate::error::{AbortKind, MaybeRetry, StmError};
-use crate::log::{ReadSet, WriteSet};
+use crate::log::{ReadSet, SpareLogs, WriteSet};
 use crate::platform::{Arc, Platform, Std};
 use crate::recorder::{recorded_value, AttemptEnd, AttemptId, Event};
 use crate::runtime::{BugSwitch, RuntimeShared};
@@ -35,6 +35,9 @@ pub struct Transaction<'rt, P: Platform = Std> {
     pub(crate) attempt: Option<AttemptId>,
     /// Whether the recorder has been told how the attempt ended.
     end_recorded: bool,
+    /// The box the logs' memory came in and goes back in when the attempt
+    /// ends (see [`Platform::keep_spare`]).
+    spare: Option<Box<SpareLogs<P>>>,
 }
 
 impl<'rt, P: Platform> Transaction<'rt, P> {
@@ -55,11 +58,19 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         if irrevocable {
             runtime.clock.enter_serial_mode();
         }
+        let mut spare = P::take_spare::<SpareLogs<P>>();
+        let (reads, writes) = match &mut spare {
+            Some(logs) => (
+                core::mem::replace(&mut logs.reads, ReadSet::new()),
+                core::mem::replace(&mut logs.writes, WriteSet::new()),
+            ),
+            None => (ReadSet::new(), WriteSet::new()),
+        };
         Transaction {
             runtime,
             read_version: runtime.clock.now(),
-            reads: ReadSet::new(),
-            writes: WriteSet::new(),
+            reads,
+            writes,
             irrevocable,
             doomed: None,
             conflict: None,
@@ -67,6 +78,7 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
             started: runtime.conflict_reports_enabled().then(Instant::now),
             attempt,
             end_recorded: false,
+            spare,
         }
     }
 
@@ -360,5 +372,20 @@ impl<P: Platform> Drop for Transaction<'_, P> {
         // Every other way out records its end first: this is a panic.
         self.record_end(AttemptEnd::Panic);
         self.leave_serial_mode();
+        if P::KEEPS_SPARES {
+            // Every lock is released by now: drop what the logs hold (TVars,
+            // values replaced at commit) and keep their memory.
+            self.reads.clear();
+            self.writes.clear();
+            let mut spare = self.spare.take().unwrap_or_else(|| {
+                Box::new(SpareLogs {
+                    reads: ReadSet::new(),
+                    writes: WriteSet::new(),
+                })
+            });
+            core::mem::swap(&mut spare.reads, &mut self.reads);
+            core::mem::swap(&mut spare.writes, &mut self.writes);
+            P::keep_spare(spare);
+        }
     }
 }

@@ -155,4 +155,22 @@ pub trait Platform: Sized + Send + Sync + 'static {
 
     /// Clears the mark set by [`enter_transaction`](Platform::enter_transaction).
     fn exit_transaction();
+
+    /// Whether [`keep_spare`](Platform::keep_spare) keeps anything: real
+    /// threads keep the memory of a finished attempt's logs for their next
+    /// attempt (no allocation per transaction); models keep nothing, so
+    /// every execution starts from the same state.
+    const KEEPS_SPARES: bool = false;
+
+    /// Takes the calling thread's spare `T`, if [`keep_spare`](Platform::keep_spare)
+    /// left one. The spare holds memory only, never shared state.
+    fn take_spare<T: 'static>() -> Option<Box<T>> {
+        None
+    }
+
+    /// Keeps `spare` for the calling thread's next [`take_spare`](Platform::take_spare),
+    /// dropping any spare kept before; a backend that keeps nothing drops it.
+    fn keep_spare<T: 'static>(spare: Box<T>) {
+        drop(spare);
+    }
 }

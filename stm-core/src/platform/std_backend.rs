@@ -24,6 +24,7 @@ impl<T: Send + 'static> Join<T> for std::thread::JoinHandle<T> {
 thread_local! {
     static IN_TRANSACTION: Cell<bool> = const { Cell::new(false) };
     static THREAD_SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
+    static SPARE: Cell<Option<Box<dyn core::any::Any>>> = const { Cell::new(None) };
 }
 
 /// Hands out statistics stripes to threads round-robin.
@@ -54,6 +55,7 @@ impl Platform for Std {
         std::thread::yield_now()
     }
 
+    #[inline]
     fn thread_slot() -> usize {
         THREAD_SLOT.with(|slot| {
             if slot.get() == usize::MAX {
@@ -63,12 +65,29 @@ impl Platform for Std {
         })
     }
 
+    #[inline]
     fn enter_transaction() -> bool {
         IN_TRANSACTION.with(|flag| !flag.replace(true))
     }
 
+    #[inline]
     fn exit_transaction() {
         IN_TRANSACTION.with(|flag| flag.set(false))
+    }
+
+    const KEEPS_SPARES: bool = true;
+
+    #[inline]
+    fn take_spare<T: 'static>() -> Option<Box<T>> {
+        // `try_with`: while the thread is being torn down there is no spare.
+        let spare = SPARE.try_with(Cell::take).ok().flatten()?;
+        spare.downcast().ok()
+    }
+
+    #[inline]
+    fn keep_spare<T: 'static>(spare: Box<T>) {
+        let previous = SPARE.try_with(|cell| cell.replace(Some(spare)));
+        drop(previous); // outside the thread-local access
     }
 }
 

@@ -12,18 +12,23 @@ macro_rules! sync_primitives {
     };
     (@with $sync:ident, $event:ident) => {
         impl AtomicWord for $sync::atomic::AtomicU64 {
+            #[inline]
             fn new(value: u64) -> Self {
                 $sync::atomic::AtomicU64::new(value)
             }
+            #[inline]
             fn load(&self, order: Ordering) -> u64 {
                 self.load(order)
             }
+            #[inline]
             fn store(&self, value: u64, order: Ordering) {
                 self.store(value, order)
             }
+            #[inline]
             fn swap(&self, value: u64, order: Ordering) -> u64 {
                 self.swap(value, order)
             }
+            #[inline]
             fn compare_exchange(
                 &self,
                 current: u64,
@@ -33,15 +38,18 @@ macro_rules! sync_primitives {
             ) -> Result<u64, u64> {
                 self.compare_exchange(current, new, success, failure)
             }
+            #[inline]
             fn fetch_add(&self, value: u64, order: Ordering) -> u64 {
                 self.fetch_add(value, order)
             }
         }
 
         impl<T: Send> Lock<T> for $sync::Mutex<T> {
+            #[inline]
             fn new(value: T) -> Self {
                 $sync::Mutex::new(value)
             }
+            #[inline]
             fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
                 let mut guard = self.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 f(&mut guard)
