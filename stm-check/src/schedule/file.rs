@@ -18,6 +18,29 @@
 //! describe the schedule as first found, `shrunk_switches` the execution the
 //! shrunk one replays. Files are never overwritten: a new one gets
 //! the next free name (`name.json`, `name-2.json`, ...).
+//!
+//! A workload target (`"kind": "workload"`) holds the workload itself
+//! (`workload`, an `stm-workload` document), its `name` and the
+//! `fingerprint` of its JSON, so that the file replays alone. When
+//! `stm-check explore` shrank the workload before saving, the target is the
+//! shrunk workload (what `replay` runs), and the optional `shrunk_from`
+//! field names the workload the failure was found in:
+//!
+//! ```json
+//! "target": {"kind": "workload", "name": "write-skew", "fingerprint": "0c4f2d6a1b3e5f78",
+//!   "workload": {"format": "stm-workload", "version": 1, "...": "..."},
+//!   "shrunk_from": {"name": "write-skew", "fingerprint": "9a8b7c6d5e4f3a21",
+//!     "threads": 3, "transactions": 4, "operations": 9, "variables": 3,
+//!     "failure": "the failure as first found"}}
+//! ```
+//!
+//! `shrunk_from` has the original's `name` and `fingerprint` (so that
+//! `replay --workload` accepts the file for the workload it was explored
+//! on), its size, and the failure as first found (`failure` at the top is
+//! the shrunk workload's, the one a replay reproduces); `recorded_steps` and
+//! `recorded_switches` then describe the schedule first found on the
+//! original. Files without `shrunk_from` read as before: the field is
+//! optional within version 1.
 
 use super::Schedule;
 use serde::{Deserialize, Serialize};
@@ -48,7 +71,32 @@ pub enum Target {
         fingerprint: String,
         /// The workload (an `stm-workload` document).
         workload: serde_json::Value,
+        /// When the workload is a shrunk one: the workload the failure was
+        /// found in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shrunk_from: Option<ShrunkFrom>,
     },
+}
+
+/// The workload a failure was first found in, recorded in a file that holds
+/// a shrunk workload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShrunkFrom {
+    /// The original workload's name.
+    pub name: String,
+    /// The fingerprint of the original workload's JSON.
+    pub fingerprint: String,
+    /// Its threads.
+    pub threads: usize,
+    /// Its transactions (`atomically` steps and queue items).
+    pub transactions: usize,
+    /// Its operations.
+    pub operations: usize,
+    /// Its variables.
+    pub variables: usize,
+    /// The failure as first found, on the original workload.
+    pub failure: String,
 }
 
 impl std::fmt::Display for Target {
@@ -56,8 +104,21 @@ impl std::fmt::Display for Target {
         match self {
             Target::Test { name } => write!(f, "test `{name}`"),
             Target::Workload {
-                name, fingerprint, ..
-            } => write!(f, "workload `{name}` (fingerprint {fingerprint})"),
+                name,
+                fingerprint,
+                shrunk_from,
+                ..
+            } => {
+                write!(f, "workload `{name}` (fingerprint {fingerprint}")?;
+                if let Some(from) = shrunk_from {
+                    write!(
+                        f,
+                        ", shrunk from workload `{}` with fingerprint {}",
+                        from.name, from.fingerprint
+                    )?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }
@@ -220,9 +281,23 @@ impl ScheduleFile {
         serde_json::from_str(text).map_err(malformed)
     }
 
-    /// Refuses the file unless it was recorded for `expected`.
+    /// Refuses the file unless it was recorded for `expected`: the same
+    /// target, or, for a shrunk workload, the workload it was shrunk from
+    /// (same name and fingerprint).
     pub fn expect_target(&self, path: &Path, expected: &Target) -> Result<(), ScheduleFileError> {
-        if &self.target == expected {
+        let shrunk_from_expected = match (&self.target, expected) {
+            (
+                Target::Workload {
+                    shrunk_from: Some(from),
+                    ..
+                },
+                Target::Workload {
+                    name, fingerprint, ..
+                },
+            ) => &from.name == name && &from.fingerprint == fingerprint,
+            _ => false,
+        };
+        if &self.target == expected || shrunk_from_expected {
             Ok(())
         } else {
             Err(ScheduleFileError::WrongTarget {

@@ -78,17 +78,24 @@ mod load;
 mod model;
 mod outcome;
 mod recorded;
+mod reduce;
 mod run;
+mod scale;
+mod serial;
+mod signature;
 mod validate;
 
 pub use builtin::BUILTIN_NAMES;
 pub use error::{LoadError, Position, Problem, WorkloadError};
 pub use generate::{generate, strategy, GenerateConfig};
 pub use model::{
-    Cmp, Condition, Invariant, Op, QueueMode, QueueRun, Step, Thread, Transaction, TxSite, Var,
-    VarIndex, Workload, FORMAT_NAME, FORMAT_VERSION,
+    Cmp, Condition, Invariant, Op, QueueMode, QueueRun, Scaling, Step, Thread, Transaction, TxSite,
+    Var, VarIndex, Workload, FORMAT_NAME, FORMAT_VERSION,
 };
 pub use outcome::{
     AssertionFailure, InvariantFailure, QueueStop, QueueStopReason, Violation, WorkloadOutcome,
 };
+pub use reduce::{Reduction, ReductionKind, WorkloadSize};
 pub use run::WorkloadVars;
+pub(crate) use serial::SerialRuns;
+pub use signature::{FailureKind, FailureSignature};
