@@ -3,8 +3,8 @@
 //! execution's invariants and recorded history, and save the first failure
 //! as a schedule file that `stm-check replay` reproduces, after shrinking
 //! both the workload (fewer threads, transactions, operations: see
-//! [`minimize`](self#shrinking)) and the schedule (fewer context switches,
-//! shortest prefix).
+//! [Shrinking](self#shrinking) below) and the schedule (fewer context
+//! switches, shortest prefix).
 //!
 //! # Shrinking
 //!
@@ -343,13 +343,7 @@ fn save_failure(
         &shrunk.schedule,
         false,
     );
-    let mut target = workload_target(smallest);
-    if let Target::Workload {
-        shrunk_from: field, ..
-    } = &mut target
-    {
-        *field = shrunk_from;
-    }
+    let target = workload_target(smallest).with_shrunk_from(shrunk_from);
     let mut shrink_report = minimized.map(|m| m.report);
     if let Some(report) = &mut shrink_report {
         report.context_switches = (schedule.context_switches(), shrunk.context_switches);

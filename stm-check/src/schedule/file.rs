@@ -99,6 +99,17 @@ pub struct ShrunkFrom {
     pub failure: String,
 }
 
+impl Target {
+    /// This target with `shrunk_from` set (a workload target; a test target
+    /// is returned as it is).
+    pub fn with_shrunk_from(mut self, from: Option<ShrunkFrom>) -> Target {
+        if let Target::Workload { shrunk_from, .. } = &mut self {
+            *shrunk_from = from;
+        }
+        self
+    }
+}
+
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -282,22 +293,32 @@ impl ScheduleFile {
     }
 
     /// Refuses the file unless it was recorded for `expected`: the same
-    /// target, or, for a shrunk workload, the workload it was shrunk from
-    /// (same name and fingerprint).
+    /// test, or a workload of the same name and fingerprint, either the
+    /// one the file holds or, for a shrunk workload, the one it was shrunk
+    /// from.
     pub fn expect_target(&self, path: &Path, expected: &Target) -> Result<(), ScheduleFileError> {
-        let shrunk_from_expected = match (&self.target, expected) {
+        let same_workload = match (&self.target, expected) {
             (
                 Target::Workload {
-                    shrunk_from: Some(from),
+                    name,
+                    fingerprint,
+                    shrunk_from,
                     ..
                 },
                 Target::Workload {
-                    name, fingerprint, ..
+                    name: expected_name,
+                    fingerprint: expected_fingerprint,
+                    ..
                 },
-            ) => &from.name == name && &from.fingerprint == fingerprint,
+            ) => {
+                (name == expected_name && fingerprint == expected_fingerprint)
+                    || shrunk_from.as_ref().is_some_and(|from| {
+                        &from.name == expected_name && &from.fingerprint == expected_fingerprint
+                    })
+            }
             _ => false,
         };
-        if &self.target == expected || shrunk_from_expected {
+        if &self.target == expected || same_workload {
             Ok(())
         } else {
             Err(ScheduleFileError::WrongTarget {
@@ -364,5 +385,75 @@ impl ScheduleFile {
             .collect();
         files.sort();
         files
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workload_file(shrunk_from: Option<ShrunkFrom>) -> ScheduleFile {
+        let workload = crate::workload::Workload::builtin("write-skew").unwrap();
+        ScheduleFile::new(
+            crate::explore::workload_target(&workload).with_shrunk_from(shrunk_from),
+            DriverInfo {
+                scheduler: "pct".into(),
+                seed: Some(0),
+                depth: Some(3),
+                injected_bug: None,
+            },
+            "it failed".into(),
+            Some("0123456789abcdef".into()),
+            &Schedule::default(),
+            super::super::Shrunk {
+                schedule: Schedule::default(),
+                context_switches: 0,
+                replays: 0,
+            },
+        )
+    }
+
+    #[test]
+    fn the_committed_regression_reads_without_shrunk_from() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/stm-check-regressions/write-skew.json");
+        let file = ScheduleFile::load(&path).unwrap();
+        let Target::Workload { shrunk_from, .. } = &file.target else {
+            panic!("a workload target");
+        };
+        assert_eq!(shrunk_from, &None);
+    }
+
+    #[test]
+    fn shrunk_from_is_written_only_when_set_and_reads_back() {
+        let plain = workload_file(None);
+        let text = serde_json::to_string_pretty(&plain).unwrap();
+        assert!(!text.contains("shrunk_from"));
+        assert_eq!(
+            ScheduleFile::parse(Path::new("plain.json"), &text).unwrap(),
+            plain
+        );
+
+        let shrunk = workload_file(Some(ShrunkFrom {
+            name: "bigger".into(),
+            fingerprint: "fedcba9876543210".into(),
+            threads: 3,
+            transactions: 4,
+            operations: 9,
+            variables: 3,
+            failure: "it failed first".into(),
+        }));
+        let text = serde_json::to_string_pretty(&shrunk).unwrap();
+        assert!(text.contains("\"shrunk_from\""));
+        let read = ScheduleFile::parse(Path::new("shrunk.json"), &text).unwrap();
+        assert_eq!(read, shrunk);
+        assert!(read
+            .target
+            .to_string()
+            .ends_with("shrunk from workload `bigger` with fingerprint fedcba9876543210)"));
+
+        let typo = text.replace("\"operations\"", "\"operatoins\"");
+        let error = ScheduleFile::parse(Path::new("typo.json"), &typo).unwrap_err();
+        assert!(error.to_string().starts_with("typo.json:"), "{error}");
     }
 }
