@@ -150,6 +150,24 @@ fn without_workload_shrinking_the_file_holds_the_original() {
 }
 
 #[test]
+fn shrinking_stops_when_its_time_is_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = padded();
+    let config = ExploreConfig {
+        shrink_time: std::time::Duration::ZERO,
+        ..config(dir.path())
+    };
+    let summary = explore(&original, &config, Arc::new(|_| {})).unwrap();
+    let shrink = summary.failure.as_ref().unwrap().shrink.clone().unwrap();
+    assert!(shrink.out_of_time);
+    assert_eq!((shrink.candidates, shrink.kept), (0, 0));
+    assert_eq!(shrink.after, shrink.before);
+    // Nothing was kept: the file holds the original, as without shrinking.
+    let file = ScheduleFile::load(summary.failure.unwrap().file.as_ref().unwrap()).unwrap();
+    assert_eq!(file.target, workload_target(&original));
+}
+
+#[test]
 fn a_deadlock_shrinks_to_the_waiter_and_replays() {
     let waiter = Workload::from_json_str(
         r#"{"format": "stm-workload", "version": 1, "name": "waits-forever",

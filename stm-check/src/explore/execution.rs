@@ -6,6 +6,7 @@ use crate::record::{history_hash, HistoryRecorder};
 use crate::workload::{FailureSignature, Workload};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use stm_core::platform::Arc as StmArc;
 use stm_core::{Platform, Stm, StmConfig};
 
@@ -44,6 +45,8 @@ pub(crate) struct ExecutionCheck {
     /// so that an execution that never finishes (a deadlock) still has a
     /// history to fingerprint.
     last_recorder: Arc<Mutex<Option<StmArc<HistoryRecorder>>>>,
+    /// Executions that start after this instant are skipped.
+    deadline: Option<Instant>,
 }
 
 impl ExecutionCheck {
@@ -57,7 +60,16 @@ impl ExecutionCheck {
             injected_bug: None,
             target: None,
             last_recorder: Arc::default(),
+            deadline: None,
         }
+    }
+
+    /// Skips the executions that would start after `deadline` (they pass
+    /// without running the workload): a bound on the time an exploration
+    /// takes.
+    pub(crate) fn until(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
     }
 
     /// Counts an execution as failing only if its failure
@@ -186,6 +198,11 @@ impl ExecutionCheck {
     pub(crate) fn panicking<P: Platform>(&self) -> impl Fn() + Send + Sync + Clone + 'static {
         let check = self.clone();
         move || {
+            // Past the deadline the remaining executions do nothing, so that
+            // the driver runs out of them at once.
+            if check.deadline.is_some_and(|d| Instant::now() >= d) {
+                return;
+            }
             if let Some(failure) = check.run_once::<P>().failure {
                 panic!("{failure}");
             }

@@ -28,7 +28,8 @@ pub struct WorkloadShrink {
     pub kept: usize,
     /// What each kept candidate changed, in order.
     pub steps: Vec<String>,
-    /// Executions run while shrinking, serial runs not counted.
+    /// Executions run while shrinking (serial runs and executions skipped
+    /// past the time limit not counted).
     pub schedules: usize,
     /// Wall-clock time.
     pub elapsed: Duration,
@@ -127,8 +128,11 @@ pub(crate) fn minimize(
                 &candidate,
                 &best.schedule,
                 &target,
-                scheduler,
-                budget,
+                Search {
+                    scheduler,
+                    budget,
+                    deadline: started + config.shrink_time,
+                },
                 config,
                 &mut report.schedules,
             );
@@ -170,16 +174,24 @@ fn finish(mut best: Best, mut report: WorkloadShrink) -> Minimized {
     }
 }
 
+/// How a candidate is explored.
+struct Search {
+    scheduler: SchedulerKind,
+    /// Schedules, at most.
+    budget: usize,
+    /// Executions that would start later are skipped.
+    deadline: Instant,
+}
+
 /// A schedule that fails `candidate` with the `target` kind of failure, and
 /// its message: the last failing schedule replayed on it if that fails
-/// alike (one execution), else the first such schedule the driver finds in
-/// `budget` schedules. `schedules` counts the executions spent.
+/// alike (one execution), else the first such schedule the driver finds
+/// within the search's bounds. `schedules` counts the executions spent.
 fn find_failure(
     candidate: &Workload,
     last_failing: &Schedule,
     target: &FailureSignature,
-    scheduler: SchedulerKind,
-    budget: usize,
+    search: Search,
     config: &ExploreConfig,
     schedules: &mut usize,
 ) -> Option<(Schedule, String)> {
@@ -197,10 +209,11 @@ fn find_failure(
     }
     let check = ExecutionCheck::new(candidate.clone(), config.stm)
         .with_injected_bug(bug.clone())
-        .targeting(target.clone());
+        .targeting(target.clone())
+        .until(search.deadline);
     let driver = ShuttleDriver {
-        scheduler,
-        iterations: budget,
+        scheduler: search.scheduler,
+        iterations: search.budget,
         seed: config.seed,
     };
     let outcome = driver.explore(&check);

@@ -83,8 +83,9 @@ pub struct ExploreConfig {
     /// failing workload is shrunk (twice the number the failure first
     /// needed, if more); 0 shrinks only the schedule, not the workload.
     pub shrink_schedules: usize,
-    /// How long shrinking the workload may take, at most (checked between
-    /// candidates).
+    /// How long shrinking the workload may take: no candidate is tried
+    /// after it, and a candidate's exploration skips the executions that
+    /// would start after it.
     pub shrink_time: Duration,
     /// An stm-core bug to inject, by name ([`injectable_bugs`]); only in
     /// builds with the `bug-injection` feature.
@@ -291,12 +292,10 @@ fn save_failure(
     found_after: usize,
     progress: &Arc<dyn Fn(Progress) + Send + Sync>,
 ) -> Result<FoundFailure, ScheduleFileError> {
-    let scheduler = match config.driver {
-        DriverKind::Shuttle(scheduler) => scheduler,
-        _ => unreachable!("only shuttle drivers record schedules"),
-    };
-    let minimized = (config.shrink_schedules > 0).then(|| {
-        minimize::minimize(
+    // Candidates are explored with the driver that found the failure (the
+    // shuttle drivers are the ones that record schedules).
+    let minimized = match config.driver {
+        DriverKind::Shuttle(scheduler) if config.shrink_schedules > 0 => Some(minimize::minimize(
             workload,
             &schedule,
             &message,
@@ -310,8 +309,9 @@ fn save_failure(
                     shrink_candidates: Some(tried),
                 })
             },
-        )
-    });
+        )),
+        _ => None,
+    };
     let (smallest, failing, smallest_message, shrunk_from) = match &minimized {
         Some(m) if m.report.kept > 0 => {
             let before = workload.size();
