@@ -39,19 +39,55 @@ fn bad_input(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(BAD_INPUT)
 }
 
-/// A built-in workload by name, or a workload file.
-fn resolve_workload(name_or_path: &str) -> Result<Workload, String> {
-    if let Some(workload) = Workload::builtin(name_or_path) {
-        return Ok(workload);
+/// A built-in workload by name, or a workload file; scaled to `threads`
+/// threads if given.
+fn resolve_workload(name_or_path: &str, threads: Option<usize>) -> Result<Workload, String> {
+    let workload = if let Some(workload) = Workload::builtin(name_or_path) {
+        workload
+    } else {
+        let path = Path::new(name_or_path);
+        if !path.exists() {
+            return Err(format!(
+                "unknown workload `{name_or_path}`: not a built-in ({}) and no such file",
+                BUILTIN_NAMES.join(", ")
+            ));
+        }
+        Workload::load(path).map_err(|e| e.to_string())?
+    };
+    match threads {
+        None => Ok(workload),
+        Some(threads) => {
+            // Scaling runs the workload serially under shuttle, which prints
+            // a line on stderr if a run deadlocks; the error says it all.
+            let _quiet = quiet_stderr();
+            workload
+                .with_threads(threads)
+                .map_err(|e| format!("--threads {threads}: {e}"))
+        }
     }
-    let path = Path::new(name_or_path);
-    if path.exists() {
-        return Workload::load(path).map_err(|e| e.to_string());
-    }
-    Err(format!(
-        "unknown workload `{name_or_path}`: not a built-in ({}) and no such file",
-        BUILTIN_NAMES.join(", ")
-    ))
+}
+
+/// Loom runs at most this many threads, the main one included.
+const LOOM_MAX_THREADS: usize = 5;
+
+/// The threads one execution of `workload` runs at once at most: the main
+/// one, one per workload thread, and the extra workers of its queue runs.
+fn threads_needed(workload: &Workload) -> usize {
+    1 + workload
+        .threads
+        .iter()
+        .map(|thread| {
+            1 + thread
+                .steps
+                .iter()
+                .map(|step| match step {
+                    stm_check::workload::Step::Queue(queue) => queue.workers.saturating_sub(1),
+                    stm_check::workload::Step::Atomically(_) => 0,
+                })
+                .max()
+                .unwrap_or(0)
+        })
+        .sum::<usize>()
 }
 
 /// Silences stderr while the model checker replays failing executions
@@ -60,18 +96,45 @@ fn quiet_stderr() -> Option<gag::Gag> {
     gag::Gag::stderr().ok()
 }
 
+/// The arguments of `stm-check explore`.
+#[derive(Debug, Clone)]
+pub struct ExploreArgs {
+    /// A built-in's name or a workload file.
+    pub workload: String,
+    /// The driver.
+    pub scheduler: SchedulerArg,
+    /// Schedules to explore, at most.
+    pub iterations: usize,
+    /// Seed of the random and PCT schedulers.
+    pub seed: u64,
+    /// PCT's depth or loom's preemption bound.
+    pub depth: usize,
+    /// The workload scaled to this many threads.
+    pub threads: Option<usize>,
+    /// Where a failing schedule is saved.
+    pub regressions: PathBuf,
+    /// The bug to inject, by name.
+    pub injected_bug: Option<String>,
+    /// Schedules per candidate when shrinking the workload (0: do not).
+    pub shrink_schedules: usize,
+    /// Print JSON.
+    pub json: bool,
+}
+
 /// `stm-check explore`.
-#[allow(clippy::too_many_arguments)]
-pub fn explore_command(
-    workload: &str,
-    scheduler: SchedulerArg,
-    iterations: usize,
-    seed: u64,
-    depth: usize,
-    regressions: PathBuf,
-    injected_bug: Option<String>,
-    json: bool,
-) -> ExitCode {
+pub fn explore_command(args: ExploreArgs) -> ExitCode {
+    let ExploreArgs {
+        workload,
+        scheduler,
+        iterations,
+        seed,
+        depth,
+        threads,
+        regressions,
+        injected_bug,
+        shrink_schedules,
+        json,
+    } = args;
     if let Some(bug) = &injected_bug {
         let available = injectable_bugs();
         if available.is_empty() {
@@ -84,12 +147,20 @@ pub fn explore_command(
             ));
         }
     }
-    let workload = match resolve_workload(workload) {
+    let workload = match resolve_workload(&workload, threads) {
         Ok(w) => w,
         Err(message) => return bad_input(message),
     };
     if iterations == 0 {
         return bad_input("--iterations must be at least 1");
+    }
+    if scheduler == SchedulerArg::Loom && threads_needed(&workload) > LOOM_MAX_THREADS {
+        return bad_input(format!(
+            "--scheduler loom runs at most {} threads besides the main one; workload `{}` runs {} (threads and queue workers): use pct, random or dfs",
+            LOOM_MAX_THREADS - 1,
+            workload.name,
+            threads_needed(&workload) - 1
+        ));
     }
     let driver = match scheduler {
         SchedulerArg::Random => DriverKind::Shuttle(SchedulerKind::Random),
@@ -105,6 +176,8 @@ pub fn explore_command(
         stm: StmConfig::default(),
         regressions,
         shrink_budget: 500,
+        shrink_schedules,
+        shrink_time: ExploreConfig::default().shrink_time,
         injected_bug,
     };
     let bar = if json || !std::io::stdout().is_terminal() {
@@ -124,7 +197,11 @@ pub fn explore_command(
     let shown = bar.clone();
     let progress = Arc::new(move |p: explore::Progress| {
         shown.set_position(p.executions as u64);
-        if p.violations > 0 {
+        if let Some(tried) = p.shrink_candidates {
+            shown.set_message(format!(
+                "violation found; shrinking the workload ({tried} candidates tried)"
+            ));
+        } else if p.violations > 0 {
             shown.set_message(format!("violations: {}", p.violations));
         }
     });
@@ -147,10 +224,26 @@ pub fn explore_command(
                 "recorded_steps": f.saved.as_ref().map(|s| s.recorded_steps),
                 "context_switches": f.saved.as_ref().map(|s| s.shrunk_switches),
                 "history_hash": f.saved.as_ref().and_then(|s| s.history_hash.clone()),
+                "shrunk_failure": f.saved.as_ref().map(|s| s.failure.clone()),
+                "shrink": f.shrink.as_ref().map(|s| json!({
+                    "signature": s.signature.kinds().map(|k| k.to_string()).collect::<Vec<_>>(),
+                    "threads": [s.before.threads, s.after.threads],
+                    "transactions": [s.before.transactions, s.after.transactions],
+                    "operations": [s.before.operations, s.after.operations],
+                    "variables": [s.before.variables, s.after.variables],
+                    "context_switches": [s.context_switches.0, s.context_switches.1],
+                    "candidates": s.candidates,
+                    "kept": s.kept,
+                    "steps": s.steps,
+                    "schedules": s.schedules,
+                    "seconds": s.elapsed.as_secs_f64(),
+                    "out_of_time": s.out_of_time,
+                })),
             })
         });
         let report = json!({
             "workload": workload.name,
+            "threads": workload.threads.len(),
             "driver": summary.driver,
             "schedules": summary.schedules,
             "distinct_histories": summary.distinct_histories,
@@ -180,6 +273,12 @@ pub fn explore_command(
         );
         if let Some(failure) = &summary.failure {
             println!("\nVIOLATION:\n{}", failure.message);
+            if let Some(shrink) = &failure.shrink {
+                println!("\n{}", shrink_line(shrink));
+                if let Some(saved) = failure.saved.as_ref().filter(|_| shrink.kept > 0) {
+                    println!("the shrunk workload fails with:\n{}", saved.failure);
+                }
+            }
             match (&failure.file, &failure.saved) {
                 (Some(file), Some(saved)) => {
                     println!(
@@ -202,10 +301,36 @@ pub fn explore_command(
     }
 }
 
+/// What shrinking did, in one line: sizes and context switches before and
+/// after.
+fn shrink_line(shrink: &explore::WorkloadShrink) -> String {
+    let (before, after) = (shrink.before, shrink.after);
+    format!(
+        "shrunk: threads {} -> {}, transactions {} -> {}, operations {} -> {}, variables {} -> {}, context switches {} -> {} ({} of {} candidates kept, {} schedules, {:.2} s{}; failure kind: {})",
+        before.threads,
+        after.threads,
+        before.transactions,
+        after.transactions,
+        before.operations,
+        after.operations,
+        before.variables,
+        after.variables,
+        shrink.context_switches.0,
+        shrink.context_switches.1,
+        shrink.kept,
+        shrink.candidates,
+        shrink.schedules,
+        shrink.elapsed.as_secs_f64(),
+        if shrink.out_of_time { ", out of time" } else { "" },
+        shrink.signature,
+    )
+}
+
 /// `stm-check replay`.
 pub fn replay_command(
     path: &Path,
     expected_workload: Option<&str>,
+    expected_threads: Option<usize>,
     trace: bool,
     json: bool,
 ) -> ExitCode {
@@ -213,7 +338,12 @@ pub fn replay_command(
         Ok(f) => f,
         Err(error) => return bad_input(error),
     };
-    let Target::Workload { workload, .. } = &file.target else {
+    let Target::Workload {
+        workload,
+        shrunk_from,
+        ..
+    } = &file.target
+    else {
         return bad_input(format!(
             "{}: this schedule was recorded for {}; replay it from that test with stm_check::replay",
             path.display(),
@@ -230,7 +360,7 @@ pub fn replay_command(
         }
     };
     if let Some(expected) = expected_workload {
-        let expected = match resolve_workload(expected) {
+        let expected = match resolve_workload(expected, expected_threads) {
             Ok(w) => w,
             Err(message) => return bad_input(message),
         };
@@ -260,6 +390,7 @@ pub fn replay_command(
         let report = json!({
             "file": path.display().to_string(),
             "workload": workload.name,
+            "shrunk_from": shrunk_from.as_ref().map(|f| json!({"name": f.name, "fingerprint": f.fingerprint})),
             "driver": file.driver.scheduler,
             "reproduced": reproduced,
             "failure": replayed.failure,
@@ -281,6 +412,21 @@ pub fn replay_command(
                 .map_or(String::new(), |s| format!(" (seed {s})")),
             file.schedule.steps.len()
         );
+        if let Some(from) = shrunk_from {
+            let size = workload.size();
+            println!(
+                "(shrunk from workload `{}`: threads {} -> {}, transactions {} -> {}, operations {} -> {}, variables {} -> {})",
+                from.name,
+                from.threads,
+                size.threads,
+                from.transactions,
+                size.transactions,
+                from.operations,
+                size.operations,
+                from.variables,
+                size.variables
+            );
+        }
         if trace {
             println!("\ntrace (step, task: the scheduler's thread id with 0 the main thread, attempt, event):");
             for line in &replayed.trace {

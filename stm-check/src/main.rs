@@ -3,7 +3,7 @@
 mod explore_command;
 
 use clap::{Parser, Subcommand};
-use explore_command::{explore_command, replay_command, SchedulerArg};
+use explore_command::{explore_command, replay_command, ExploreArgs, SchedulerArg};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -45,6 +45,17 @@ enum Command {
         /// PCT's bug depth, or loom's preemption bound.
         #[arg(long, default_value_t = 3)]
         depth: usize,
+        /// Scale the workload to this many threads (its threads are
+        /// templates, copied in turn; invariants stating exact values are
+        /// derived again). Refused (exit 2) for 0, or for a workload whose
+        /// scaling is fixed.
+        #[arg(long, value_name = "T")]
+        threads: Option<usize>,
+        /// Before saving a failure, shrink the workload (fewer threads,
+        /// transactions, operations), exploring each smaller candidate for
+        /// this many schedules; 0 shrinks only the schedule.
+        #[arg(long, value_name = "N", default_value_t = 300)]
+        shrink_schedules: usize,
         /// Where a failing schedule is saved (never overwriting a file).
         #[arg(long, default_value = "stm-check-regressions")]
         regressions: PathBuf,
@@ -63,9 +74,13 @@ enum Command {
         /// The schedule file.
         file: PathBuf,
         /// Refuse the file unless it was recorded for this workload (name or
-        /// file).
+        /// file), or shrunk from it.
         #[arg(long)]
         workload: Option<String>,
+        /// With --workload: the workload scaled to this many threads, as
+        /// `explore --threads` ran it.
+        #[arg(long, value_name = "T", requires = "workload")]
+        threads: Option<usize>,
         /// Print every step: which thread began, read, committed or aborted.
         #[arg(long)]
         trace: bool,
@@ -130,25 +145,30 @@ fn main() -> ExitCode {
             iterations,
             seed,
             depth,
+            threads,
+            shrink_schedules,
             regressions,
             inject_bug,
             json,
-        } => explore_command(
-            &workload,
+        } => explore_command(ExploreArgs {
+            workload,
             scheduler,
             iterations,
             seed,
             depth,
+            threads,
             regressions,
-            inject_bug,
+            injected_bug: inject_bug,
+            shrink_schedules,
             json,
-        ),
+        }),
         Command::Replay {
             file,
             workload,
+            threads,
             trace,
             json,
-        } => replay_command(&file, workload.as_deref(), trace, json),
+        } => replay_command(&file, workload.as_deref(), threads, trace, json),
         Command::Bank {
             threads,
             accounts,

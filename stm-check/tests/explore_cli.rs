@@ -1,6 +1,7 @@
 //! `stm-check explore` and `stm-check replay` end to end: a clean
-//! exploration, a violation found, saved (never overwriting) and replayed
-//! identically, and every kind of bad input refused with exit code 2.
+//! exploration, a violation found, shrunk, saved (never overwriting) and
+//! replayed identically, workloads scaled with `--threads`, and every kind
+//! of bad input refused with exit code 2.
 
 use serde_json::Value;
 use std::path::Path;
@@ -95,6 +96,10 @@ fn a_violation_is_saved_and_replays_identically() {
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let text = stdout(&out);
     assert!(text.contains("assertion v0 == 60 failed"), "{text}");
+    assert!(
+        text.contains("shrunk: threads 3 -> 2, transactions 3 -> 2, operations 5 -> 2"),
+        "{text}"
+    );
     assert!(
         text.contains("replay it with: stm-check replay stm-check-regressions/racy-reader.json"),
         "{text}"
@@ -215,4 +220,125 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
         "{}",
         stderr(&broken)
     );
+}
+
+#[test]
+fn threads_scales_a_builtin_and_refuses_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    for (workload, threads) in [("bank", "3"), ("counter", "3"), ("bank", "5")] {
+        let out = stm_check(
+            dir.path(),
+            &[
+                "explore",
+                "--workload",
+                workload,
+                "--threads",
+                threads,
+                "--iterations",
+                "200",
+                "--json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{workload}: {}", stderr(&out));
+        let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(summary["threads"].to_string(), threads);
+        assert_eq!(summary["schedules"], 200);
+        assert_eq!(summary["violations"], 0);
+    }
+    for (workload, threads, expected) in [
+        ("bank", "0", "--threads 0: workload `bank` cannot run with 0 thread(s): a workload needs at least one thread"),
+        ("counter", "1", "--threads 1: workload `counter` cannot run with 1 thread(s): it needs at least 3 threads"),
+        ("bank", "5", "--scheduler loom runs at most 4 threads besides the main one"),
+    ] {
+        let mut args = vec!["explore", "--workload", workload, "--threads", threads];
+        if threads == "5" {
+            args.extend(["--scheduler", "loom"]);
+        }
+        let out = stm_check(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{workload} {threads}");
+        assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_failure_found_with_threads_replays_from_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = racy_workload(dir.path());
+    let out = stm_check(
+        dir.path(),
+        &[
+            "explore",
+            "--workload",
+            &workload,
+            "--threads",
+            "4",
+            "--iterations",
+            "500",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["threads"], 4);
+    let failure = &summary["failure"];
+    assert_eq!(failure["shrink"]["threads"][0], 4);
+    assert!(failure["shrink"]["threads"][1].as_u64().unwrap() < 4);
+    assert_eq!(failure["shrink"]["signature"][0], "assertion v0 == 60");
+    let file = failure["file"].as_str().unwrap();
+
+    let replay = stm_check(dir.path(), &["replay", file, "--json"]);
+    assert_eq!(replay.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&stdout(&replay)).unwrap();
+    assert_eq!(report["reproduced"], true);
+    assert_eq!(report["identical_history"], true);
+    assert_eq!(report["failure"], failure["shrunk_failure"]);
+    assert_eq!(report["shrunk_from"]["name"], "racy-reader");
+
+    // The file names the scaled workload it was shrunk from.
+    let scaled = stm_check(
+        dir.path(),
+        &["replay", file, "--workload", &workload, "--threads", "4"],
+    );
+    assert_eq!(scaled.status.code(), Some(1), "{}", stderr(&scaled));
+    let unscaled = stm_check(dir.path(), &["replay", file, "--workload", &workload]);
+    assert_eq!(unscaled.status.code(), Some(2));
+    assert!(
+        stderr(&unscaled).contains("shrunk from workload `racy-reader`"),
+        "{}",
+        stderr(&unscaled)
+    );
+}
+
+/// With an stm-core bug injected (`cargo test -p stm-check --features
+/// bug-injection`), the built-in write skew is found, shrunk and replayed.
+#[cfg(feature = "bug-injection")]
+#[test]
+fn an_injected_write_skew_is_shrunk_and_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stm_check(
+        dir.path(),
+        &[
+            "explore",
+            "--workload",
+            "write-skew",
+            "--inject-bug",
+            "skip-read-validation",
+            "--iterations",
+            "2000",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("shrunk: threads 2 -> 2, transactions 2 -> 2, operations 6 -> 4"),
+        "{text}"
+    );
+    assert!(text.contains("failure kind: G2-item anomaly"), "{text}");
+    let replay = stm_check(
+        dir.path(),
+        &["replay", "stm-check-regressions/write-skew.json", "--json"],
+    );
+    let report: Value = serde_json::from_str(&stdout(&replay)).unwrap();
+    assert_eq!(report["reproduced"], true);
+    assert_eq!(report["identical_history"], true);
 }

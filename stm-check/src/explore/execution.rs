@@ -3,9 +3,10 @@
 
 use crate::history::{self, Outcome as AttemptOutcome};
 use crate::record::{history_hash, HistoryRecorder};
-use crate::workload::Workload;
+use crate::workload::{FailureSignature, Workload};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use stm_core::platform::Arc as StmArc;
 use stm_core::{Platform, Stm, StmConfig};
 
@@ -23,6 +24,8 @@ pub(crate) struct Counts {
 pub(crate) struct Execution {
     /// Why it failed: workload violations and history anomalies, explained.
     pub(crate) failure: Option<String>,
+    /// The kinds of failure it showed (empty if it passed).
+    pub(crate) signature: FailureSignature,
     pub(crate) history_hash: String,
     pub(crate) trace: Vec<String>,
 }
@@ -36,6 +39,14 @@ pub(crate) struct ExecutionCheck {
     trace: bool,
     progress: Option<Arc<dyn Fn(super::Progress) + Send + Sync>>,
     injected_bug: Option<String>,
+    /// Only executions that fail with this kind of failure count as failing.
+    target: Option<Arc<FailureSignature>>,
+    /// The recorder of the execution under way (or of the last one), kept
+    /// so that an execution that never finishes (a deadlock) still has a
+    /// history to fingerprint.
+    last_recorder: Arc<Mutex<Option<StmArc<HistoryRecorder>>>>,
+    /// Executions that start after this instant are skipped.
+    deadline: Option<Instant>,
 }
 
 impl ExecutionCheck {
@@ -47,7 +58,46 @@ impl ExecutionCheck {
             trace: false,
             progress: None,
             injected_bug: None,
+            target: None,
+            last_recorder: Arc::default(),
+            deadline: None,
         }
+    }
+
+    /// Skips the executions that would start after `deadline` (they pass
+    /// without running the workload): a bound on the time an exploration
+    /// takes.
+    pub(crate) fn until(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Counts an execution as failing only if its failure
+    /// [reproduces](FailureSignature::reproduces) `target`; others pass.
+    pub(crate) fn targeting(mut self, target: FailureSignature) -> Self {
+        self.target = Some(Arc::new(target));
+        self
+    }
+
+    /// The fingerprint of the history of the last execution started, also
+    /// when it never finished.
+    pub(crate) fn last_history_hash(&self) -> Option<String> {
+        let recorder = self
+            .last_recorder
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        recorder.map(|r| history_hash(&r.history()))
+    }
+
+    /// The trace of the last execution started (empty unless traced).
+    pub(crate) fn last_trace(&self) -> Vec<String> {
+        let recorder = self
+            .last_recorder
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        recorder.map(|r| r.trace()).unwrap_or_default()
     }
 
     /// Runs every execution with this stm-core bug injected (by name; the
@@ -86,6 +136,7 @@ impl ExecutionCheck {
         } else {
             HistoryRecorder::new()
         });
+        *self.last_recorder.lock().unwrap_or_else(|p| p.into_inner()) = Some(recorder.clone());
         let stm = match &self.injected_bug {
             None => Stm::<P>::for_platform_with_recorder(self.stm, recorder.clone()),
             Some(bug) => super::injected_runtime(self.stm, recorder.clone(), bug),
@@ -112,24 +163,31 @@ impl ExecutionCheck {
             .filter(|t| t.outcome == AttemptOutcome::Aborted)
             .count() as u64;
         let hash = history_hash(&history);
+        let signature = FailureSignature::of_outcome(&outcome).with_anomalies(&report);
+        let fails = match &self.target {
+            None => !problems.is_empty(),
+            Some(target) => signature.reproduces(target),
+        };
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         counts.executions += 1;
         counts.attempts += history.transactions.len() as u64;
         counts.aborted_attempts += aborted;
         counts.histories.insert(hash.clone());
-        if !problems.is_empty() {
+        if fails {
             counts.violations += 1;
         }
         let progress = super::Progress {
             executions: counts.executions,
             violations: counts.violations,
+            shrink_candidates: None,
         };
         drop(counts);
         if let Some(report) = &self.progress {
             report(progress);
         }
         Execution {
-            failure: (!problems.is_empty()).then(|| problems.join("\n")),
+            failure: fails.then(|| problems.join("\n")),
+            signature,
             history_hash: hash,
             trace: recorder.trace(),
         }
@@ -140,6 +198,11 @@ impl ExecutionCheck {
     pub(crate) fn panicking<P: Platform>(&self) -> impl Fn() + Send + Sync + Clone + 'static {
         let check = self.clone();
         move || {
+            // Past the deadline the remaining executions do nothing, so that
+            // the driver runs out of them at once.
+            if check.deadline.is_some_and(|d| Instant::now() >= d) {
+                return;
+            }
             if let Some(failure) = check.run_once::<P>().failure {
                 panic!("{failure}");
             }

@@ -1,17 +1,47 @@
 //! Exploring a workload's interleavings: run it again and again under a
 //! driver (shuttle random, PCT or DFS; loom; std threads), check each
 //! execution's invariants and recorded history, and save the first failure
-//! as a shrunk schedule file that `stm-check replay` reproduces.
+//! as a schedule file that `stm-check replay` reproduces, after shrinking
+//! both the workload (fewer threads, transactions, operations: see
+//! [Shrinking](self#shrinking) below) and the schedule (fewer context
+//! switches, shortest prefix).
+//!
+//! # Shrinking
+//!
+//! A failure found by a shuttle driver is first shrunk as a workload: each
+//! candidate of [`Workload::reductions`] (an invariant the failure does not
+//! involve dropped, a thread, a step or queue item, an operation removed, a
+//! constant simplified) is kept only if it still fails with the same kind
+//! of failure ([`FailureSignature::reproduces`]: the same violated
+//! assertions and invariants and anomaly classes, or fewer of them, and the
+//! main one), and candidates are tried again on the smaller workload until
+//! none is kept. A candidate is first run serially on a correct engine
+//! (threads one after another, several orders): if that shows a failure
+//! the original's serial runs do not (a `retry_unless` nothing wakes any
+//! more, an invariant that only held with the removed part), the candidate
+//! is meaningless and skipped; `equals` invariants that stated what the
+//! original's threads leave are re-derived from the candidate's serial run.
+//! The failure is then looked for by replaying the last failing schedule,
+//! and if that does not fail alike, by exploring the candidate with the
+//! same driver and seed for [`ExploreConfig::shrink_schedules`] schedules
+//! (twice the number the original needed, if more). The whole search stops
+//! after [`ExploreConfig::shrink_time`]. The schedule of the smallest
+//! failing workload is then shrunk as before.
 
 mod driver;
 mod execution;
+mod minimize;
 
 pub use driver::{DriverOutcome, LoomDriver, ShuttleDriver, StressDriver};
+pub use minimize::WorkloadShrink;
 
 use crate::check::SchedulerKind;
 use crate::record::fingerprint;
-use crate::schedule::{shrink, Schedule, ScheduleFile, ScheduleFileError, Target};
-use crate::workload::Workload;
+use crate::schedule::{
+    replay_observed, shrink, Divergence, Schedule, ScheduleFile, ScheduleFileError, ShrunkFrom,
+    Target,
+};
+use crate::workload::{FailureSignature, Workload};
 use driver::Driver;
 use execution::ExecutionCheck;
 use std::path::PathBuf;
@@ -47,8 +77,16 @@ pub struct ExploreConfig {
     pub stm: StmConfig,
     /// Where a failing schedule is saved.
     pub regressions: PathBuf,
-    /// Replays shrinking may spend.
+    /// Replays shrinking the schedule may spend.
     pub shrink_budget: usize,
+    /// Schedules each smaller candidate workload is explored for while the
+    /// failing workload is shrunk (twice the number the failure first
+    /// needed, if more); 0 shrinks only the schedule, not the workload.
+    pub shrink_schedules: usize,
+    /// How long shrinking the workload may take: no candidate is tried
+    /// after it, and a candidate's exploration skips the executions that
+    /// would start after it.
+    pub shrink_time: Duration,
     /// An stm-core bug to inject, by name ([`injectable_bugs`]); only in
     /// builds with the `bug-injection` feature.
     pub injected_bug: Option<String>,
@@ -102,6 +140,8 @@ impl Default for ExploreConfig {
             stm: StmConfig::default(),
             regressions: PathBuf::from("stm-check-regressions"),
             shrink_budget: 500,
+            shrink_schedules: 300,
+            shrink_time: Duration::from_secs(60),
             injected_bug: None,
         }
     }
@@ -114,13 +154,18 @@ pub struct Progress {
     pub executions: usize,
     /// Executions that failed.
     pub violations: usize,
+    /// While the failing workload is shrunk: the candidates tried so far.
+    pub shrink_candidates: Option<usize>,
 }
 
 /// A failure an exploration found.
 #[derive(Debug, Clone)]
 pub struct FoundFailure {
-    /// What failed, explained.
+    /// What failed, explained, as first found.
     pub message: String,
+    /// How the workload was shrunk (shuttle drivers, unless
+    /// [`ExploreConfig::shrink_schedules`] is 0).
+    pub shrink: Option<WorkloadShrink>,
     /// The saved schedule file (shuttle drivers only).
     pub file: Option<PathBuf>,
     /// Its contents.
@@ -142,7 +187,7 @@ pub struct ExploreSummary {
     pub aborted_attempts: u64,
     /// Executions that failed (the exploration stops at the first).
     pub violations: usize,
-    /// Wall-clock time.
+    /// Wall-clock time of the exploration (shrinking not included).
     pub elapsed: Duration,
     /// The failure found, if any.
     pub failure: Option<FoundFailure>,
@@ -163,6 +208,7 @@ pub fn workload_target(workload: &Workload) -> Target {
         name: workload.name.clone(),
         fingerprint: fingerprint(&json),
         workload: serde_json::from_str(&json).expect("a workload serializes to JSON"),
+        shrunk_from: None,
     }
 }
 
@@ -175,7 +221,7 @@ pub fn explore(
 ) -> Result<ExploreSummary, ScheduleFileError> {
     let check = ExecutionCheck::new(workload.clone(), config.stm)
         .with_injected_bug(config.injected_bug.clone())
-        .with_progress(progress);
+        .with_progress(progress.clone());
     let driver: Box<dyn Driver> = match config.driver {
         DriverKind::Shuttle(scheduler) => Box::new(ShuttleDriver {
             scheduler,
@@ -192,6 +238,7 @@ pub fn explore(
     };
     let started = Instant::now();
     let outcome = driver.explore(&check);
+    // Exploration only: shrinking is reported on its own.
     let elapsed = started.elapsed();
     let counts = check.counts();
     let failure = match outcome {
@@ -201,6 +248,7 @@ pub fn explore(
             schedule: None,
         } => Some(FoundFailure {
             message,
+            shrink: None,
             file: None,
             saved: None,
         }),
@@ -208,37 +256,17 @@ pub fn explore(
             message,
             schedule: Some(schedule),
         } => {
-            let quiet = ExecutionCheck::new(workload.clone(), config.stm)
-                .with_injected_bug(config.injected_bug.clone());
-            let shrunk = shrink(
-                &schedule,
-                &message,
-                config.shrink_budget,
-                quiet.panicking::<ShuttlePlatform>(),
-            );
-            let replayed = replay_workload(
-                workload,
-                config.stm,
-                config.injected_bug.clone(),
-                &shrunk.schedule,
-                false,
-            );
             let mut info = driver.info();
             info.injected_bug = config.injected_bug.clone();
-            let saved = ScheduleFile::new(
-                workload_target(workload),
+            Some(save_failure(
+                workload,
+                config,
                 info,
-                message.clone(),
-                Some(replayed.history_hash),
-                &schedule,
-                shrunk,
-            );
-            let file = saved.save_new(&config.regressions, &workload.name)?;
-            Some(FoundFailure {
                 message,
-                file: Some(file),
-                saved: Some(Box::new(saved)),
-            })
+                schedule,
+                counts.executions,
+                &progress,
+            )?)
         }
     };
     Ok(ExploreSummary {
@@ -253,17 +281,104 @@ pub fn explore(
     })
 }
 
+/// Shrinks a failure a shuttle driver found after `found_after` schedules
+/// (the workload, then the schedule) and saves it.
+fn save_failure(
+    workload: &Workload,
+    config: &ExploreConfig,
+    info: crate::schedule::DriverInfo,
+    message: String,
+    schedule: Schedule,
+    found_after: usize,
+    progress: &Arc<dyn Fn(Progress) + Send + Sync>,
+) -> Result<FoundFailure, ScheduleFileError> {
+    // Candidates are explored with the driver that found the failure (the
+    // shuttle drivers are the ones that record schedules).
+    let minimized = match config.driver {
+        DriverKind::Shuttle(scheduler) if config.shrink_schedules > 0 => Some(minimize::minimize(
+            workload,
+            &schedule,
+            &message,
+            found_after,
+            scheduler,
+            config,
+            &|tried| {
+                progress(Progress {
+                    executions: found_after,
+                    violations: 1,
+                    shrink_candidates: Some(tried),
+                })
+            },
+        )),
+        _ => None,
+    };
+    let (smallest, failing, smallest_message, shrunk_from) = match &minimized {
+        Some(m) if m.report.kept > 0 => {
+            let before = workload.size();
+            let from = ShrunkFrom {
+                name: workload.name.clone(),
+                fingerprint: fingerprint(&workload.to_json_string()),
+                threads: before.threads,
+                transactions: before.transactions,
+                operations: before.operations,
+                variables: before.variables,
+                failure: message.clone(),
+            };
+            (&m.workload, &m.schedule, m.message.clone(), Some(from))
+        }
+        _ => (workload, &schedule, message.clone(), None),
+    };
+    let quiet = ExecutionCheck::new(smallest.clone(), config.stm)
+        .with_injected_bug(config.injected_bug.clone());
+    let shrunk = shrink(
+        failing,
+        &smallest_message,
+        config.shrink_budget,
+        quiet.panicking::<ShuttlePlatform>(),
+    );
+    let replayed = replay_workload(
+        smallest,
+        config.stm,
+        config.injected_bug.clone(),
+        &shrunk.schedule,
+        false,
+    );
+    let target = workload_target(smallest).with_shrunk_from(shrunk_from);
+    let mut shrink_report = minimized.map(|m| m.report);
+    if let Some(report) = &mut shrink_report {
+        report.context_switches = (schedule.context_switches(), shrunk.context_switches);
+    }
+    let saved = ScheduleFile::new(
+        target,
+        info,
+        smallest_message,
+        Some(replayed.history_hash),
+        &schedule,
+        shrunk,
+    );
+    let file = saved.save_new(&config.regressions, &workload.name)?;
+    Ok(FoundFailure {
+        message,
+        shrink: shrink_report,
+        file: Some(file),
+        saved: Some(Box::new(saved)),
+    })
+}
+
 /// What one replay of a workload schedule showed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkloadReplay {
-    /// The failure, explained, if the replay failed.
+    /// The failure, explained, if the replay failed (for an execution that
+    /// never finished, such as a deadlock, the model checker's message).
     pub failure: Option<String>,
+    /// The kinds of failure it showed (empty if it passed).
+    pub signature: FailureSignature,
     /// The fingerprint of the replayed history.
     pub history_hash: String,
     /// The step-by-step trace, when asked for.
     pub trace: Vec<String>,
     /// Where the replay stopped following the schedule, if it did.
-    pub divergence: Option<crate::schedule::Divergence>,
+    pub divergence: Option<Divergence>,
 }
 
 /// Replays `schedule` on `workload` once under shuttle.
@@ -274,13 +389,27 @@ pub fn replay_workload(
     schedule: &Schedule,
     trace: bool,
 ) -> WorkloadReplay {
+    observe(workload, stm, injected_bug, schedule, trace).0
+}
+
+/// Replays `schedule` on `workload` once under shuttle; also returns the
+/// schedule that actually ran (past the end of `schedule`, or after a
+/// divergence, the replay's fallback choices), which replays the same
+/// execution exactly.
+pub(crate) fn observe(
+    workload: &Workload,
+    stm: StmConfig,
+    injected_bug: Option<String>,
+    schedule: &Schedule,
+    trace: bool,
+) -> (WorkloadReplay, Schedule) {
     let mut check = ExecutionCheck::new(workload.clone(), stm).with_injected_bug(injected_bug);
     if trace {
         check = check.traced();
     }
     let last = Arc::new(std::sync::Mutex::new(None));
     let (record, run) = (last.clone(), check.clone());
-    let (_, divergence) = crate::schedule::replay(schedule, move || {
+    let (result, executed, divergence) = replay_observed(schedule, move || {
         let execution = run.run_once::<ShuttlePlatform>();
         let failure = execution.failure.clone();
         *record.lock().unwrap_or_else(|p| p.into_inner()) = Some(execution);
@@ -288,15 +417,29 @@ pub fn replay_workload(
             panic!("{failure}");
         }
     });
-    let execution = last
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take()
-        .expect("the replay ran the workload once");
-    WorkloadReplay {
-        failure: execution.failure,
-        history_hash: execution.history_hash,
-        trace: execution.trace,
-        divergence,
-    }
+    let finished = last.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let replay = match finished {
+        Some(execution) => WorkloadReplay {
+            failure: execution.failure,
+            signature: execution.signature,
+            history_hash: execution.history_hash,
+            trace: execution.trace,
+            divergence,
+        },
+        // The execution never finished: the model checker stopped it (a
+        // deadlock) or the interpreter panicked.
+        None => {
+            let message = result
+                .err()
+                .unwrap_or_else(|| "the execution did not finish".to_string());
+            WorkloadReplay {
+                signature: FailureSignature::of_panic(&message),
+                failure: Some(message),
+                history_hash: check.last_history_hash().unwrap_or_default(),
+                trace: check.last_trace(),
+                divergence,
+            }
+        }
+    };
+    (replay, executed)
 }

@@ -18,6 +18,29 @@
 //! describe the schedule as first found, `shrunk_switches` the execution the
 //! shrunk one replays. Files are never overwritten: a new one gets
 //! the next free name (`name.json`, `name-2.json`, ...).
+//!
+//! A workload target (`"kind": "workload"`) holds the workload itself
+//! (`workload`, an `stm-workload` document), its `name` and the
+//! `fingerprint` of its JSON, so that the file replays alone. When
+//! `stm-check explore` shrank the workload before saving, the target is the
+//! shrunk workload (what `replay` runs), and the optional `shrunk_from`
+//! field names the workload the failure was found in:
+//!
+//! ```json
+//! "target": {"kind": "workload", "name": "write-skew", "fingerprint": "0c4f2d6a1b3e5f78",
+//!   "workload": {"format": "stm-workload", "version": 1, "...": "..."},
+//!   "shrunk_from": {"name": "write-skew", "fingerprint": "9a8b7c6d5e4f3a21",
+//!     "threads": 3, "transactions": 4, "operations": 9, "variables": 3,
+//!     "failure": "the failure as first found"}}
+//! ```
+//!
+//! `shrunk_from` has the original's `name` and `fingerprint` (so that
+//! `replay --workload` accepts the file for the workload it was explored
+//! on), its size, and the failure as first found (`failure` at the top is
+//! the shrunk workload's, the one a replay reproduces); `recorded_steps` and
+//! `recorded_switches` then describe the schedule first found on the
+//! original. Files without `shrunk_from` read as before: the field is
+//! optional within version 1.
 
 use super::Schedule;
 use serde::{Deserialize, Serialize};
@@ -33,7 +56,7 @@ pub const SCHEDULE_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Target {
-    /// A test run through [`check`](crate::check), by its name.
+    /// A test run through [`check`](crate::check()), by its name.
     Test {
         /// The test's name.
         name: String,
@@ -48,7 +71,43 @@ pub enum Target {
         fingerprint: String,
         /// The workload (an `stm-workload` document).
         workload: serde_json::Value,
+        /// When the workload is a shrunk one: the workload the failure was
+        /// found in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shrunk_from: Option<ShrunkFrom>,
     },
+}
+
+/// The workload a failure was first found in, recorded in a file that holds
+/// a shrunk workload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShrunkFrom {
+    /// The original workload's name.
+    pub name: String,
+    /// The fingerprint of the original workload's JSON.
+    pub fingerprint: String,
+    /// Its threads.
+    pub threads: usize,
+    /// Its transactions (`atomically` steps and queue items).
+    pub transactions: usize,
+    /// Its operations.
+    pub operations: usize,
+    /// Its variables.
+    pub variables: usize,
+    /// The failure as first found, on the original workload.
+    pub failure: String,
+}
+
+impl Target {
+    /// This target with `shrunk_from` set (a workload target; a test target
+    /// is returned as it is).
+    pub fn with_shrunk_from(mut self, from: Option<ShrunkFrom>) -> Target {
+        if let Target::Workload { shrunk_from, .. } = &mut self {
+            *shrunk_from = from;
+        }
+        self
+    }
 }
 
 impl std::fmt::Display for Target {
@@ -56,8 +115,21 @@ impl std::fmt::Display for Target {
         match self {
             Target::Test { name } => write!(f, "test `{name}`"),
             Target::Workload {
-                name, fingerprint, ..
-            } => write!(f, "workload `{name}` (fingerprint {fingerprint})"),
+                name,
+                fingerprint,
+                shrunk_from,
+                ..
+            } => {
+                write!(f, "workload `{name}` (fingerprint {fingerprint}")?;
+                if let Some(from) = shrunk_from {
+                    write!(
+                        f,
+                        ", shrunk from workload `{}` with fingerprint {}",
+                        from.name, from.fingerprint
+                    )?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }
@@ -220,9 +292,33 @@ impl ScheduleFile {
         serde_json::from_str(text).map_err(malformed)
     }
 
-    /// Refuses the file unless it was recorded for `expected`.
+    /// Refuses the file unless it was recorded for `expected`: the same
+    /// test, or a workload of the same name and fingerprint, either the
+    /// one the file holds or, for a shrunk workload, the one it was shrunk
+    /// from.
     pub fn expect_target(&self, path: &Path, expected: &Target) -> Result<(), ScheduleFileError> {
-        if &self.target == expected {
+        let same_workload = match (&self.target, expected) {
+            (
+                Target::Workload {
+                    name,
+                    fingerprint,
+                    shrunk_from,
+                    ..
+                },
+                Target::Workload {
+                    name: expected_name,
+                    fingerprint: expected_fingerprint,
+                    ..
+                },
+            ) => {
+                (name == expected_name && fingerprint == expected_fingerprint)
+                    || shrunk_from.as_ref().is_some_and(|from| {
+                        &from.name == expected_name && &from.fingerprint == expected_fingerprint
+                    })
+            }
+            _ => false,
+        };
+        if &self.target == expected || same_workload {
             Ok(())
         } else {
             Err(ScheduleFileError::WrongTarget {
@@ -289,5 +385,75 @@ impl ScheduleFile {
             .collect();
         files.sort();
         files
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workload_file(shrunk_from: Option<ShrunkFrom>) -> ScheduleFile {
+        let workload = crate::workload::Workload::builtin("write-skew").unwrap();
+        ScheduleFile::new(
+            crate::explore::workload_target(&workload).with_shrunk_from(shrunk_from),
+            DriverInfo {
+                scheduler: "pct".into(),
+                seed: Some(0),
+                depth: Some(3),
+                injected_bug: None,
+            },
+            "it failed".into(),
+            Some("0123456789abcdef".into()),
+            &Schedule::default(),
+            super::super::Shrunk {
+                schedule: Schedule::default(),
+                context_switches: 0,
+                replays: 0,
+            },
+        )
+    }
+
+    #[test]
+    fn the_committed_regression_reads_without_shrunk_from() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/stm-check-regressions/write-skew.json");
+        let file = ScheduleFile::load(&path).unwrap();
+        let Target::Workload { shrunk_from, .. } = &file.target else {
+            panic!("a workload target");
+        };
+        assert_eq!(shrunk_from, &None);
+    }
+
+    #[test]
+    fn shrunk_from_is_written_only_when_set_and_reads_back() {
+        let plain = workload_file(None);
+        let text = serde_json::to_string_pretty(&plain).unwrap();
+        assert!(!text.contains("shrunk_from"));
+        assert_eq!(
+            ScheduleFile::parse(Path::new("plain.json"), &text).unwrap(),
+            plain
+        );
+
+        let shrunk = workload_file(Some(ShrunkFrom {
+            name: "bigger".into(),
+            fingerprint: "fedcba9876543210".into(),
+            threads: 3,
+            transactions: 4,
+            operations: 9,
+            variables: 3,
+            failure: "it failed first".into(),
+        }));
+        let text = serde_json::to_string_pretty(&shrunk).unwrap();
+        assert!(text.contains("\"shrunk_from\""));
+        let read = ScheduleFile::parse(Path::new("shrunk.json"), &text).unwrap();
+        assert_eq!(read, shrunk);
+        assert!(read
+            .target
+            .to_string()
+            .ends_with("shrunk from workload `bigger` with fingerprint fedcba9876543210)"));
+
+        let typo = text.replace("\"operations\"", "\"operatoins\"");
+        let error = ScheduleFile::parse(Path::new("typo.json"), &typo).unwrap_err();
+        assert!(error.to_string().starts_with("typo.json:"), "{error}");
     }
 }

@@ -17,12 +17,15 @@ mod runner;
 mod shrink;
 
 pub use file::{
-    DriverInfo, ScheduleFile, ScheduleFileError, Target, SCHEDULE_FORMAT, SCHEDULE_VERSION,
+    DriverInfo, ScheduleFile, ScheduleFileError, ShrunkFrom, Target, SCHEDULE_FORMAT,
+    SCHEDULE_VERSION,
 };
 pub use recording::RecordingScheduler;
 pub use replaying::{Divergence, ReplayScheduler};
 pub(crate) use runner::panic_message;
-pub use runner::{replay, replay_recording, run_recorded, FailedExecution, Outcome};
+pub use runner::{
+    replay, replay_observed, replay_recording, run_recorded, FailedExecution, Outcome,
+};
 pub use shrink::{shrink, Shrunk};
 
 use serde::{Deserialize, Serialize};

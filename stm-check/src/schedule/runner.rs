@@ -98,6 +98,25 @@ pub fn replay_recording(
     (result, executed)
 }
 
+/// Replays `schedule` once and reports everything: the failure message, if
+/// any, the schedule that actually ran (see [`replay_recording`]) and the
+/// first divergence from `schedule` (see [`replay`]).
+pub fn replay_observed(
+    schedule: &Schedule,
+    test: impl Fn() + Send + Sync + 'static,
+) -> (Result<(), String>, Schedule, Option<super::Divergence>) {
+    let replayer = ReplayScheduler::new(schedule.clone());
+    let divergence = replayer.divergence();
+    let scheduler = RecordingScheduler::new(replayer);
+    let executed = scheduler.current();
+    let result = run_quietly(scheduler, test)
+        .map(|_| ())
+        .map_err(|(message, _)| message);
+    let executed = executed.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let divergence = divergence.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    (result, executed, divergence)
+}
+
 /// Runs executions with shuttle's own failure printing off and the panic
 /// hook silenced; returns the executions run, or the failure message and
 /// the failing execution's number.

@@ -35,6 +35,17 @@ pub enum WorkloadError {
         /// The version this build reads.
         supported: u64,
     },
+    /// [`Workload::with_threads`](super::Workload::with_threads) cannot give
+    /// the workload that many threads.
+    #[error("workload `{name}` cannot run with {threads} thread(s): {reason}")]
+    CannotScale {
+        /// The workload's name.
+        name: String,
+        /// The number of threads asked for.
+        threads: usize,
+        /// Why not.
+        reason: String,
+    },
     /// The workload parsed but one of its parts is invalid.
     #[error("{at}: {problem}")]
     Invalid {
@@ -129,6 +140,20 @@ pub enum Problem {
     /// A scan, condition or invariant lists no variable.
     #[error("the list of variables is empty")]
     NoVarsListed,
+    /// `scaling` says `fixed` and also how to scale.
+    #[error("a workload with fixed scaling takes no `min_threads` or `cycle`")]
+    FixedScalingWithOptions,
+    /// `scaling.min_threads` is 0.
+    #[error("`min_threads` must be at least 1, found 0")]
+    ZeroMinThreads,
+    /// A thread index (in `scaling.cycle`) is not below the number of threads.
+    #[error("thread index {thread} is out of range: the workload has {threads} thread(s), indices 0 to {}", threads.saturating_sub(1))]
+    ThreadOutOfRange {
+        /// The index used.
+        thread: usize,
+        /// How many threads there are.
+        threads: usize,
+    },
     /// A variable with a `counter` invariant is changed other than by `add`,
     /// so its expected value cannot be derived.
     #[error("variable {var} has a counter invariant but this `{op}` changes it; a counter may only be changed by `add`")]

@@ -299,6 +299,7 @@ pub fn generate(u: &mut Unstructured<'_>, config: GenerateConfig) -> arbitrary::
             .collect(),
         threads,
         invariants,
+        scaling: None,
     })
 }
 

@@ -7,6 +7,10 @@
 //! ([`strategy`], `Arbitrary`); [`Workload::run`] interprets one on any
 //! platform (std threads, shuttle, loom) and [`Workload::run_recorded`] also
 //! records its history for [`history::check`](crate::history::check).
+//! [`Workload::with_threads`] scales one to another number of threads;
+//! [`Workload::reductions`] lists the smaller workloads that shrinking a
+//! failure tries, and [`FailureSignature`] says what kind of failure a run
+//! showed.
 //!
 //! # The workload format (`stm-workload`, version 1)
 //!
@@ -31,6 +35,7 @@
 //! | step `queue` | a `TransactionQueue` run: `mode` `"run"` or `"run_ordered"`, `workers` (at least 1), `items` (transactions, at least one) |
 //! | transaction | optional `label`, and `ops` (at least one) run in order |
 //! | `invariants` | optional conditions on the final state |
+//! | `scaling` | optional: how `explore --threads T` scales the workload ([`Workload::with_threads`]): `{"fixed": true}` refuses any other count; `{"min_threads": n, "cycle": [t, ...]}` refuses fewer than `n` threads, and threads beyond the workload's own copy the listed threads in turn (all of them when absent) |
 //!
 //! Operations (`v` is a variable index, `c` a condition):
 //!
@@ -59,6 +64,14 @@
 //! change `v`), `{"equals": {"var": v, "value": n}}`,
 //! `{"each_at_least": {"vars": [v, ...], "bound": n}}` and `{"holds": c}`.
 //!
+//! With `--threads T` ([`Workload::with_threads`]) the threads are
+//! templates: the first `T` of the workload's own, then copies of the
+//! `scaling.cycle` threads in turn. `sum_preserved` and `counter`
+//! invariants hold as they are, `equals` values that state what the threads
+//! leave are derived again from a serial run, and the scaled workload must
+//! run serially (threads one after another, in several orders) without a
+//! failure the original's serial runs do not show.
+//!
 //! Unknown fields are refused (they are usually typos). After parsing, a
 //! workload is validated: indices in range, no empty list where one item is
 //! needed, no transfer to itself, counters changed only by `add`. Errors
@@ -78,17 +91,24 @@ mod load;
 mod model;
 mod outcome;
 mod recorded;
+mod reduce;
 mod run;
+mod scale;
+mod serial;
+mod signature;
 mod validate;
 
 pub use builtin::BUILTIN_NAMES;
 pub use error::{LoadError, Position, Problem, WorkloadError};
 pub use generate::{generate, strategy, GenerateConfig};
 pub use model::{
-    Cmp, Condition, Invariant, Op, QueueMode, QueueRun, Step, Thread, Transaction, TxSite, Var,
-    VarIndex, Workload, FORMAT_NAME, FORMAT_VERSION,
+    Cmp, Condition, Invariant, Op, QueueMode, QueueRun, Scaling, Step, Thread, Transaction, TxSite,
+    Var, VarIndex, Workload, FORMAT_NAME, FORMAT_VERSION,
 };
 pub use outcome::{
     AssertionFailure, InvariantFailure, QueueStop, QueueStopReason, Violation, WorkloadOutcome,
 };
+pub use reduce::{Reduction, ReductionKind, WorkloadSize};
 pub use run::WorkloadVars;
+pub(crate) use serial::SerialRuns;
+pub use signature::{FailureKind, FailureSignature};

@@ -31,6 +31,28 @@ pub struct Workload {
     pub threads: Vec<Thread>,
     /// Conditions on the final state, checked after every thread has ended.
     pub invariants: Vec<Invariant>,
+    /// How [`Workload::with_threads`] scales the workload to another number
+    /// of threads (`None`: every thread is a template, down to one thread).
+    pub scaling: Option<Scaling>,
+}
+
+/// How a workload scales to another number of threads (the optional
+/// `"scaling"` field; see [`Workload::with_threads`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scaling {
+    /// The workload only runs with its own threads: any other count is
+    /// refused (`{"fixed": true}`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fixed: bool,
+    /// The fewest threads the workload makes sense with (at least 1; 1 when
+    /// absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_threads: Option<usize>,
+    /// The threads (by index) that threads beyond the workload's own copy,
+    /// in turn (every thread, in order, when absent or empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cycle: Vec<usize>,
 }
 
 /// A variable: one `TVar<i64>`.
@@ -293,6 +315,8 @@ struct Document {
     threads: Vec<Thread>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     invariants: Vec<Invariant>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scaling: Option<Scaling>,
 }
 
 impl Serialize for Workload {
@@ -305,6 +329,7 @@ impl Serialize for Workload {
             vars: self.vars.clone(),
             threads: self.threads.clone(),
             invariants: self.invariants.clone(),
+            scaling: self.scaling.clone(),
         }
         .serialize(serializer)
     }
@@ -332,6 +357,7 @@ impl<'de> Deserialize<'de> for Workload {
             vars: document.vars,
             threads: document.threads,
             invariants: document.invariants,
+            scaling: document.scaling,
         })
     }
 }

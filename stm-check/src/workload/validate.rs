@@ -2,7 +2,7 @@
 //! the first problem in document order with its path in the document.
 
 use super::error::{Position, Problem, WorkloadError};
-use super::model::{Condition, Invariant, Op, Step, Transaction, VarIndex, Workload};
+use super::model::{Condition, Invariant, Op, Scaling, Step, Transaction, VarIndex, Workload};
 
 /// One step of a path into the JSON document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +121,29 @@ impl Validator<'_> {
             self.at(&[Segment::Key("invariants"), Segment::Index(i)], |v| {
                 v.invariant(invariant)
             })?;
+        }
+        if let Some(scaling) = &workload.scaling {
+            let threads = workload.threads.len();
+            self.at(&[Segment::Key("scaling")], |v| v.scaling(scaling, threads))?;
+        }
+        Ok(())
+    }
+
+    fn scaling(&mut self, scaling: &Scaling, threads: usize) -> Checked {
+        if scaling.fixed && (scaling.min_threads.is_some() || !scaling.cycle.is_empty()) {
+            return self.fail(Problem::FixedScalingWithOptions);
+        }
+        if scaling.min_threads == Some(0) {
+            return self.at(&[Segment::Key("min_threads")], |v| {
+                v.fail(Problem::ZeroMinThreads)
+            });
+        }
+        for (i, &thread) in scaling.cycle.iter().enumerate() {
+            if thread >= threads {
+                return self.at(&[Segment::Key("cycle"), Segment::Index(i)], |v| {
+                    v.fail(Problem::ThreadOutOfRange { thread, threads })
+                });
+            }
         }
         Ok(())
     }
