@@ -36,7 +36,13 @@ pub(crate) struct ExecutionCheck {
     trace: bool,
     progress: Option<Arc<dyn Fn(super::Progress) + Send + Sync>>,
     injected_bug: Option<String>,
+    recorder_slot: Option<RecorderSlot>,
 }
+
+/// Where an execution leaves its recorder before it runs the workload, so
+/// that the history of an execution that never finishes (a deadlock) can
+/// still be fingerprinted and traced.
+pub(crate) type RecorderSlot = Arc<Mutex<Option<Arc<HistoryRecorder>>>>;
 
 impl ExecutionCheck {
     pub(crate) fn new(workload: Workload, stm: StmConfig) -> Self {
@@ -47,7 +53,14 @@ impl ExecutionCheck {
             trace: false,
             progress: None,
             injected_bug: None,
+            recorder_slot: None,
         }
+    }
+
+    /// Leaves each execution's recorder in `slot` (see [`RecorderSlot`]).
+    pub(crate) fn with_recorder_slot(mut self, slot: RecorderSlot) -> Self {
+        self.recorder_slot = Some(slot);
+        self
     }
 
     /// Runs every execution with this stm-core bug injected (by name; the
@@ -86,6 +99,9 @@ impl ExecutionCheck {
         } else {
             HistoryRecorder::new()
         });
+        if let Some(slot) = &self.recorder_slot {
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(recorder.clone());
+        }
         let stm = match &self.injected_bug {
             None => Stm::<P>::for_platform_with_recorder(self.stm, recorder.clone()),
             Some(bug) => super::injected_runtime(self.stm, recorder.clone(), bug),

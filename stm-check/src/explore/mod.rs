@@ -4,13 +4,13 @@
 //! as a shrunk schedule file that `stm-check replay` reproduces.
 
 mod driver;
-mod execution;
+pub(crate) mod execution;
 
 pub use driver::{DriverOutcome, LoomDriver, ShuttleDriver, StressDriver};
 
 use crate::check::SchedulerKind;
 use crate::record::fingerprint;
-use crate::schedule::{shrink, Schedule, ScheduleFile, ScheduleFileError, Target};
+use crate::schedule::{shrink, DriverInfo, Schedule, ScheduleFile, ScheduleFileError, Target};
 use crate::workload::Workload;
 use driver::Driver;
 use execution::ExecutionCheck;
@@ -55,23 +55,24 @@ pub struct ExploreConfig {
 }
 
 /// The bugs this build can inject (none without the `bug-injection`
-/// feature).
+/// feature; this crate's own unit tests can inject every bug, since its
+/// dev-dependency on stm-core enables stm-core's feature).
 pub fn injectable_bugs() -> Vec<&'static str> {
-    #[cfg(feature = "bug-injection")]
+    #[cfg(any(test, feature = "bug-injection"))]
     {
         stm_core::InjectedBug::ALL
             .iter()
             .map(|b| b.name())
             .collect()
     }
-    #[cfg(not(feature = "bug-injection"))]
+    #[cfg(not(any(test, feature = "bug-injection")))]
     {
         Vec::new()
     }
 }
 
 /// A recorded runtime with the named bug injected.
-#[cfg(feature = "bug-injection")]
+#[cfg(any(test, feature = "bug-injection"))]
 fn injected_runtime<P: stm_core::Platform>(
     stm: StmConfig,
     recorder: Arc<crate::record::HistoryRecorder>,
@@ -82,7 +83,7 @@ fn injected_runtime<P: stm_core::Platform>(
     stm_core::Stm::<P>::with_injected_bug(stm, Some(recorder), bug)
 }
 
-#[cfg(not(feature = "bug-injection"))]
+#[cfg(not(any(test, feature = "bug-injection")))]
 fn injected_runtime<P: stm_core::Platform>(
     _stm: StmConfig,
     _recorder: Arc<crate::record::HistoryRecorder>,
@@ -208,37 +209,16 @@ pub fn explore(
             message,
             schedule: Some(schedule),
         } => {
-            let quiet = ExecutionCheck::new(workload.clone(), config.stm)
-                .with_injected_bug(config.injected_bug.clone());
-            let shrunk = shrink(
-                &schedule,
-                &message,
-                config.shrink_budget,
-                quiet.panicking::<ShuttlePlatform>(),
-            );
-            let replayed = replay_workload(
-                workload,
-                config.stm,
-                config.injected_bug.clone(),
-                &shrunk.schedule,
-                false,
-            );
             let mut info = driver.info();
             info.injected_bug = config.injected_bug.clone();
-            let saved = ScheduleFile::new(
-                workload_target(workload),
+            Some(save_failure(
+                workload,
+                config,
                 info,
-                message.clone(),
-                Some(replayed.history_hash),
-                &schedule,
-                shrunk,
-            );
-            let file = saved.save_new(&config.regressions, &workload.name)?;
-            Some(FoundFailure {
                 message,
-                file: Some(file),
-                saved: Some(Box::new(saved)),
-            })
+                &schedule,
+                &workload.name,
+            )?)
         }
     };
     Ok(ExploreSummary {
@@ -250,6 +230,51 @@ pub fn explore(
         violations: counts.violations,
         elapsed,
         failure,
+    })
+}
+
+/// Shrinks a failing schedule of `workload` (found by `driver`, which
+/// carries the injected bug), replays the shrunk one for its history
+/// fingerprint, and saves it as a new schedule file in
+/// `config.regressions`, named after `stem`: what `explore` does with the
+/// first failure, and `import-fuzz` with a fuzzer's crash. Uses `config`'s
+/// runtime settings, shrink budget, folder and injected bug.
+pub fn save_failure(
+    workload: &Workload,
+    config: &ExploreConfig,
+    driver: DriverInfo,
+    message: String,
+    schedule: &Schedule,
+    stem: &str,
+) -> Result<FoundFailure, ScheduleFileError> {
+    let quiet = ExecutionCheck::new(workload.clone(), config.stm)
+        .with_injected_bug(config.injected_bug.clone());
+    let shrunk = shrink(
+        schedule,
+        &message,
+        config.shrink_budget,
+        quiet.panicking::<ShuttlePlatform>(),
+    );
+    let replayed = replay_workload(
+        workload,
+        config.stm,
+        config.injected_bug.clone(),
+        &shrunk.schedule,
+        false,
+    );
+    let saved = ScheduleFile::new(
+        workload_target(workload),
+        driver,
+        message.clone(),
+        Some(replayed.history_hash),
+        schedule,
+        shrunk,
+    );
+    let file = saved.save_new(&config.regressions, stem)?;
+    Ok(FoundFailure {
+        message,
+        file: Some(file),
+        saved: Some(Box::new(saved)),
     })
 }
 
@@ -266,7 +291,9 @@ pub struct WorkloadReplay {
     pub divergence: Option<crate::schedule::Divergence>,
 }
 
-/// Replays `schedule` on `workload` once under shuttle.
+/// Replays `schedule` on `workload` once under shuttle. An execution that
+/// never finishes (a deadlock, a panic in the engine) fails with shuttle's
+/// message, and its history so far is fingerprinted and traced.
 pub fn replay_workload(
     workload: &Workload,
     stm: StmConfig,
@@ -274,13 +301,16 @@ pub fn replay_workload(
     schedule: &Schedule,
     trace: bool,
 ) -> WorkloadReplay {
-    let mut check = ExecutionCheck::new(workload.clone(), stm).with_injected_bug(injected_bug);
+    let slot: execution::RecorderSlot = Arc::default();
+    let mut check = ExecutionCheck::new(workload.clone(), stm)
+        .with_injected_bug(injected_bug)
+        .with_recorder_slot(slot.clone());
     if trace {
         check = check.traced();
     }
     let last = Arc::new(std::sync::Mutex::new(None));
     let (record, run) = (last.clone(), check.clone());
-    let (_, divergence) = crate::schedule::replay(schedule, move || {
+    let (result, divergence) = crate::schedule::replay(schedule, move || {
         let execution = run.run_once::<ShuttlePlatform>();
         let failure = execution.failure.clone();
         *record.lock().unwrap_or_else(|p| p.into_inner()) = Some(execution);
@@ -288,11 +318,19 @@ pub fn replay_workload(
             panic!("{failure}");
         }
     });
-    let execution = last
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take()
-        .expect("the replay ran the workload once");
+    let finished = last.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let execution = finished.unwrap_or_else(|| {
+        let recorder = slot.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        execution::Execution {
+            failure: Some(result.err().unwrap_or_else(|| {
+                "the execution ended without finishing the workload".to_string()
+            })),
+            history_hash: crate::record::history_hash(
+                &recorder.as_ref().map(|r| r.history()).unwrap_or_default(),
+            ),
+            trace: recorder.map(|r| r.trace()).unwrap_or_default(),
+        }
+    });
     WorkloadReplay {
         failure: execution.failure,
         history_hash: execution.history_hash,

@@ -20,6 +20,7 @@ pub use file::{
     DriverInfo, ScheduleFile, ScheduleFileError, Target, SCHEDULE_FORMAT, SCHEDULE_VERSION,
 };
 pub use recording::RecordingScheduler;
+pub(crate) use replaying::fallback_choice;
 pub use replaying::{Divergence, ReplayScheduler};
 pub(crate) use runner::panic_message;
 pub use runner::{replay, replay_recording, run_recorded, FailedExecution, Outcome};
