@@ -8,20 +8,22 @@ use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use stm_check::fuzz::{injected_bug_from_env, run_interleavings, InterleavingsInput};
 
-/// The injected bug, read from the environment once.
-fn injected_bug() -> Option<&'static str> {
-    static BUG: OnceLock<Option<String>> = OnceLock::new();
-    BUG.get_or_init(|| {
-        injected_bug_from_env().unwrap_or_else(|message| {
+/// The injected bug, read from the environment once, before fuzzing
+/// starts (where exiting on a bad name is not taken for a crash).
+static INJECTED_BUG: OnceLock<Option<String>> = OnceLock::new();
+
+fuzz_target!(
+    init: {
+        let bug = injected_bug_from_env().unwrap_or_else(|message| {
             eprintln!("interleavings: {message}");
             std::process::exit(2)
-        })
-    })
-    .as_deref()
-}
-
-fuzz_target!(|input: InterleavingsInput| {
-    if let Err(failure) = run_interleavings(&input, injected_bug()) {
-        panic!("{failure}");
+        });
+        INJECTED_BUG.get_or_init(|| bug);
+    },
+    |input: InterleavingsInput| {
+        let bug = INJECTED_BUG.get().and_then(Option::as_deref);
+        if let Err(failure) = run_interleavings(&input, bug) {
+            panic!("{failure}");
+        }
     }
-});
+);
