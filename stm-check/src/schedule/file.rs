@@ -33,7 +33,7 @@ pub const SCHEDULE_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Target {
-    /// A test run through [`check`](crate::check), by its name.
+    /// A test run through [`check`](crate::check()), by its name.
     Test {
         /// The test's name.
         name: String,

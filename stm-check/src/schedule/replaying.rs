@@ -17,10 +17,12 @@ pub struct Divergence {
 }
 
 /// Runs one execution following `schedule` step for step. Past its end (a
-/// shrunk schedule may stop early), it continues deterministically
-/// ([`fallback_choice`]), and random values are 0. The first mismatch is
-/// kept as a [`Divergence`], and the replay continues with the same
-/// fallback.
+/// shrunk schedule may stop early), it continues deterministically: the
+/// current task keeps running unless it asks to yield (a spin loop waiting
+/// for another task; then the next runnable task by id runs, round robin)
+/// or blocks or finishes (then the lowest-numbered runnable task runs);
+/// random values are 0. The first mismatch is kept as a [`Divergence`],
+/// and the replay continues with the same fallback.
 #[derive(Debug)]
 pub struct ReplayScheduler {
     schedule: Schedule,
