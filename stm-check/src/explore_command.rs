@@ -10,6 +10,7 @@ use std::sync::Arc;
 use stm_check::check::SchedulerKind;
 use stm_check::explore::{
     self, injectable_bugs, replay_workload, workload_target, DriverKind, ExploreConfig,
+    FoundFailure,
 };
 use stm_check::schedule::{ScheduleFile, Target};
 use stm_check::workload::{Workload, BUILTIN_NAMES};
@@ -34,9 +35,84 @@ pub enum SchedulerArg {
 const VIOLATION: u8 = 1;
 const BAD_INPUT: u8 = 2;
 
-fn bad_input(message: impl std::fmt::Display) -> ExitCode {
+pub(crate) fn bad_input(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("stm-check: {message}");
     ExitCode::from(BAD_INPUT)
+}
+
+/// Refuses `--inject-bug` in builds that cannot inject bugs, and names the
+/// bugs this one can when `bug` is not one of them.
+pub(crate) fn check_injected_bug(bug: Option<&str>, command: &str) -> Result<(), ExitCode> {
+    let Some(bug) = bug else {
+        return Ok(());
+    };
+    let available = injectable_bugs();
+    if available.is_empty() {
+        return Err(bad_input(format!("--inject-bug needs a test build: cargo run -p stm-check --features bug-injection -- {command} ...")));
+    }
+    if !available.contains(&bug) {
+        return Err(bad_input(format!(
+            "unknown bug `{bug}`; this build can inject: {}",
+            available.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// A found failure as JSON: the message, the saved file and the command
+/// that replays it, the saved schedule's measures, and what shrinking the
+/// workload did.
+pub(crate) fn failure_json(f: &FoundFailure) -> serde_json::Value {
+    json!({
+        "message": f.message,
+        "file": f.file.as_ref().map(|p| p.display().to_string()),
+        "replay": f.file.as_ref().map(|p| format!("stm-check replay {}", p.display())),
+        "steps": f.saved.as_ref().map(|s| s.schedule.steps.len()),
+        "recorded_steps": f.saved.as_ref().map(|s| s.recorded_steps),
+        "context_switches": f.saved.as_ref().map(|s| s.shrunk_switches),
+        "history_hash": f.saved.as_ref().and_then(|s| s.history_hash.clone()),
+        "shrunk_failure": f.saved.as_ref().map(|s| s.failure.clone()),
+        "shrink": f.shrink.as_ref().map(|s| json!({
+            "signature": s.signature.kinds().map(|k| k.to_string()).collect::<Vec<_>>(),
+            "threads": [s.before.threads, s.after.threads],
+            "transactions": [s.before.transactions, s.after.transactions],
+            "operations": [s.before.operations, s.after.operations],
+            "variables": [s.before.variables, s.after.variables],
+            "context_switches": [s.context_switches.0, s.context_switches.1],
+            "candidates": s.candidates,
+            "kept": s.kept,
+            "steps": s.steps,
+            "schedules": s.schedules,
+            "seconds": s.elapsed.as_secs_f64(),
+            "out_of_time": s.out_of_time,
+        })),
+    })
+}
+
+/// Prints a found failure: the violation, what shrinking did, where its
+/// schedule was saved and the command that replays it (or why there is
+/// none, for `driver`).
+pub(crate) fn print_failure(failure: &FoundFailure, driver: &str) {
+    println!("\nVIOLATION:\n{}", failure.message);
+    if let Some(shrink) = &failure.shrink {
+        println!("\n{}", shrink_line(shrink));
+        if let Some(saved) = failure.saved.as_ref().filter(|_| shrink.kept > 0) {
+            println!("the shrunk workload fails with:\n{}", saved.failure);
+        }
+    }
+    match (&failure.file, &failure.saved) {
+        (Some(file), Some(saved)) => {
+            println!(
+                "\nsaved to {} (shrunk to {} of {} steps, {} context switches)",
+                file.display(),
+                saved.schedule.steps.len(),
+                saved.recorded_steps,
+                saved.shrunk_switches
+            );
+            println!("replay it with: stm-check replay {}", file.display());
+        }
+        _ => println!("\n({driver} records no replayable schedule; explore with a shuttle scheduler to save one)"),
+    }
 }
 
 /// A built-in workload by name, or a workload file; scaled to `threads`
@@ -92,7 +168,7 @@ fn threads_needed(workload: &Workload) -> usize {
 
 /// Silences stderr while the model checker replays failing executions
 /// (shuttle prints a line for each); restored when dropped.
-fn quiet_stderr() -> Option<gag::Gag> {
+pub(crate) fn quiet_stderr() -> Option<gag::Gag> {
     gag::Gag::stderr().ok()
 }
 
@@ -135,17 +211,8 @@ pub fn explore_command(args: ExploreArgs) -> ExitCode {
         shrink_schedules,
         json,
     } = args;
-    if let Some(bug) = &injected_bug {
-        let available = injectable_bugs();
-        if available.is_empty() {
-            return bad_input("--inject-bug needs a test build: cargo run -p stm-check --features bug-injection -- explore ...");
-        }
-        if !available.contains(&bug.as_str()) {
-            return bad_input(format!(
-                "unknown bug `{bug}`; this build can inject: {}",
-                available.join(", ")
-            ));
-        }
+    if let Err(exit) = check_injected_bug(injected_bug.as_deref(), "explore") {
+        return exit;
     }
     let workload = match resolve_workload(&workload, threads) {
         Ok(w) => w,
@@ -215,32 +282,7 @@ pub fn explore_command(args: ExploreArgs) -> ExitCode {
         Err(error) => return bad_input(format!("could not save the failing schedule: {error}")),
     };
     if json {
-        let failure = summary.failure.as_ref().map(|f| {
-            json!({
-                "message": f.message,
-                "file": f.file.as_ref().map(|p| p.display().to_string()),
-                "replay": f.file.as_ref().map(|p| format!("stm-check replay {}", p.display())),
-                "steps": f.saved.as_ref().map(|s| s.schedule.steps.len()),
-                "recorded_steps": f.saved.as_ref().map(|s| s.recorded_steps),
-                "context_switches": f.saved.as_ref().map(|s| s.shrunk_switches),
-                "history_hash": f.saved.as_ref().and_then(|s| s.history_hash.clone()),
-                "shrunk_failure": f.saved.as_ref().map(|s| s.failure.clone()),
-                "shrink": f.shrink.as_ref().map(|s| json!({
-                    "signature": s.signature.kinds().map(|k| k.to_string()).collect::<Vec<_>>(),
-                    "threads": [s.before.threads, s.after.threads],
-                    "transactions": [s.before.transactions, s.after.transactions],
-                    "operations": [s.before.operations, s.after.operations],
-                    "variables": [s.before.variables, s.after.variables],
-                    "context_switches": [s.context_switches.0, s.context_switches.1],
-                    "candidates": s.candidates,
-                    "kept": s.kept,
-                    "steps": s.steps,
-                    "schedules": s.schedules,
-                    "seconds": s.elapsed.as_secs_f64(),
-                    "out_of_time": s.out_of_time,
-                })),
-            })
-        });
+        let failure = summary.failure.as_ref().map(failure_json);
         let report = json!({
             "workload": workload.name,
             "threads": workload.threads.len(),
@@ -272,26 +314,7 @@ pub fn explore_command(args: ExploreArgs) -> ExitCode {
             summary.violations
         );
         if let Some(failure) = &summary.failure {
-            println!("\nVIOLATION:\n{}", failure.message);
-            if let Some(shrink) = &failure.shrink {
-                println!("\n{}", shrink_line(shrink));
-                if let Some(saved) = failure.saved.as_ref().filter(|_| shrink.kept > 0) {
-                    println!("the shrunk workload fails with:\n{}", saved.failure);
-                }
-            }
-            match (&failure.file, &failure.saved) {
-                (Some(file), Some(saved)) => {
-                    println!(
-                        "\nsaved to {} (shrunk to {} of {} steps, {} context switches)",
-                        file.display(),
-                        saved.schedule.steps.len(),
-                        saved.recorded_steps,
-                        saved.shrunk_switches
-                    );
-                    println!("replay it with: stm-check replay {}", file.display());
-                }
-                _ => println!("\n({} records no replayable schedule; explore with a shuttle scheduler to save one)", summary.driver),
-            }
+            print_failure(failure, &summary.driver);
         }
     }
     if summary.failure.is_some() {

@@ -2,14 +2,15 @@
 //! threads or under a model checker (shuttle), recorded as histories
 //! ([`record`]) and checked for serializability and opacity ([`history`]).
 //!
-//! This crate grows into the model checkers and fuzzers of the project;
-//! today it holds the bank workload behind `stm-check bank`, the history
-//! checker behind `stm-check check`, and the [`workload`] language that the
-//! exploration tools run.
+//! It holds the bank workload behind `stm-check bank`, the history checker
+//! behind `stm-check check`, the [`workload`] language that the exploration
+//! tools run, the explorers behind `stm-check explore` ([`explore`]), and
+//! the logic of the cargo-fuzz targets in `fuzz/` ([`fuzz`]).
 
 pub mod bank;
 pub mod check;
 pub mod explore;
+pub mod fuzz;
 pub mod history;
 pub mod load_error;
 pub mod record;

@@ -1,9 +1,11 @@
 //! `stm-check`: the command-line front of the toolkit.
 
 mod explore_command;
+mod import_command;
 
 use clap::{Parser, Subcommand};
 use explore_command::{explore_command, replay_command, ExploreArgs, SchedulerArg};
+use import_command::import_fuzz_command;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -84,6 +86,26 @@ enum Command {
         /// Print every step: which thread began, read, committed or aborted.
         #[arg(long)]
         trace: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Turn a crash artifact of the `interleavings` fuzz target (a file
+    /// under fuzz/artifacts/interleavings/) into a schedule file that
+    /// `replay` reproduces: the input is decoded and run again with every
+    /// scheduling choice recorded, then shrunk and saved like a failure
+    /// `explore` found. Exit 0: saved; 2: the file cannot be read, does not
+    /// fail, or cannot be saved.
+    ImportFuzz {
+        /// The crash artifact.
+        artifact: PathBuf,
+        /// The bug the fuzzer ran with (its STM_FUZZ_INJECT_BUG; test
+        /// builds with the `bug-injection` feature only).
+        #[arg(long, value_name = "BUG")]
+        inject_bug: Option<String>,
+        /// Where the schedule file is saved (never overwriting a file).
+        #[arg(long, default_value = "stm-check-regressions")]
+        regressions: PathBuf,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -169,6 +191,12 @@ fn main() -> ExitCode {
             trace,
             json,
         } => replay_command(&file, workload.as_deref(), threads, trace, json),
+        Command::ImportFuzz {
+            artifact,
+            inject_bug,
+            regressions,
+            json,
+        } => import_fuzz_command(&artifact, inject_bug, regressions, json),
         Command::Bank {
             threads,
             accounts,

@@ -342,3 +342,49 @@ fn an_injected_write_skew_is_shrunk_and_replays() {
     assert_eq!(report["reproduced"], true);
     assert_eq!(report["identical_history"], true);
 }
+
+#[test]
+fn import_fuzz_refuses_what_it_cannot_import_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = stm_check(dir.path(), &["import-fuzz", "crash-missing"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("crash-missing: cannot read"),
+        "{}",
+        stderr(&missing)
+    );
+
+    // Any bytes decode to an input; these run clean on the correct engine.
+    std::fs::write(dir.path().join("crash-clean"), [7u8, 1, 2, 3, 200, 0, 9]).unwrap();
+    let clean = stm_check(dir.path(), &["import-fuzz", "crash-clean"]);
+    assert_eq!(clean.status.code(), Some(2));
+    assert!(
+        stderr(&clean).contains("crash-clean: this input runs without a failure on the correct engine; nothing to import"),
+        "{}",
+        stderr(&clean)
+    );
+    assert!(
+        stderr(&clean).contains("--inject-bug"),
+        "{}",
+        stderr(&clean)
+    );
+    assert!(!dir.path().join("stm-check-regressions").exists());
+
+    // This build has no bug injection (only the fuzz crate's and test
+    // builds do).
+    let bug = stm_check(
+        dir.path(),
+        &[
+            "import-fuzz",
+            "crash-clean",
+            "--inject-bug",
+            "lose-retry-wakeup",
+        ],
+    );
+    assert_eq!(bug.status.code(), Some(2));
+    assert!(
+        stderr(&bug).contains("--inject-bug needs a test build"),
+        "{}",
+        stderr(&bug)
+    );
+}

@@ -39,6 +39,68 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Waiters block on real threads until thread 0 sets the latch: every
+    /// run ends, with the latch set.
+    #[test]
+    fn latch_workloads_terminate_on_std_threads(
+        workload in strategy(GenerateConfig { max_waiters: 2, ..GenerateConfig::default() })
+    ) {
+        prop_assert!(workload.validate().is_ok());
+        assert_clean_run::<Std>(&workload, StmConfig::default());
+    }
+}
+
+/// With `max_waiters`, some workloads block in `retry_unless` on a latch
+/// that thread 0 sets, and only there.
+#[test]
+fn latches_have_one_setter_on_thread_0_and_waiters_elsewhere() {
+    let config = GenerateConfig {
+        max_waiters: 2,
+        ..GenerateConfig::default()
+    };
+    let mut latches = 0;
+    for seed in 0..200u64 {
+        let bytes: Vec<u8> = (0..300u64)
+            .map(|i| (i.wrapping_mul(seed | 1).wrapping_mul(0x9E37_79B9) >> 7) as u8)
+            .collect();
+        let workload =
+            stm_check::workload::generate(&mut Unstructured::new(&bytes), config).unwrap();
+        workload.validate().unwrap();
+        let Some(latch) = workload
+            .vars
+            .iter()
+            .position(|v| v.name.as_deref() == Some("latch"))
+        else {
+            continue;
+        };
+        latches += 1;
+        assert_eq!(latch, workload.vars.len() - 1);
+        for (site, tx) in workload.transactions() {
+            let retries = tx
+                .ops
+                .iter()
+                .any(|op| matches!(op, Op::RetryUnless(c) if c.sum == [latch]));
+            let sets = tx
+                .ops
+                .iter()
+                .any(|op| matches!(op, Op::Write { var, .. } if *var == latch));
+            assert!(!retries || site.thread > 0, "thread 0 never waits: {site}");
+            assert!(
+                !sets || site.thread == 0,
+                "only thread 0 sets the latch: {site}"
+            );
+        }
+        assert!(workload.invariants.contains(&Invariant::Equals {
+            var: latch,
+            value: 1
+        }));
+    }
+    assert!(latches > 20, "{latches} of 200 workloads have a latch");
+}
+
 /// Any bytes give a valid workload within the bounds (what a fuzzer feeds).
 #[test]
 fn arbitrary_bytes_give_valid_bounded_workloads() {

@@ -29,7 +29,7 @@
 //! failing workload is then shrunk as before.
 
 mod driver;
-mod execution;
+pub(crate) mod execution;
 mod minimize;
 
 pub use driver::{DriverOutcome, LoomDriver, ShuttleDriver, StressDriver};
@@ -93,23 +93,24 @@ pub struct ExploreConfig {
 }
 
 /// The bugs this build can inject (none without the `bug-injection`
-/// feature).
+/// feature; this crate's own unit tests can inject every bug, since its
+/// dev-dependency on stm-core enables stm-core's feature).
 pub fn injectable_bugs() -> Vec<&'static str> {
-    #[cfg(feature = "bug-injection")]
+    #[cfg(any(test, feature = "bug-injection"))]
     {
         stm_core::InjectedBug::ALL
             .iter()
             .map(|b| b.name())
             .collect()
     }
-    #[cfg(not(feature = "bug-injection"))]
+    #[cfg(not(any(test, feature = "bug-injection")))]
     {
         Vec::new()
     }
 }
 
 /// A recorded runtime with the named bug injected.
-#[cfg(feature = "bug-injection")]
+#[cfg(any(test, feature = "bug-injection"))]
 fn injected_runtime<P: stm_core::Platform>(
     stm: StmConfig,
     recorder: Arc<crate::record::HistoryRecorder>,
@@ -120,7 +121,7 @@ fn injected_runtime<P: stm_core::Platform>(
     stm_core::Stm::<P>::with_injected_bug(stm, Some(recorder), bug)
 }
 
-#[cfg(not(feature = "bug-injection"))]
+#[cfg(not(any(test, feature = "bug-injection")))]
 fn injected_runtime<P: stm_core::Platform>(
     _stm: StmConfig,
     _recorder: Arc<crate::record::HistoryRecorder>,
@@ -258,7 +259,7 @@ pub fn explore(
         } => {
             let mut info = driver.info();
             info.injected_bug = config.injected_bug.clone();
-            Some(save_failure(
+            Some(shrink_and_save(
                 workload,
                 config,
                 info,
@@ -266,6 +267,7 @@ pub fn explore(
                 schedule,
                 counts.executions,
                 &progress,
+                &workload.name,
             )?)
         }
     };
@@ -281,9 +283,39 @@ pub fn explore(
     })
 }
 
-/// Shrinks a failure a shuttle driver found after `found_after` schedules
-/// (the workload, then the schedule) and saves it.
-fn save_failure(
+/// Shrinks a failing schedule of `workload` (found by `driver`, which
+/// carries the injected bug): the workload first, when `config`'s driver is
+/// a shuttle scheduler and [`ExploreConfig::shrink_schedules`] is not 0, then
+/// the schedule; replays the result for its history fingerprint, and saves
+/// it as a new schedule file in `config.regressions`, named after `stem`:
+/// what `explore` does with the first failure, and `import-fuzz` with a
+/// fuzzer's crash. Uses `config`'s runtime settings, shrink budgets, folder
+/// and injected bug.
+pub fn save_failure(
+    workload: &Workload,
+    config: &ExploreConfig,
+    driver: crate::schedule::DriverInfo,
+    message: String,
+    schedule: &Schedule,
+    stem: &str,
+) -> Result<FoundFailure, ScheduleFileError> {
+    let quiet: Arc<dyn Fn(Progress) + Send + Sync> = Arc::new(|_| {});
+    shrink_and_save(
+        workload,
+        config,
+        driver,
+        message,
+        schedule.clone(),
+        1,
+        &quiet,
+        stem,
+    )
+}
+
+/// [`save_failure`] for a failure a driver found after `found_after`
+/// schedules, telling `progress` how shrinking goes.
+#[allow(clippy::too_many_arguments)]
+fn shrink_and_save(
     workload: &Workload,
     config: &ExploreConfig,
     info: crate::schedule::DriverInfo,
@@ -291,6 +323,7 @@ fn save_failure(
     schedule: Schedule,
     found_after: usize,
     progress: &Arc<dyn Fn(Progress) + Send + Sync>,
+    stem: &str,
 ) -> Result<FoundFailure, ScheduleFileError> {
     // Candidates are explored with the driver that found the failure (the
     // shuttle drivers are the ones that record schedules).
@@ -356,7 +389,7 @@ fn save_failure(
         &schedule,
         shrunk,
     );
-    let file = saved.save_new(&config.regressions, &workload.name)?;
+    let file = saved.save_new(&config.regressions, stem)?;
     Ok(FoundFailure {
         message,
         shrink: shrink_report,

@@ -111,7 +111,13 @@ pub struct Read {
     /// of the write it returned (its own or another attempt's).
     pub version: u64,
     /// The value returned, when recorded; checked against the write's value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// (`"value": null` is the JSON value null; leave the field out when no
+    /// value was recorded.)
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "recorded_value"
+    )]
     pub value: Option<Value>,
 }
 
@@ -126,9 +132,23 @@ pub struct Write {
     /// intermediate writes and writes of aborted attempts are never
     /// installed, their version only lets reads refer to them.
     pub version: u64,
-    /// The value written, when recorded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The value written, when recorded (`"value": null` is the JSON value
+    /// null).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "recorded_value"
+    )]
     pub value: Option<Value>,
+}
+
+/// A `value` field that is present: whatever JSON value it holds, `null`
+/// included (plain `Option` would read `null` as "not recorded", and a
+/// recorded null would not survive a round trip).
+fn recorded_value<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 /// The top level of the file, read in two steps so that an unknown version
@@ -239,4 +259,30 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
         .rposition(|&b| b == b'\n')
         .map_or(0, |p| p + 1);
     (line, 1 + offset - line_start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recorded_null_is_a_value_and_survives_a_round_trip() {
+        let json = r#"{"format": "stm-history", "version": 1,
+          "initial": [{"key": 0, "value": null}],
+          "transactions": [
+            {"id": 1, "thread": 0, "outcome": "committed", "begin": 1, "end": 2,
+             "commit_version": 1, "reads": [{"key": 0, "version": 0, "value": 5}],
+             "writes": [{"key": 0, "version": 1, "value": null}, {"key": 1, "version": 1}]}]}"#;
+        let history = History::from_json_str(json).unwrap();
+        let t = &history.transactions[0];
+        assert_eq!(t.writes[0].value, Some(Value::Null));
+        assert_eq!(t.writes[1].value, None);
+        assert_eq!(
+            History::from_json_str(&history.to_json_string()).unwrap(),
+            history
+        );
+        // The read of 5 where the initial value is null is a mismatch.
+        let report = crate::history::check(&history).unwrap();
+        assert!(!report.values_consistent());
+    }
 }

@@ -21,6 +21,7 @@ pub use file::{
     SCHEDULE_VERSION,
 };
 pub use recording::RecordingScheduler;
+pub(crate) use replaying::fallback_choice;
 pub use replaying::{Divergence, ReplayScheduler};
 pub(crate) use runner::panic_message;
 pub use runner::{

@@ -39,12 +39,16 @@ impl<S: Scheduler> RecordingScheduler<S> {
 
 impl<S: Scheduler> Scheduler for RecordingScheduler<S> {
     fn new_execution(&mut self) -> Option<ShuttleSchedule> {
-        self.steps
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .steps
-            .clear();
-        self.inner.new_execution()
+        let next = self.inner.new_execution();
+        // The last execution's schedule stays readable once the run is over.
+        if next.is_some() {
+            self.steps
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .steps
+                .clear();
+        }
+        next
     }
 
     fn next_task(

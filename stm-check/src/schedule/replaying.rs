@@ -18,9 +18,11 @@ pub struct Divergence {
 
 /// Runs one execution following `schedule` step for step. Past its end (a
 /// shrunk schedule may stop early), it continues deterministically: the
-/// current task keeps running if it can, else the lowest-numbered runnable
-/// task runs, and random values are 0. The first mismatch is kept as a
-/// [`Divergence`], and the replay continues with the same fallback.
+/// current task keeps running unless it asks to yield (a spin loop waiting
+/// for another task; then the next runnable task by id runs, round robin)
+/// or blocks or finishes (then the lowest-numbered runnable task runs);
+/// random values are 0. The first mismatch is kept as a [`Divergence`],
+/// and the replay continues with the same fallback.
 #[derive(Debug)]
 pub struct ReplayScheduler {
     schedule: Schedule,
@@ -62,6 +64,35 @@ impl ReplayScheduler {
     }
 }
 
+/// The deterministic choice where a schedule says nothing (past its end, or
+/// where a fuzzer's bytes ran out): the current task keeps running if it
+/// can and has not asked to yield; a task that yields (a spin loop waiting
+/// for another task) hands over to the next runnable task by id, round
+/// robin, so that the one it waits for gets to run; when the current task
+/// blocked or finished, the lowest-numbered runnable task runs.
+/// `runnable_tasks` must not be empty (shuttle guarantees it).
+pub(crate) fn fallback_choice(
+    runnable_tasks: &[&Task],
+    current_task: Option<TaskId>,
+    is_yielding: bool,
+) -> TaskId {
+    let ids = || runnable_tasks.iter().map(|t| usize::from(t.id()));
+    let lowest = ids()
+        .min()
+        .expect("shuttle lists at least one runnable task");
+    let choice = match current_task.map(usize::from) {
+        Some(current) if ids().any(|id| id == current) => {
+            if is_yielding {
+                ids().filter(|&id| id > current).min().unwrap_or(lowest)
+            } else {
+                current
+            }
+        }
+        _ => lowest,
+    };
+    TaskId::from(choice)
+}
+
 impl Scheduler for ReplayScheduler {
     fn new_execution(&mut self) -> Option<ShuttleSchedule> {
         self.executions += 1;
@@ -73,7 +104,7 @@ impl Scheduler for ReplayScheduler {
         &mut self,
         runnable_tasks: &[&Task],
         current_task: Option<TaskId>,
-        _is_yielding: bool,
+        is_yielding: bool,
     ) -> Option<TaskId> {
         let runnable = |t: usize| {
             runnable_tasks
@@ -94,15 +125,7 @@ impl Scheduler for ReplayScheduler {
             ),
             None => {}
         }
-        // Deterministic fallback: keep the current task, else the lowest id.
-        current_task
-            .filter(|c| runnable(usize::from(*c)))
-            .or_else(|| {
-                runnable_tasks
-                    .iter()
-                    .map(|t| t.id())
-                    .min_by_key(|id| usize::from(*id))
-            })
+        Some(fallback_choice(runnable_tasks, current_task, is_yielding))
     }
 
     fn next_u64(&mut self) -> u64 {

@@ -5,9 +5,9 @@
 //! "keep running the same task" (after each accepted change the schedule
 //! that actually ran is kept, so later steps stay consistent). Then the
 //! shortest failing prefix is kept: past its end a replay continues
-//! deterministically (the running task goes on, else the lowest-numbered
-//! one), so the steps after the point where the failure is decided are not
-//! needed at all.
+//! deterministically (the running task goes on unless it yields or blocks;
+//! see [`ReplayScheduler`](super::ReplayScheduler)), so the steps after the
+//! point where the failure is decided are not needed at all.
 
 use super::{replay_recording, Schedule, Step};
 

@@ -15,6 +15,12 @@
 //! Any operation may read any variable. `retry_unless` appears only in the
 //! first branch of an `or_else` whose second branch cannot retry, so no
 //! transaction blocks forever (and no `run_ordered` item is stuck).
+//!
+//! Blocking waits, which wake-up bugs need, come only with a **latch**
+//! ([`GenerateConfig::max_waiters`]): a variable that thread 0 sets to 1 in
+//! a step of its own, while waiter steps on the other threads block in
+//! `retry_unless` until it is 1. Thread 0 never waits, so it always gets to
+//! set the latch, and every waiter wakes up on a correct engine.
 
 use super::model::{
     Cmp, Condition, Invariant, Op, QueueMode, QueueRun, Step, Thread, Transaction, Var, VarIndex,
@@ -40,11 +46,17 @@ pub struct GenerateConfig {
     pub max_workers: usize,
     /// Deepest nesting of `or_else`; 0 generates none.
     pub max_or_else_depth: usize,
+    /// Most waiter steps blocking on a latch (see the module documentation);
+    /// 0 generates no latch. The latch is one variable more than
+    /// `max_vars`, and its setter and waiter steps come on top of
+    /// `max_steps`.
+    pub max_waiters: usize,
 }
 
 impl Default for GenerateConfig {
     /// Small enough for a model checker: up to 4 variables, 3 threads of 3
-    /// steps, 4 operations per transaction, queues of 3 items on 2 workers.
+    /// steps, 4 operations per transaction, queues of 3 items on 2 workers,
+    /// no latch.
     fn default() -> Self {
         GenerateConfig {
             max_vars: 4,
@@ -54,6 +66,7 @@ impl Default for GenerateConfig {
             max_queue_items: 3,
             max_workers: 2,
             max_or_else_depth: 1,
+            max_waiters: 0,
         }
     }
 }
@@ -272,7 +285,7 @@ pub fn generate(u: &mut Unstructured<'_>, config: GenerateConfig) -> arbitrary::
         bank_total,
     };
     let threads = 1 + generator.upto(config.max_threads - 1)?;
-    let threads = (0..threads)
+    let mut threads: Vec<Thread> = (0..threads)
         .map(|_| {
             let steps = 1 + generator.upto(config.max_steps - 1)?;
             Ok(Thread {
@@ -287,19 +300,67 @@ pub fn generate(u: &mut Unstructured<'_>, config: GenerateConfig) -> arbitrary::
         invariants.push(Invariant::SumPreserved(generator.bank.clone()));
     }
     invariants.extend(generator.counters.iter().map(|&v| Invariant::Counter(v)));
+    let mut vars: Vec<Var> = initial
+        .into_iter()
+        .map(|initial| Var {
+            name: None,
+            initial,
+        })
+        .collect();
+    let waiters = if threads.len() > 1 {
+        generator.upto(config.max_waiters.min(threads.len() - 1))?
+    } else {
+        0
+    };
+    if waiters > 0 {
+        let latch = vars.len();
+        vars.push(Var {
+            name: Some("latch".to_string()),
+            initial: 0,
+        });
+        let setter = generator.upto(threads[0].steps.len())?;
+        threads[0].steps.insert(
+            setter,
+            latch_step(
+                "set latch",
+                Op::Write {
+                    var: latch,
+                    value: 1,
+                },
+            ),
+        );
+        for _ in 0..waiters {
+            let thread = 1 + generator.upto(threads.len() - 2)?;
+            let at = generator.upto(threads[thread].steps.len())?;
+            let open = Condition {
+                sum: vec![latch],
+                cmp: Cmp::Eq,
+                value: 1,
+            };
+            threads[thread]
+                .steps
+                .insert(at, latch_step("wait for latch", Op::RetryUnless(open)));
+        }
+        invariants.push(Invariant::Equals {
+            var: latch,
+            value: 1,
+        });
+    }
     Ok(Workload {
         name: "generated".to_string(),
         description: String::new(),
-        vars: initial
-            .into_iter()
-            .map(|initial| Var {
-                name: None,
-                initial,
-            })
-            .collect(),
+        vars,
         threads,
         invariants,
         scaling: None,
+    })
+}
+
+/// A step of the latch: one transaction of one operation.
+fn latch_step(label: &str, op: Op) -> Step {
+    Step::Atomically(Transaction {
+        label: Some(label.to_string()),
+        ops: vec![op],
     })
 }
 
