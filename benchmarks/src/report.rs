@@ -197,108 +197,113 @@ impl TargetCheck {
     }
 }
 
-/// Checks every target; `Err` lists the benchmarks that have no result.
-pub fn targets(results: &Results) -> Result<Vec<TargetCheck>, ReportError> {
-    let mut missing = Vec::new();
-    let mut get = |group: &str, function: &str, threads: usize| match results
-        .throughput(group, function, threads)
-    {
-        Some(t) => t,
-        None => {
-            missing.push(id(group, function, Some(&threads.to_string())));
-            f64::NAN
-        }
-    };
-    let mut checks = Vec::new();
-    let mut target = |target: String, measured: f64, required: f64| {
-        checks.push(TargetCheck {
-            target,
-            measured,
-            required,
-        })
-    };
-    let core =
-        |g: &str, t: usize, get: &mut dyn FnMut(&str, &str, usize) -> f64| get(g, STM_CORE, t);
+/// Throughputs looked up by id, noting the ids that have no result.
+struct Lookup<'a> {
+    results: &'a Results,
+    missing: Vec<String>,
+}
 
-    let bank1 = core(BANK, 1, &mut get);
-    target(
-        "`bank`, 1 thread: stm-core against sequential".into(),
-        bank1 / get(BANK, SEQUENTIAL, 1),
-        0.1,
-    );
-    target(
-        "`bank`, 1 thread: stm-core against a 1-thread Mutex".into(),
-        bank1 / get(BANK, MUTEX, 1),
-        0.3,
-    );
-    let work_sequential = get(WORK, SEQUENTIAL, 1);
-    target(
-        "`work`, 1 thread: stm-core against sequential".into(),
-        core(WORK, 1, &mut get) / work_sequential,
-        0.9,
-    );
-    target(
-        "`work`, 2 threads: stm-core against sequential".into(),
-        core(WORK, 2, &mut get) / work_sequential,
-        1.8,
-    );
-    for (workload, required) in [(BANK, 1.6), (READ_MOSTLY, 1.8), (WORK, 1.8)] {
-        target(
-            format!("`{workload}`: stm-core on 2 threads against 1"),
-            core(workload, 2, &mut get) / core(workload, 1, &mut get),
-            required,
-        );
-    }
-    for workload in [BANK, READ_MOSTLY] {
-        for threads in [1, 2] {
-            let best_peer = get(workload, RUST_STM, threads).max(get(workload, KOVAN_STM, threads));
-            target(
-                format!(
-                    "`{workload}`, {threads} {}: stm-core against the better of rust-stm and kovan-stm",
-                    if threads == 1 { "thread" } else { "threads" }
-                ),
-                core(workload, threads, &mut get) / best_peer,
-                5.0,
-            );
-        }
-    }
-    target(
-        "`counter`: stm-core on 2 threads against 1".into(),
-        core(COUNTER, 2, &mut get) / core(COUNTER, 1, &mut get),
-        0.7,
-    );
-    let queue_sequential = get(QUEUE, SEQUENTIAL, 1);
-    target(
-        "`queue`: run_ordered on 2 workers against the sequential loop".into(),
-        get(QUEUE, QUEUE_RUN_ORDERED, 2) / queue_sequential,
-        1.6,
-    );
-    target(
-        "`queue`: run on 2 workers against the sequential loop".into(),
-        get(QUEUE, QUEUE_RUN, 2) / queue_sequential,
-        1.8,
-    );
-    let explore =
-        |function: &str, missing: &mut Vec<String>| match results.get(EXPLORE, function, None) {
+impl Lookup<'_> {
+    /// Elements per second of `group/function[/threads]` (NaN if missing).
+    fn get(&mut self, group: &str, function: &str, threads: Option<usize>) -> f64 {
+        let parameter = threads.map(|t| t.to_string());
+        match self.results.get(group, function, parameter.as_deref()) {
             Some(m) => m.per_second(),
             None => {
-                missing.push(id(EXPLORE, function, None));
+                self.missing.push(id(group, function, parameter.as_deref()));
                 f64::NAN
             }
-        };
-    let recorded = explore(EXPLORE_RECORDED, &mut missing);
-    let unrecorded = explore(EXPLORE_UNRECORDED, &mut missing);
-    target(
-        "exploration with history recording against without (recording costs at most 30%)".into(),
-        recorded / unrecorded,
-        0.7,
-    );
-    if missing.is_empty() {
+        }
+    }
+
+    /// Elements per second of `group/function/threads`.
+    fn at(&mut self, group: &str, function: &str, threads: usize) -> f64 {
+        self.get(group, function, Some(threads))
+    }
+}
+
+/// Checks every target; `Err` lists the benchmarks that have no result.
+pub fn targets(results: &Results) -> Result<Vec<TargetCheck>, ReportError> {
+    let mut r = Lookup {
+        results,
+        missing: Vec::new(),
+    };
+    let check = |target: &str, measured: f64, required: f64| TargetCheck {
+        target: target.to_string(),
+        measured,
+        required,
+    };
+    let mut checks = vec![
+        check(
+            "`bank`, 1 thread: stm-core against sequential",
+            r.at(BANK, STM_CORE, 1) / r.at(BANK, SEQUENTIAL, 1),
+            0.1,
+        ),
+        check(
+            "`bank`, 1 thread: stm-core against a 1-thread Mutex",
+            r.at(BANK, STM_CORE, 1) / r.at(BANK, MUTEX, 1),
+            0.3,
+        ),
+        check(
+            "`work`, 1 thread: stm-core against sequential",
+            r.at(WORK, STM_CORE, 1) / r.at(WORK, SEQUENTIAL, 1),
+            0.9,
+        ),
+        check(
+            "`work`, 2 threads: stm-core against sequential",
+            r.at(WORK, STM_CORE, 2) / r.at(WORK, SEQUENTIAL, 1),
+            1.8,
+        ),
+    ];
+    for (workload, required) in [(BANK, 1.6), (READ_MOSTLY, 1.8), (WORK, 1.8)] {
+        checks.push(check(
+            &format!("`{workload}`: stm-core on 2 threads against 1"),
+            r.at(workload, STM_CORE, 2) / r.at(workload, STM_CORE, 1),
+            required,
+        ));
+    }
+    for workload in [BANK, READ_MOSTLY] {
+        for (threads, unit) in [(1, "thread"), (2, "threads")] {
+            let best_peer = r
+                .at(workload, RUST_STM, threads)
+                .max(r.at(workload, KOVAN_STM, threads));
+            checks.push(check(
+                &format!(
+                    "`{workload}`, {threads} {unit}: stm-core against the better of rust-stm and kovan-stm"
+                ),
+                r.at(workload, STM_CORE, threads) / best_peer,
+                5.0,
+            ));
+        }
+    }
+    checks.extend([
+        check(
+            "`counter`: stm-core on 2 threads against 1",
+            r.at(COUNTER, STM_CORE, 2) / r.at(COUNTER, STM_CORE, 1),
+            0.7,
+        ),
+        check(
+            "`queue`: run_ordered on 2 workers against the sequential loop",
+            r.at(QUEUE, QUEUE_RUN_ORDERED, 2) / r.at(QUEUE, SEQUENTIAL, 1),
+            1.6,
+        ),
+        check(
+            "`queue`: run on 2 workers against the sequential loop",
+            r.at(QUEUE, QUEUE_RUN, 2) / r.at(QUEUE, SEQUENTIAL, 1),
+            1.8,
+        ),
+        check(
+            "exploration with history recording against without (recording costs at most 30%)",
+            r.get(EXPLORE, EXPLORE_RECORDED, None) / r.get(EXPLORE, EXPLORE_UNRECORDED, None),
+            0.7,
+        ),
+    ]);
+    if r.missing.is_empty() {
         Ok(checks)
     } else {
-        missing.sort();
-        missing.dedup();
-        Err(ReportError::Missing(missing))
+        r.missing.sort();
+        r.missing.dedup();
+        Err(ReportError::Missing(r.missing))
     }
 }
 
@@ -426,11 +431,16 @@ impl Report {
         machine.write_markdown(out)?;
         writeln!(
             out,
-            "- criterion: {} s warm-up, {} s measurement, {} samples per benchmark \
-             (10 for those of 0.1 s and more an iteration)",
+            "- criterion: {} s warm-up, {} s measurement, {}; the estimate is the slope \
+             of time over iterations where criterion fits one, the mean otherwise",
             mode.warm_up,
             mode.measurement,
-            mode.samples.map_or("100".to_string(), |s| s.to_string())
+            match mode.samples {
+                Some(samples) => format!("{samples} samples per benchmark"),
+                None => "100 samples per benchmark (10 for those of 0.1 s and more an \
+                         iteration)"
+                    .to_string(),
+            }
         )?;
         writeln!(out)?;
         writeln!(out, "## Engine")?;
