@@ -27,11 +27,14 @@ fn bench_check(c: &mut Criterion) {
             check(&h).unwrap().is_valid(),
             "the generated history is valid"
         );
-        group.throughput(Throughput::Elements(n as u64));
+        // Milliseconds to half a second an iteration: 10 samples, and flat
+        // sampling (every sample the same number of iterations) for 1M,
+        // or criterion's default 100 would take minutes.
+        group
+            .throughput(Throughput::Elements(n as u64))
+            .sample_size(10);
         if n >= 1_000_000 {
-            // About half a second an iteration: flat sampling (every sample
-            // the same number of iterations), 10 samples.
-            group.sample_size(10).sampling_mode(SamplingMode::Flat);
+            group.sampling_mode(SamplingMode::Flat);
         }
         // One checker reused from one check to the next, as a checker of
         // many histories is.
