@@ -8,13 +8,10 @@ use criterion::{
 };
 use std::hint::black_box;
 use stm_benchmarks::checker::{
-    bare_shuttle, explore_recorded, explore_unrecorded, history, HISTORY_SIZES,
+    bare_shuttle, explore_recorded, explore_unrecorded, history, HISTORY_SIZES, SCHEDULES,
 };
 use stm_benchmarks::names::*;
 use stm_check::history::{check, Checker, History};
-
-/// Schedules per criterion iteration of the exploration benchmarks.
-const SCHEDULES: usize = 100;
 
 /// One way of exploring: `(schedules, seed)` to the schedules explored.
 type Explore = fn(usize, u64) -> usize;

@@ -30,11 +30,21 @@ pub const WORKLOAD: &str = "bank";
 /// PCT's bug depth (the default of `stm-check explore`).
 pub const PCT_DEPTH: usize = 3;
 
+/// Schedules per criterion iteration of the exploration benchmarks.
+pub const SCHEDULES: usize = 100;
+
+/// Keys of the generated histories.
+pub const HISTORY_KEYS: u64 = 10_000;
+
+/// Percentage of aborted attempts in the generated histories.
+pub const HISTORY_ABORT_PERCENT: u64 = 5;
+
 /// A valid history of a serial run of `transactions` attempts: 1 to 3
-/// reads and writes each over 10k keys, 5% aborted, each overlapping the
-/// next two in real time.
+/// reads and 1 to 3 writes each over [`HISTORY_KEYS`] keys,
+/// [`HISTORY_ABORT_PERCENT`]% aborted, each overlapping the next two in
+/// real time.
 pub fn history(transactions: usize) -> History {
-    let plan = random_plan(42, transactions, 10_000, 3, 5);
+    let plan = random_plan(42, transactions, HISTORY_KEYS, 3, HISTORY_ABORT_PERCENT);
     let options = SerialOptions {
         overlap: 2,
         ..SerialOptions::default()

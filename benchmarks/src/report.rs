@@ -3,6 +3,7 @@
 //! 1), the issue's targets checked one by one, and the Markdown of
 //! BENCHMARKS.md.
 
+use crate::checker::{HISTORY_ABORT_PERCENT, HISTORY_KEYS, PCT_DEPTH, SCHEDULES, WORKLOAD};
 use crate::machine::Machine;
 use crate::names::*;
 use crate::results::{id, Measurement, ReportError, Results};
@@ -456,7 +457,8 @@ impl Report {
         writeln!(out)?;
         writeln!(
             out,
-            "- `bank`: 1,024 accounts, random transfers (2 reads, 2 writes)."
+            "- `bank`: {} accounts, random transfers (2 reads, 2 writes).",
+            grouped(crate::bank::ACCOUNTS as u64)
         )?;
         write!(
             out,
@@ -476,14 +478,17 @@ impl Report {
         )?;
         writeln!(
             out,
-            "- `read_mostly`: read 64 of 1,024 variables, write 1; `rwlock` is one RwLock \
-             per variable, taken in index order."
+            "- `read_mostly`: read {} of {} variables, write 1; `rwlock` is one RwLock \
+             per variable, taken in index order.",
+            crate::read_mostly::READS,
+            grouped(crate::read_mostly::VARS as u64)
         )?;
         writeln!(
             out,
-            "- `queue`: 100,000 independent items of the `work` computation, each writing \
+            "- `queue`: {} independent items of the `work` computation, each writing \
              its own variable: `TransactionQueue::run` and `run_ordered`, the plain loop, and \
-             threads taking items from an atomic counter, one Mutex per slot."
+             threads taking items from an atomic counter, one Mutex per slot.",
+            grouped(crate::queue::ITEMS as u64)
         )?;
         writeln!(out)?;
         writeln!(
@@ -515,10 +520,11 @@ impl Report {
         writeln!(out)?;
         writeln!(
             out,
-            "Histories are valid histories of serial runs (1 to 3 reads and writes per \
-             transaction over 10,000 keys, 5% aborted); explorations run 100 schedules of the \
-             built-in `bank` workload (3 threads, 5 transactions) with PCT depth 3, the same \
-             seed for all three."
+            "Histories are valid histories of serial runs (1 to 3 reads and 1 to 3 writes \
+             per transaction over {} keys, {HISTORY_ABORT_PERCENT}% aborted); explorations \
+             run {SCHEDULES} schedules of the built-in `{WORKLOAD}` workload (3 threads, 5 \
+             transactions) with PCT depth {PCT_DEPTH}, the same seed for all three.",
+            grouped(HISTORY_KEYS)
         )?;
         writeln!(out)?;
         writeln!(out, "| benchmark | throughput | ratios |")?;
@@ -716,6 +722,41 @@ mod tests {
             }
             other => panic!("expected the missing benchmarks, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_markdown_has_the_machine_the_tables_and_the_targets() {
+        let report = Report::build(&Results::new(complete(1e6))).unwrap();
+        let machine = Machine {
+            cpu: "Test CPU".into(),
+            cores: 2,
+            logical_cpus: Some(2),
+            memory: "1.0 GiB".into(),
+            os: "Test OS".into(),
+            rustc: "rustc 1.95.0".into(),
+            commit: "abc1234".into(),
+            load_average: "0.00 0.00 0.00".into(),
+            date: "2026-01-01 00:00 UTC".into(),
+        };
+        let quick = report.to_markdown(&machine, Mode::QUICK, "the command");
+        assert!(quick.starts_with("# Benchmarks\n"));
+        assert!(quick.contains("`the command` (quick mode) on 2026-01-01 00:00 UTC"));
+        assert!(quick.contains("**Quick mode**"));
+        assert!(quick.contains("- CPU: Test CPU"));
+        assert!(
+            quick.contains(
+                "| bank | stm-core | 2 | 2.00e6 | 0.20x | 2.00x | 20.0x | 8.00x | 2.00x |"
+            ),
+            "{quick}"
+        );
+        assert!(quick.contains("| explore `bank`, PCT: recorded"));
+        assert!(quick.contains(&format!(
+            "{} of 15 met on this machine.",
+            report.targets.iter().filter(|t| t.met()).count()
+        )));
+        assert!(quick.contains("| `queue`: run_ordered on 2 workers against the sequential loop | 1.50x | ≥ 1.60x | **not met** |"));
+        let full = report.to_markdown(&machine, Mode::FULL, "the command");
+        assert!(!full.contains("Quick mode") && full.contains("(full mode)"));
     }
 
     #[test]
