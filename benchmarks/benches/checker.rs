@@ -1,0 +1,82 @@
+//! The checker's speed: histories checked per second at 10k, 100k and 1M
+//! transactions (and one history file parsed), and schedules explored per
+//! second on the `bank` workload with shuttle PCT, with and without history
+//! recording, beside the same workload as a bare shuttle test.
+
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
+use std::hint::black_box;
+use stm_benchmarks::checker::{
+    bare_shuttle, explore_recorded, explore_unrecorded, history, HISTORY_SIZES, SCHEDULES,
+};
+use stm_benchmarks::names::*;
+use stm_check::history::{check, Checker, History};
+
+/// One way of exploring: `(schedules, seed)` to the schedules explored.
+type Explore = fn(usize, u64) -> usize;
+
+fn bench_check(c: &mut Criterion) {
+    let mut group = c.benchmark_group(HISTORY_CHECK);
+    for n in HISTORY_SIZES {
+        let h = history(n);
+        assert!(
+            check(&h).unwrap().is_valid(),
+            "the generated history is valid"
+        );
+        // Milliseconds to half a second an iteration: 10 samples, and flat
+        // sampling (every sample the same number of iterations) for 1M,
+        // or criterion's default 100 would take minutes.
+        group
+            .throughput(Throughput::Elements(n as u64))
+            .sample_size(10);
+        if n >= 1_000_000 {
+            group.sampling_mode(SamplingMode::Flat);
+        }
+        // One checker reused from one check to the next, as a checker of
+        // many histories is.
+        let mut checker = Checker::new();
+        group.bench_with_input(BenchmarkId::from_parameter(n), &h, |b, h| {
+            b.iter(|| black_box(checker.check(h).unwrap()))
+        });
+    }
+    group.finish();
+}
+
+fn bench_parse(c: &mut Criterion) {
+    let mut group = c.benchmark_group(HISTORY_PARSE);
+    let n = 100_000usize;
+    let json = history(n).to_json_string();
+    group
+        .throughput(Throughput::Elements(n as u64))
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat);
+    group.bench_with_input(BenchmarkId::from_parameter(n), &json, |b, json| {
+        b.iter(|| black_box(History::from_json_str(json).unwrap()))
+    });
+    group.finish();
+}
+
+fn bench_explore(c: &mut Criterion) {
+    let mut group = c.benchmark_group(EXPLORE);
+    group
+        .throughput(Throughput::Elements(SCHEDULES as u64))
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat);
+    let ways: [(&str, Explore); 3] = [
+        (EXPLORE_RECORDED, explore_recorded),
+        (EXPLORE_UNRECORDED, explore_unrecorded),
+        (EXPLORE_BARE, bare_shuttle),
+    ];
+    for (name, explore) in ways {
+        group.bench_function(name, |b| {
+            // The same seed every time: every iteration explores the same
+            // schedules, and the three ways explore the same ones too.
+            b.iter(|| assert_eq!(explore(SCHEDULES, 0), SCHEDULES))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_check, bench_parse, bench_explore);
+criterion_main!(benches);

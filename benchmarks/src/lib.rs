@@ -1,0 +1,76 @@
+//! The engine and the checker measured against what users would otherwise
+//! pick: plain sequential code, a `Mutex` (an `RwLock` where it fits), and
+//! the two published Rust STMs, the `stm` crate 0.4 (rust-stm) and
+//! `kovan-stm` 0.2.0, on the same workloads, in one run, so that every
+//! change shows what it costs.
+//!
+//! Each workload is one module ([`bank`], [`work`], [`counter`],
+//! [`read_mostly`], [`queue`], [`checker`]) holding one small
+//! implementation per contender, all of the same shape ([`SharedOp`] for
+//! what threads share, [`SequentialOp`] for the baseline). The criterion
+//! benches (`benches/engine.rs`, `benches/checker.rs`) register them under
+//! the names in [`names`]; the `stm-benchmarks` command runs both, reads
+//! criterion's results back ([`results`]) and writes BENCHMARKS.md
+//! ([`report`]): the tables of ratios, the machine ([`machine`]) and the
+//! targets met.
+
+pub mod bank;
+pub mod checker;
+pub mod counter;
+pub mod machine;
+pub mod queue;
+pub mod read_mostly;
+pub mod report;
+pub mod results;
+pub mod rng;
+pub mod threads;
+pub mod work;
+
+pub use rng::Rng;
+pub use threads::{run_sequential, run_threads, thread_counts, SequentialOp, SharedOp};
+
+/// The names the benches register (criterion group, then function) and the
+/// report reads back; a benchmark's id is `group/function/threads`.
+pub mod names {
+    /// Group: random transfers between 1,024 accounts.
+    pub const BANK: &str = "bank";
+    /// Group: the transfers with a microsecond of work in each.
+    pub const WORK: &str = "work";
+    /// Group: one hot counter.
+    pub const COUNTER: &str = "counter";
+    /// Group: read 64 variables, write 1.
+    pub const READ_MOSTLY: &str = "read_mostly";
+    /// Group: 100,000 independent items through the transaction queue.
+    pub const QUEUE: &str = "queue";
+    /// Group: the history checker, by history size.
+    pub const HISTORY_CHECK: &str = "history_check";
+    /// Group: parsing a history file, by history size.
+    pub const HISTORY_PARSE: &str = "history_parse";
+    /// Group: schedules explored on the `bank` workload with shuttle PCT.
+    pub const EXPLORE: &str = "explore";
+
+    /// Plain code on plain values.
+    pub const SEQUENTIAL: &str = "sequential";
+    /// The `work` workload's computation alone, without any transfer.
+    pub const WORK_ONLY: &str = "work-only";
+    /// `std::sync::Mutex`.
+    pub const MUTEX: &str = "mutex";
+    /// `std::sync::RwLock`.
+    pub const RWLOCK: &str = "rwlock";
+    /// This project's engine.
+    pub const STM_CORE: &str = "stm-core";
+    /// The `stm` crate 0.4.
+    pub const RUST_STM: &str = "rust-stm";
+    /// `kovan-stm` 0.2.0.
+    pub const KOVAN_STM: &str = "kovan-stm";
+    /// `TransactionQueue::run`, by workers.
+    pub const QUEUE_RUN: &str = "run";
+    /// `TransactionQueue::run_ordered`, by workers.
+    pub const QUEUE_RUN_ORDERED: &str = "run_ordered";
+    /// `stm-check explore`'s path: recorded, every history checked.
+    pub const EXPLORE_RECORDED: &str = "recorded";
+    /// The same interpreter and scheduler with no history recorded.
+    pub const EXPLORE_UNRECORDED: &str = "unrecorded";
+    /// The workload by hand under shuttle alone.
+    pub const EXPLORE_BARE: &str = "bare-shuttle";
+}

@@ -1,0 +1,183 @@
+//! `queue`: the origin's use case, multicore without threads. 100,000
+//! independent items of about a microsecond of work each, each writing its
+//! own variable, through `TransactionQueue::run` and `run_ordered`, against
+//! the plain loop over the items and against threads that pull item numbers
+//! from an atomic counter and lock one `Mutex` per slot.
+//!
+//! Each implementation's `run` builds what it needs first and returns only
+//! the time of the run itself.
+
+use crate::work::private_work;
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use stm_core::transaction::TransactionQueue;
+use stm_core::{Std, Stm, TVar};
+
+/// Items of one run.
+pub const ITEMS: usize = 100_000;
+
+/// What item `i` adds to its slot.
+#[inline]
+fn item_value(i: usize) -> u64 {
+    private_work(i as u64)
+}
+
+/// The plain loop over plain slots: the baseline.
+#[derive(Debug)]
+pub struct Sequential {
+    slots: Vec<u64>,
+}
+
+impl Sequential {
+    /// `items` slots at 0.
+    pub fn new(items: usize) -> Self {
+        Sequential {
+            slots: vec![0; items],
+        }
+    }
+
+    /// Runs every item once, in order.
+    pub fn run(&mut self) -> Duration {
+        let start = Instant::now();
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            *slot = slot.wrapping_add(item_value(i));
+        }
+        black_box(&mut self.slots);
+        start.elapsed()
+    }
+
+    /// The slots' values.
+    pub fn values(&self) -> Vec<u64> {
+        self.slots.clone()
+    }
+}
+
+/// The items as `TransactionQueue` items, one `TVar` each, on a runtime of
+/// its own.
+#[derive(Debug)]
+pub struct Queue {
+    stm: Stm,
+    slots: Vec<TVar<u64>>,
+}
+
+impl Queue {
+    /// `items` slots at 0.
+    pub fn new(items: usize) -> Self {
+        let stm = Stm::new();
+        let slots = (0..items).map(|_| stm.new_tvar(0)).collect();
+        Queue { stm, slots }
+    }
+
+    /// Queues every item, then runs them on `workers` workers, with
+    /// `run_ordered` if `ordered`, else with `run`.
+    ///
+    /// # Panics
+    ///
+    /// If an item is not committed exactly once.
+    pub fn run(&self, workers: usize, ordered: bool) -> Duration {
+        let mut queue =
+            TransactionQueue::<Std, Infallible>::with_runtime(&self.stm).workers(workers);
+        for (i, slot) in self.slots.iter().enumerate() {
+            let slot = slot.clone();
+            queue.add(move |tx| {
+                let value = item_value(i);
+                Ok(tx.modify(&slot, |v| v.wrapping_add(value))?)
+            });
+        }
+        let start = Instant::now();
+        let summary = if ordered {
+            queue.run_ordered()
+        } else {
+            queue.run()
+        };
+        let elapsed = start.elapsed();
+        let summary = summary.unwrap_or_else(|error| match error.failure {
+            stm_core::transaction::ItemFailure::Error(never) => match never {},
+            stm_core::transaction::ItemFailure::WouldBlockForever => {
+                unreachable!("no item retries")
+            }
+        });
+        assert_eq!(summary.committed, self.slots.len() as u64);
+        elapsed
+    }
+
+    /// The slots' values.
+    pub fn values(&self) -> Vec<u64> {
+        self.slots.iter().map(TVar::load).collect()
+    }
+}
+
+/// Threads pulling item numbers from an atomic counter, each item locking
+/// its own slot's `Mutex`.
+#[derive(Debug)]
+pub struct Locked {
+    slots: Vec<Mutex<u64>>,
+}
+
+impl Locked {
+    /// `items` slots at 0.
+    pub fn new(items: usize) -> Self {
+        Locked {
+            slots: (0..items).map(|_| Mutex::new(0)).collect(),
+        }
+    }
+
+    /// Runs every item once on `threads` threads.
+    pub fn run(&self, threads: usize) -> Duration {
+        let next = AtomicUsize::new(0);
+        let work = || loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(slot) = self.slots.get(i) else {
+                break;
+            };
+            let value = item_value(i);
+            let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            *slot = slot.wrapping_add(value);
+        };
+        let start = Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 1..threads {
+                scope.spawn(work);
+            }
+            work();
+        });
+        start.elapsed()
+    }
+
+    /// The slots' values.
+    pub fn values(&self) -> Vec<u64> {
+        self.slots
+            .iter()
+            .map(|slot| *slot.lock().unwrap_or_else(PoisonError::into_inner))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_implementation_runs_every_item_once() {
+        let items = 500;
+        let mut sequential = Sequential::new(items);
+        sequential.run();
+        let expected = sequential.values();
+        assert_eq!(expected[3], item_value(3));
+        for (workers, ordered) in [(1, false), (2, false), (1, true), (2, true)] {
+            let queue = Queue::new(items);
+            queue.run(workers, ordered);
+            assert_eq!(
+                queue.values(),
+                expected,
+                "{workers} workers, ordered {ordered}"
+            );
+        }
+        let locked = Locked::new(items);
+        locked.run(2);
+        assert_eq!(locked.values(), expected);
+    }
+}
