@@ -158,6 +158,40 @@ proptest! {
         }
     }
 
+    /// The checker's shortcuts for dense numbers (keys as their own
+    /// numbers, bitmaps of ids and commit versions) and its general paths
+    /// agree: spreading keys, ids and commit versions far apart changes no
+    /// verdict, and a repeated id is found either way.
+    #[test]
+    fn sparse_numbers_are_checked_like_dense_ones(
+        (history, _) in serial(),
+        pick in any::<Index>(),
+    ) {
+        let spread = |h: &History, by: u64| {
+            let mut h = h.clone();
+            for k in h.initial.iter_mut() { k.key = k.key * by + 7; }
+            for t in h.transactions.iter_mut() {
+                t.id = t.id * by + 3;
+                t.commit_version = t.commit_version.map(|v| v * by + 5);
+                for r in t.reads.iter_mut() { r.key = r.key * by + 7; }
+                for w in t.writes.iter_mut() { w.key = w.key * by + 7; }
+            }
+            h
+        };
+        let dense = check(&history).unwrap();
+        let sparse = spread(&history, 1 << 40);
+        prop_assert_eq!(check(&sparse).unwrap().is_valid(), dense.is_valid());
+        prop_assert_eq!(check(&sparse).unwrap().anomalies.len(), dense.anomalies.len());
+        let n = history.transactions.len();
+        prop_assume!(n >= 2);
+        let i = pick.index(n - 1) + 1;
+        for mut h in [history.clone(), sparse] {
+            h.transactions[i].id = h.transactions[0].id;
+            let error = check(&h).unwrap_err().to_string();
+            prop_assert!(error.contains("duplicate"), "{}", error);
+        }
+    }
+
     #[test]
     fn json_round_trips((history, _) in serial()) {
         prop_assert_eq!(History::from_json_str(&history.to_json_string()).unwrap(), history);

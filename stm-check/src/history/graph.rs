@@ -151,26 +151,28 @@ impl RealTimes {
     }
 }
 
-/// Whether the transactions' own order is a topological order of the whole
-/// graph, which then has no cycle: the committed transactions end in index
-/// order and every ww, wr and rw edge goes from a lower index to a higher
-/// one. Real-time edges need no look: `a.end < b.begin < b.end` puts `a`
-/// first. Recorders list transactions in the order they end, and a valid
-/// history usually serializes in commit order, so this one pass over the
-/// edges, with no graph built, is the verdict on most valid histories.
-pub(crate) fn follows_transaction_order(index: &HistoryIndex<'_>) -> bool {
-    let mut previous_end = 0u64;
-    for t in 0..index.len() as u32 {
-        if index.committed(t) {
-            let end = index.tx(t).end;
-            if end < previous_end {
-                return false;
-            }
-            previous_end = end;
-        }
-    }
+/// Whether the transactions' own order may be a topological order of the
+/// whole graph: the committed transactions end in index order and every ww
+/// edge goes from a lower index to a higher one. If, besides, every
+/// committed transaction's reads [follow the order](reads_follow_transaction_order),
+/// the graph has no cycle. Real-time edges need no look:
+/// `a.end < b.begin < b.end` puts `a` first.
+///
+/// Recorders list transactions in the order they end, and a valid history
+/// usually serializes in commit order, so these passes over the edges, with
+/// no graph built, are the verdict on most valid histories; the reads are
+/// looked at in the checks' own pass over each transaction's reads.
+pub(crate) fn writes_follow_transaction_order(index: &HistoryIndex<'_>) -> bool {
+    let mut ordered = index.committed_in_end_order();
+    for_each_write_dependency(index, &mut |from, to, _| ordered &= from < to);
+    ordered
+}
+
+/// Whether every wr and rw edge of committed transaction `t` goes from a
+/// lower index to a higher one (see [`writes_follow_transaction_order`]).
+pub(crate) fn reads_follow_transaction_order(index: &HistoryIndex<'_>, t: u32) -> bool {
     let mut ordered = true;
-    for_each_dependency(index, &mut |from, to, _| ordered &= from < to);
+    for_each_read_dependency(index, t, &mut |from, to, _| ordered &= from < to);
     ordered
 }
 
@@ -186,7 +188,17 @@ fn for_each_edge(
 
 /// Calls `edge(from, to, kind)` for every ww, wr and rw edge.
 fn for_each_dependency(index: &HistoryIndex<'_>, edge: &mut impl FnMut(u32, u32, EdgeKind)) {
-    // ww: consecutive installed versions of each key.
+    for_each_write_dependency(index, edge);
+    for t in 0..index.len() as u32 {
+        if index.committed(t) {
+            for_each_read_dependency(index, t, edge);
+        }
+    }
+}
+
+/// Calls `edge(from, to, kind)` for every ww edge: consecutive installed
+/// versions of each key.
+fn for_each_write_dependency(index: &HistoryIndex<'_>, edge: &mut impl FnMut(u32, u32, EdgeKind)) {
     for key_writes in index.writes_by_key() {
         let mut previous = NONE;
         for w in key_writes.iter().filter(|w| w.installed) {
@@ -196,23 +208,25 @@ fn for_each_dependency(index: &HistoryIndex<'_>, edge: &mut impl FnMut(u32, u32,
             previous = w.tx;
         }
     }
+}
 
-    // wr and rw, from the reads of committed transactions. Reads of aborted
-    // or intermediate writes are G1a/G1b, reported apart, and give no edge.
-    for t in 0..index.len() as u32 {
-        if !index.committed(t) {
-            continue;
+/// Calls `edge(from, to, kind)` for the wr and rw edges of committed
+/// transaction `t`'s reads. Reads of aborted or intermediate writes are
+/// G1a/G1b, reported apart, and give no edge.
+fn for_each_read_dependency(
+    index: &HistoryIndex<'_>,
+    t: u32,
+    edge: &mut impl FnMut(u32, u32, EdgeKind),
+) {
+    for read in index.reads(t) {
+        if !read.initial() {
+            if read.writer == t || !read.installed {
+                continue;
+            }
+            edge(read.writer, t, EdgeKind::WriteRead);
         }
-        for read in index.reads(t) {
-            if !read.initial() {
-                if read.writer == t || !read.installed {
-                    continue;
-                }
-                edge(read.writer, t, EdgeKind::WriteRead);
-            }
-            if read.overwriter != NONE && read.overwriter != t {
-                edge(t, read.overwriter, EdgeKind::ReadWrite);
-            }
+        if read.overwriter != NONE && read.overwriter != t {
+            edge(t, read.overwriter, EdgeKind::ReadWrite);
         }
     }
 }

@@ -195,6 +195,8 @@ pub(crate) struct HistoryIndex<'h> {
     /// Whether each transaction committed (a dense copy: the hot loops
     /// test it for every transaction and every writer).
     committed: Vec<bool>,
+    /// Whether the committed transactions are listed in order of `end`.
+    committed_in_end_order: bool,
     initial: FxHashMap<u64, &'h Value>,
 }
 
@@ -245,8 +247,16 @@ impl<'h> HistoryIndex<'h> {
                 what: "the number of writes",
             });
         }
-        let (keys, write_counts, read_counts, zero_version) =
-            KeyIds::counted(txs, total_reads.saturating_add(total_writes));
+        let (keys, write_counts, read_counts, zero_version) = match survey.direct_counts {
+            Some(counts) => {
+                let len = counts.writes.len().max(counts.reads.len());
+                let (mut writes, mut reads) = (counts.writes, counts.reads);
+                writes.resize(len, 0);
+                reads.resize(len, 0);
+                (KeyIds::Direct { len }, writes, reads, counts.zero_version)
+            }
+            None => KeyIds::counted(txs, total_reads.saturating_add(total_writes)),
+        };
         if zero_version {
             validate_transactions(txs)?;
         }
@@ -287,6 +297,7 @@ impl<'h> HistoryIndex<'h> {
             reads: Vec::new(),
             read_start,
             committed,
+            committed_in_end_order: survey.committed_in_end_order,
             initial,
         };
         let mut grouped_reads = grouped_reads;
@@ -441,6 +452,11 @@ impl<'h> HistoryIndex<'h> {
         self.initial.get(&key).copied()
     }
 
+    /// Whether the committed transactions are listed in order of `end`.
+    pub fn committed_in_end_order(&self) -> bool {
+        self.committed_in_end_order
+    }
+
     /// How many transactions committed.
     pub fn committed_count(&self) -> usize {
         self.committed.iter().filter(|&&c| c).count()
@@ -475,33 +491,154 @@ impl Spread {
 }
 
 /// What one pass over the transactions (not their reads and writes) finds:
-/// most of the verdict of [`validate_transactions`], and the totals.
+/// most of the verdict of [`validate_transactions`], and the totals. At a
+/// million transactions every pass over them comes from main memory, so
+/// this one also notes what the graph check asks of them.
 struct Survey {
     /// Every `begin < end`, and no commit version on an aborted attempt.
     well_formed: bool,
+    /// The committed transactions are listed in order of `end`.
+    committed_in_end_order: bool,
     ids: Spread,
     commit_versions: Spread,
+    /// The ids and commit versions as the pass saw them, when dense enough
+    /// to tell repeats at once (see [`DenseSeen`]).
+    seen_ids: DenseSeen,
+    seen_commit_versions: DenseSeen,
     reads: usize,
     writes: usize,
+    /// The reads and writes of each key, counted in the same pass while the
+    /// keys are small enough to be their own numbers (`None` once one is
+    /// not: [`KeyIds::counted`] then numbers them).
+    direct_counts: Option<DirectCounts>,
+}
+
+/// Reads and writes per key, for keys below a bound proportional to the
+/// history, and whether some write has version 0 (invalid).
+struct DirectCounts {
+    writes: Vec<u32>,
+    reads: Vec<u32>,
+    zero_version: bool,
+}
+
+/// Numbers seen, in a bitmap from the first one on, for numbers that are
+/// counters in practice (ids, commit versions): it tells repeats in the
+/// same pass that finds the numbers' spread. Numbers below the first or
+/// too far above it make it give up (`spilled`); then a second pass, sized
+/// by the spread, decides.
+struct DenseSeen {
+    base: u64,
+    words: Vec<u64>,
+    /// Bits the bitmap may grow to (proportional to the history).
+    limit: u64,
+    spilled: bool,
+    repeated: bool,
+}
+
+impl DenseSeen {
+    fn new(limit: u64) -> DenseSeen {
+        DenseSeen {
+            base: 0,
+            words: Vec::new(),
+            limit,
+            spilled: false,
+            repeated: false,
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, v: u64) {
+        if self.spilled {
+            return;
+        }
+        if self.words.is_empty() {
+            self.base = v;
+        }
+        let Some(bit) = v.checked_sub(self.base).filter(|&b| b < self.limit) else {
+            self.spilled = true;
+            return;
+        };
+        let word = (bit / 64) as usize;
+        if word >= self.words.len() {
+            self.words.resize((word + 1).max(self.words.len() * 2), 0);
+        }
+        let mask = 1u64 << (bit % 64);
+        self.repeated |= self.words[word] & mask != 0;
+        self.words[word] |= mask;
+    }
+
+    /// Whether the numbers are distinct, when the bitmap can tell.
+    fn verdict(&self) -> Option<bool> {
+        (!self.spilled).then_some(!self.repeated)
+    }
 }
 
 fn survey(txs: &[Transaction]) -> Survey {
     let mut survey = Survey {
         well_formed: true,
+        committed_in_end_order: true,
         ids: Spread::EMPTY,
         commit_versions: Spread::EMPTY,
+        seen_ids: DenseSeen::new(8 * txs.len() as u64 + 4096),
+        seen_commit_versions: DenseSeen::new(8 * txs.len() as u64 + 4096),
         reads: 0,
         writes: 0,
+        direct_counts: Some(DirectCounts {
+            writes: Vec::new(),
+            reads: Vec::new(),
+            zero_version: false,
+        }),
     };
+    // Keys are their own numbers while below this (a table proportional to
+    // the history; [`KeyIds::counted`] allows as much or more).
+    let key_limit = (txs.len() as u64).saturating_add(1024).min(NONE as u64 - 1);
+    let count = |counts: &mut Vec<u32>, key: u64| -> bool {
+        if key >= key_limit {
+            return false;
+        }
+        let k = key as usize;
+        if k >= counts.len() {
+            counts.resize((k + 1).max(counts.len() * 2), 0);
+        }
+        counts[k] += 1;
+        true
+    };
+    let mut last_end = 0u64;
     for tx in txs {
         survey.well_formed &=
             tx.begin < tx.end && !(tx.commit_version.is_some() && tx.outcome == Outcome::Aborted);
+        if tx.outcome == Outcome::Committed {
+            survey.committed_in_end_order &= tx.end >= last_end;
+            last_end = tx.end;
+        }
         survey.ids.add(tx.id);
+        survey.seen_ids.add(tx.id);
         if let Some(v) = tx.commit_version {
             survey.commit_versions.add(v);
+            survey.seen_commit_versions.add(v);
         }
         survey.reads += tx.reads.len();
         survey.writes += tx.writes.len();
+        if let Some(counts) = &mut survey.direct_counts {
+            let mut fits = true;
+            for w in &tx.writes {
+                counts.zero_version |= w.version == 0;
+                fits &= count(&mut counts.writes, w.key);
+            }
+            for r in &tx.reads {
+                fits &= count(&mut counts.reads, r.key);
+            }
+            if !fits {
+                survey.direct_counts = None;
+            }
+        }
+    }
+    if let Some(counts) = &mut survey.direct_counts {
+        // Trim the doubling's slack: the table's length is the key count.
+        let len = |c: &Vec<u32>| c.iter().rposition(|&n| n > 0).map_or(0, |p| p + 1);
+        let used = len(&counts.writes).max(len(&counts.reads));
+        counts.writes.truncate(used);
+        counts.reads.truncate(used);
     }
     survey
 }
@@ -512,39 +649,72 @@ impl Survey {
     /// are counters in practice), hash sets otherwise. Only the verdict: the
     /// error, with its details, comes from [`validate_transactions`].
     fn looks_valid(&self, txs: &[Transaction]) -> bool {
-        self.well_formed
-            && all_distinct(txs.iter().map(|tx| tx.id), self.ids)
-            && all_distinct(
-                txs.iter().filter_map(|tx| tx.commit_version),
-                self.commit_versions,
-            )
+        if !self.well_formed {
+            return false;
+        }
+        match (self.seen_ids.verdict(), self.seen_commit_versions.verdict()) {
+            (Some(ids), Some(commit_versions)) => return ids && commit_versions,
+            (Some(false), _) | (_, Some(false)) => return false,
+            _ => {}
+        }
+        // One more pass, for both sets.
+        let (mut ids, mut commit_versions) = (
+            DistinctSet::for_spread(self.ids),
+            DistinctSet::for_spread(self.commit_versions),
+        );
+        txs.iter().all(|tx| {
+            ids.insert(tx.id) && tx.commit_version.is_none_or(|v| commit_versions.insert(v))
+        })
     }
 }
 
-/// Whether the numbers `values` yields, whose spread is `spread`, are
-/// pairwise distinct.
-fn all_distinct(values: impl Iterator<Item = u64>, spread: Spread) -> bool {
-    let Spread { count, min, max } = spread;
-    if count < 2 {
-        return true;
-    }
-    let span = max - min;
-    if span < count.saturating_mul(8).saturating_add(64) {
-        let mut seen = vec![0u64; (span / 64 + 1) as usize];
-        for v in values {
-            let bit = v - min;
-            let word = &mut seen[(bit / 64) as usize];
-            let mask = 1u64 << (bit % 64);
-            if *word & mask != 0 {
-                return false;
-            }
-            *word |= mask;
+/// A set of numbers that tells whether each one added is new: a bitmap
+/// where the numbers are dense (ids and commit versions are counters in
+/// practice), a hash set otherwise.
+enum DistinctSet {
+    /// Fewer than two numbers: all distinct.
+    Trivial,
+    Bitmap {
+        min: u64,
+        words: Vec<u64>,
+    },
+    Hashed(rustc_hash::FxHashSet<u64>),
+}
+
+impl DistinctSet {
+    /// A set for numbers whose spread is `spread`.
+    fn for_spread(spread: Spread) -> DistinctSet {
+        let Spread { count, min, max } = spread;
+        if count < 2 {
+            return DistinctSet::Trivial;
         }
-        true
-    } else {
-        let mut seen = rustc_hash::FxHashSet::default();
-        seen.reserve(count as usize);
-        values.into_iter().all(|v| seen.insert(v))
+        let span = max - min;
+        if span < count.saturating_mul(8).saturating_add(64) {
+            DistinctSet::Bitmap {
+                min,
+                words: vec![0u64; (span / 64 + 1) as usize],
+            }
+        } else {
+            let mut seen = rustc_hash::FxHashSet::default();
+            seen.reserve(count as usize);
+            DistinctSet::Hashed(seen)
+        }
+    }
+
+    /// Adds `v` (within the spread); `false` if it was there already.
+    fn insert(&mut self, v: u64) -> bool {
+        match self {
+            DistinctSet::Trivial => true,
+            DistinctSet::Bitmap { min, words } => {
+                let bit = v - *min;
+                let word = &mut words[(bit / 64) as usize];
+                let mask = 1u64 << (bit % 64);
+                let new = *word & mask == 0;
+                *word |= mask;
+                new
+            }
+            DistinctSet::Hashed(seen) => seen.insert(v),
+        }
     }
 }
 

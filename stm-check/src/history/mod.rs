@@ -168,7 +168,21 @@ impl Checker {
 
 /// Every check of an indexed history.
 fn report_on(index: &index::HistoryIndex<'_>) -> Report {
-    let cycles = if graph::follows_transaction_order(index) {
+    // The per-read checks share one pass over the transactions, so each
+    // transaction's reads come from memory once, not four times; each keeps
+    // its own list so the report lists them exactly as separate passes did.
+    // The same pass tells whether the graph can have a cycle at all.
+    let mut acyclic = graph::writes_follow_transaction_order(index);
+    let (mut dirty, mut opaque, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    for t in 0..index.len() as u32 {
+        if acyclic && index.committed(t) {
+            acyclic = graph::reads_follow_transaction_order(index, t);
+        }
+        dirty_reads::dirty_reads(index, t, &mut dirty);
+        opaque.extend(opacity::attempt_violation(index, t));
+        values::value_mismatches(index, t, &mut values);
+    }
+    let cycles = if acyclic {
         Vec::new()
     } else {
         cycles::find_cycles(&graph::Graph::build(index))
@@ -177,15 +191,6 @@ fn report_on(index: &index::HistoryIndex<'_>) -> Report {
         .iter()
         .map(|cycle| explain::cycle_anomaly(index, cycle))
         .collect();
-    // The per-read checks share one pass over the transactions, so each
-    // transaction's reads come from memory once, not three times; each keeps
-    // its own list so the report lists them exactly as separate passes did.
-    let (mut dirty, mut opaque, mut values) = (Vec::new(), Vec::new(), Vec::new());
-    for t in 0..index.len() as u32 {
-        dirty_reads::dirty_reads(index, t, &mut dirty);
-        opaque.extend(opacity::attempt_violation(index, t));
-        values::value_mismatches(index, t, &mut values);
-    }
     anomalies.extend(dirty);
     anomalies.extend(opaque);
     anomalies.extend(values);
