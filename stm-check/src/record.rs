@@ -100,13 +100,20 @@ impl HistoryRecorder {
 /// every machine: two replays of one schedule must give the same one.
 ///
 /// ```
+/// use stm_check::history::generate::{random_plan, serial_history, SerialOptions};
 /// use stm_check::history::History;
-/// use stm_check::record::history_hash;
+/// use stm_check::record::{fingerprint, history_hash};
 ///
 /// assert_eq!(history_hash(&History::default()), history_hash(&History::default()));
+/// let history = serial_history(&random_plan(7, 20, 5, 3, 10), SerialOptions::default());
+/// assert_eq!(history_hash(&history), fingerprint(&history.to_json_string()));
 /// ```
 pub fn history_hash(history: &History) -> String {
-    fingerprint(&history.to_json_string())
+    // The fingerprint of the JSON text, hashed as it is written: the same
+    // value as `fingerprint(&history.to_json_string())`, with no string.
+    let mut hasher = Fnv1a::new();
+    serde_json::to_writer(&mut hasher, history).expect("a History always serializes");
+    hasher.hex()
 }
 
 /// A stable 64-bit fingerprint of a text (FNV-1a), as 16 hex digits.
@@ -115,12 +122,40 @@ pub fn history_hash(history: &History) -> String {
 /// assert_eq!(stm_check::record::fingerprint(""), "cbf29ce484222325");
 /// ```
 pub fn fingerprint(text: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    let mut hasher = Fnv1a::new();
+    hasher.add(text.as_bytes());
+    hasher.hex()
+}
+
+/// The FNV-1a hash of the bytes written to it.
+struct Fnv1a(u64);
+
+impl Fnv1a {
+    fn new() -> Fnv1a {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
     }
-    format!("{hash:016x}")
+
+    fn add(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 ^= u64::from(byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn hex(&self) -> String {
+        format!("{:016x}", self.0)
+    }
+}
+
+impl std::io::Write for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.add(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Recording {

@@ -36,6 +36,9 @@ pub(crate) struct ExecutionCheck {
     workload: Arc<Workload>,
     stm: StmConfig,
     counts: Arc<Mutex<Counts>>,
+    /// One history checker for every execution, so that its working memory
+    /// is allocated once, not once per execution.
+    checker: Arc<Mutex<history::Checker>>,
     trace: bool,
     progress: Option<Arc<dyn Fn(super::Progress) + Send + Sync>>,
     injected_bug: Option<String>,
@@ -60,6 +63,7 @@ impl ExecutionCheck {
             injected_bug: None,
             target: None,
             last_recorder: Arc::default(),
+            checker: Arc::default(),
             deadline: None,
         }
     }
@@ -147,7 +151,12 @@ impl ExecutionCheck {
         }
         let outcome = self.workload.run_on(&stm, &vars);
         let history = recorder.history();
-        let report = history::check(&history).expect("recorded histories are well-formed");
+        let report = self
+            .checker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .check(&history)
+            .expect("recorded histories are well-formed");
         let mut problems = Vec::new();
         if !outcome.is_ok() {
             problems.push(outcome.to_string());
