@@ -204,7 +204,7 @@ impl<P: Platform> Stm<P> {
             if abort == AbortKind::SerialMode {
                 runtime.clock.wait_for_serial_mode_end();
             } else {
-                P::yield_now();
+                P::back_off(conflicts);
             }
         }
     }

@@ -156,6 +156,15 @@ pub trait Platform: Sized + Send + Sync + 'static {
     /// Clears the mark set by [`enter_transaction`](Platform::enter_transaction).
     fn exit_transaction();
 
+    /// Waits before re-running a transaction that lost its `conflicts`-th
+    /// conflict in a row, so that two transactions fighting over one TVar
+    /// do not keep aborting each other in lockstep. Models just yield (a
+    /// scheduling point, and no state to explore).
+    fn back_off(conflicts: u32) {
+        let _ = conflicts;
+        Self::yield_now();
+    }
+
     /// Whether [`keep_spare`](Platform::keep_spare) keeps anything: real
     /// threads keep the memory of a finished attempt's logs for their next
     /// attempt (no allocation per transaction); models keep nothing, so

@@ -75,6 +75,18 @@ impl Platform for Std {
         IN_TRANSACTION.with(|flag| flag.set(false))
     }
 
+    fn back_off(conflicts: u32) {
+        // Exponential spinning (a few hundred nanoseconds at first), then
+        // giving the core away.
+        const MAX_DOUBLINGS: u32 = 10;
+        for _ in 0..(16u32 << conflicts.min(MAX_DOUBLINGS)) {
+            core::hint::spin_loop();
+        }
+        if conflicts > MAX_DOUBLINGS {
+            std::thread::yield_now();
+        }
+    }
+
     const KEEPS_SPARES: bool = true;
 
     #[inline]
