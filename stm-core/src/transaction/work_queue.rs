@@ -30,6 +30,30 @@ struct QueueState<P: Platform, T> {
     idle: Vec<Arc<P::Event>>,
 }
 
+impl<P: Platform, T> QueueState<P, T> {
+    /// The bookkeeping of item `id`'s end (see [`WorkQueue::finish`]).
+    fn settle(&mut self, id: ItemId, committed: bool, added: Vec<T>) {
+        self.running -= 1;
+        if committed {
+            self.committed.push(id);
+            for item in added {
+                self.pending.push_back((ItemId(self.next_id), item));
+                self.next_id += 1;
+            }
+        }
+    }
+
+    /// The idle workers to wake: all of them when there is work pending or
+    /// the run is over (nothing running), none otherwise.
+    fn wake_list(&mut self) -> Vec<Arc<P::Event>> {
+        if !self.pending.is_empty() || self.running == 0 {
+            core::mem::take(&mut self.idle)
+        } else {
+            Vec::new()
+        }
+    }
+}
+
 pub(crate) struct WorkQueue<P: Platform, T: Send + 'static> {
     state: P::Mutex<QueueState<P, T>>,
     /// `stopping`, readable without the mutex: every commit of a run asks.
@@ -88,19 +112,8 @@ impl<P: Platform, T: Send + 'static> WorkQueue<P, T> {
     /// are numbered here, in order, after every item numbered so far.
     pub(crate) fn finish(&self, id: ItemId, committed: bool, added: Vec<T>) {
         let wake = self.state.with(|s| {
-            s.running -= 1;
-            if committed {
-                s.committed.push(id);
-                for item in added {
-                    s.pending.push_back((ItemId(s.next_id), item));
-                    s.next_id += 1;
-                }
-            }
-            if !s.pending.is_empty() || s.running == 0 {
-                core::mem::take(&mut s.idle)
-            } else {
-                Vec::new()
-            }
+            s.settle(id, committed, added);
+            s.wake_list()
         });
         for event in wake {
             event.notify();
@@ -109,6 +122,35 @@ impl<P: Platform, T: Send + 'static> WorkQueue<P, T> {
 
     /// Stops the run: no further item is handed out, and sleeping workers
     /// are woken so that they exit.
+    /// [`finish`](Self::finish), then takes the oldest pending item if there
+    /// is one, in the same critical section: a worker going from item to
+    /// item takes the queue's mutex once per item, not twice, and wakes idle
+    /// workers only for what it leaves pending. `None`: nothing was taken
+    /// (ask [`next`](Self::next), which parks or ends).
+    pub(crate) fn finish_and_take(
+        &self,
+        id: ItemId,
+        committed: bool,
+        added: Vec<T>,
+    ) -> Option<(ItemId, T)> {
+        let (taken, wake) = self.state.with(|s| {
+            s.settle(id, committed, added);
+            let taken = if s.stopping {
+                None
+            } else {
+                s.pending.pop_front()
+            };
+            if taken.is_some() {
+                s.running += 1;
+            }
+            (taken, s.wake_list())
+        });
+        for event in wake {
+            event.notify();
+        }
+        taken
+    }
+
     pub(crate) fn stop(&self) {
         self.stop_requested.store(1, Ordering::Release);
         let wake = self.state.with(|s| {

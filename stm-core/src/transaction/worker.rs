@@ -31,12 +31,18 @@ pub(crate) struct RunShared<P: Platform, E: Send + 'static> {
 impl<P: Platform, E: Send + 'static> RunShared<P, E> {
     /// Runs items until none is left or the run stops.
     pub(crate) fn work(&self) {
-        while let Next::Run(id, item) = self.queue.next() {
-            self.run_item(id, item);
+        let mut next = self.queue.next();
+        while let Next::Run(id, item) = next {
+            next = match self.run_item(id, item) {
+                Some(taken) => Next::Run(taken.0, taken.1),
+                None => self.queue.next(),
+            };
         }
     }
 
-    fn run_item(&self, id: ItemId, mut item: Item<P, E>) {
+    /// Runs one item and settles it; returns the item taken next in the same
+    /// step, if any.
+    fn run_item(&self, id: ItemId, mut item: Item<P, E>) -> Option<(ItemId, Item<P, E>)> {
         let mut added = Vec::new();
         let site = item.site;
         let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -62,19 +68,20 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
             Outcome::Committed(()) => {
                 // Added items are numbered before the turn passes, so that in
                 // an ordered run their place is fixed by the commit order.
-                self.queue.finish(id, true, added);
+                let taken = self.queue.finish_and_take(id, true, added);
                 if let Some(order) = &self.order {
                     order.pass(id);
                 }
+                taken
             }
-            Outcome::Abandoned => self.queue.finish(id, false, Vec::new()),
+            Outcome::Abandoned => self.queue.finish_and_take(id, false, Vec::new()),
             Outcome::Failed(error) => self.fail(id, Failure::Error(error)),
             Outcome::Panicked(panic) => self.fail(id, Failure::Panic(panic)),
             Outcome::Stuck => self.fail(id, Failure::Stuck),
         }
     }
 
-    fn fail(&self, id: ItemId, failure: Failure<E>) {
+    fn fail(&self, id: ItemId, failure: Failure<E>) -> Option<(ItemId, Item<P, E>)> {
         self.failure.with(|first| {
             if first.is_none() {
                 *first = Some((id, failure));
@@ -85,5 +92,6 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
             order.stop();
         }
         self.queue.finish(id, false, Vec::new());
+        None
     }
 }
