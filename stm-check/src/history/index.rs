@@ -826,21 +826,7 @@ fn group_by_key(
         let is_committed = tx.outcome == Outcome::Committed;
         committed.push(is_committed);
         read_start.push(r);
-        // The last write of a key in a transaction is its final one. Most
-        // transactions write few keys: a scan beats a map until it is long.
-        let scan = tx.writes.len() <= 16;
-        if !scan {
-            last_write.clear();
-            for (i, w) in tx.writes.iter().enumerate() {
-                last_write.insert(w.key, i);
-            }
-        }
-        for (i, w) in tx.writes.iter().enumerate() {
-            let final_write = if scan {
-                !tx.writes[i + 1..].iter().any(|later| later.key == w.key)
-            } else {
-                last_write[&w.key] == i
-            };
+        for_each_write(tx, &mut last_write, |i, w, final_write| {
             let slot = &mut write_fill[keys.of(w.key)];
             writes[*slot as usize] = WriteEntry {
                 version: w.version,
@@ -849,7 +835,7 @@ fn group_by_key(
                 installed: final_write && is_committed,
             };
             *slot += 1;
-        }
+        });
         if with_reads {
             for read in &tx.reads {
                 let slot = &mut read_fill[keys.of(read.key)];
@@ -918,21 +904,7 @@ fn sorted_writes(txs: &[Transaction]) -> Result<Vec<KeyedWrite>, HistoryError> {
     let mut last_write = FxHashMap::default();
     for (t, tx) in txs.iter().enumerate() {
         let committed = tx.outcome == Outcome::Committed;
-        // The last write of a key in a transaction is its final one. Most
-        // transactions write few keys: a scan beats a map until it is long.
-        let scan = tx.writes.len() <= 16;
-        if !scan {
-            last_write.clear();
-            for (i, w) in tx.writes.iter().enumerate() {
-                last_write.insert(w.key, i);
-            }
-        }
-        for (i, w) in tx.writes.iter().enumerate() {
-            let final_write = if scan {
-                !tx.writes[i + 1..].iter().any(|later| later.key == w.key)
-            } else {
-                last_write[&w.key] == i
-            };
+        for_each_write(tx, &mut last_write, |i, w, final_write| {
             writes.push(KeyedWrite {
                 key: w.key,
                 version: w.version,
@@ -940,7 +912,7 @@ fn sorted_writes(txs: &[Transaction]) -> Result<Vec<KeyedWrite>, HistoryError> {
                 write: i as u32,
                 installed: final_write && committed,
             });
-        }
+        });
     }
     writes.sort_unstable_by_key(|w| (w.key, w.version));
     if let Some(pair) = writes
@@ -955,4 +927,31 @@ fn sorted_writes(txs: &[Transaction]) -> Result<Vec<KeyedWrite>, HistoryError> {
         });
     }
     Ok(writes)
+}
+
+/// Calls `f(i, write, final)` for each write of `tx` in order, `final`
+/// telling whether it is the transaction's last write of its key (its final
+/// write). Most transactions write few keys: a scan beats a map (`last_write`,
+/// reused) until it is long.
+#[inline]
+fn for_each_write<'t>(
+    tx: &'t Transaction,
+    last_write: &mut FxHashMap<u64, usize>,
+    mut f: impl FnMut(usize, &'t super::format::Write, bool),
+) {
+    let scan = tx.writes.len() <= 16;
+    if !scan {
+        last_write.clear();
+        for (i, w) in tx.writes.iter().enumerate() {
+            last_write.insert(w.key, i);
+        }
+    }
+    for (i, w) in tx.writes.iter().enumerate() {
+        let final_write = if scan {
+            !tx.writes[i + 1..].iter().any(|later| later.key == w.key)
+        } else {
+            last_write[&w.key] == i
+        };
+        f(i, w, final_write);
+    }
 }
