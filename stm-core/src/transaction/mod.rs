@@ -190,7 +190,8 @@ pub struct RunError<E> {
     pub failure: ItemFailure<E>,
     /// The items that committed, in commit order.
     pub committed: Vec<ItemId>,
-    /// Items that were queued but never run.
+    /// Items that had no effect and did not fail: never run, or given up
+    /// (their attempt discarded) when the run stopped.
     pub not_run: usize,
 }
 
@@ -345,7 +346,7 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
             }
         }
         self.last_committed = shared.queue.take_committed();
-        let not_run = shared.queue.pending();
+        let not_run = shared.queue.not_run();
         match shared.failure.with(Option::take) {
             None => Ok(RunSummary {
                 committed: self.last_committed.len() as u64,

@@ -27,6 +27,8 @@ struct QueueState<P: Platform, T> {
     next_id: u64,
     stopping: bool,
     committed: Vec<ItemId>,
+    /// Items taken but given up without effect because the run stopped.
+    abandoned: usize,
     idle: Vec<Arc<P::Event>>,
 }
 
@@ -75,6 +77,7 @@ impl<P: Platform, T: Send + 'static> WorkQueue<P, T> {
                 running: 0,
                 stopping: false,
                 committed: Vec::new(),
+                abandoned: 0,
                 idle: Vec::new(),
             }),
             stop_requested: P::AtomicU64::new(0),
@@ -135,7 +138,9 @@ impl<P: Platform, T: Send + 'static> WorkQueue<P, T> {
     ) -> Option<(ItemId, T)> {
         let (taken, wake) = self.state.with(|s| {
             s.settle(id, committed, added);
-            let taken = if s.stopping {
+            // The atomic flag is set before `stopping`: once a stop is
+            // asked for, no item is taken, only to be given up.
+            let taken = if s.stopping || self.is_stopping() {
                 None
             } else {
                 s.pending.pop_front()
@@ -172,7 +177,22 @@ impl<P: Platform, T: Send + 'static> WorkQueue<P, T> {
     }
 
     /// The items left pending (not run).
-    pub(crate) fn pending(&self) -> usize {
-        self.state.with(|s| s.pending.len())
+    /// Records that item `id` was given up, without effect, because the run
+    /// is stopping: it counts as not run.
+    pub(crate) fn abandon(&self, id: ItemId) {
+        let wake = self.state.with(|s| {
+            s.settle(id, false, Vec::new());
+            s.abandoned += 1;
+            s.wake_list()
+        });
+        for event in wake {
+            event.notify();
+        }
+    }
+
+    /// Items that had no effect and did not fail: never taken, or given up
+    /// when the run stopped.
+    pub(crate) fn not_run(&self) -> usize {
+        self.state.with(|s| s.pending.len() + s.abandoned)
     }
 }

@@ -74,7 +74,10 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
                 }
                 taken
             }
-            Outcome::Abandoned => self.queue.finish_and_take(id, false, Vec::new()),
+            Outcome::Abandoned => {
+                self.queue.abandon(id);
+                None
+            }
             Outcome::Failed(error) => self.fail(id, Failure::Error(error)),
             Outcome::Panicked(panic) => self.fail(id, Failure::Panic(panic)),
             Outcome::Stuck => self.fail(id, Failure::Stuck),
