@@ -1,4 +1,6 @@
-//! `stm-check`: the command-line front of the toolkit.
+//! `stm-check`: the command-line front of the toolkit. Each subcommand that
+//! is more than argument plumbing has a `*_command.rs` file beside this one;
+//! everything they call lives in the library (`stm_check::...`).
 
 mod explore_command;
 mod import_command;
