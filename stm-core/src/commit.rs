@@ -3,10 +3,12 @@
 //! the `retry` waiters of every TVar written.
 
 use crate::error::AbortKind;
-use crate::platform::Platform;
-use crate::recorder::{recorded_value, Event, RecordedWrite};
-use crate::runtime::BugSwitch;
+use crate::injected_bug::BugSwitch;
+use crate::platform::{AtomicPointer, Ordering, Platform};
+use crate::reclaim::Garbage;
+use crate::recorder::{Event, RecordedWrite};
 use crate::tx::{debug_assert_irrevocable_survives, Transaction};
+use core::ptr::NonNull;
 
 impl<P: Platform> Transaction<'_, P> {
     /// Tries to make this attempt's writes visible atomically.
@@ -14,7 +16,7 @@ impl<P: Platform> Transaction<'_, P> {
         if let Some(kind) = self.doomed() {
             return Err(kind);
         }
-        if self.writes.is_empty() {
+        if self.context.writes.is_empty() {
             // Read-only: every read was current at `read_version`, so the
             // transaction serializes there.
             self.record_commit(None, &[]);
@@ -25,7 +27,7 @@ impl<P: Platform> Transaction<'_, P> {
         let commit_version = match runtime.clock.advance(self.irrevocable) {
             Ok(version) => version,
             Err(_) => {
-                self.unlock_write_set(self.writes.entries.len());
+                self.unlock_write_set(self.context.writes.entries.len());
                 return Err(AbortKind::SerialMode);
             }
         };
@@ -35,19 +37,24 @@ impl<P: Platform> Transaction<'_, P> {
         if commit_version != self.read_version + 1 && !skip_validation {
             if let Some(changed) = self.first_changed_read(true) {
                 debug_assert_irrevocable_survives(self.irrevocable, AbortKind::Validation);
-                self.conflict = Some(changed.clone());
-                self.unlock_write_set(self.writes.entries.len());
+                self.blame(NonNull::from(changed));
+                self.unlock_write_set(self.context.writes.entries.len());
                 return Err(AbortKind::Validation);
             }
         }
         let written: Vec<RecordedWrite> = match self.attempt {
             Some(_) => self
+                .context
                 .writes
                 .entries
                 .iter()
-                .map(|e| RecordedWrite {
-                    tvar: e.tvar.id(),
-                    value: recorded_value(&*e.value),
+                .map(|e| {
+                    let value = e.value.as_ref().expect("not yet written back");
+                    RecordedWrite {
+                        tvar: e.tvar().id,
+                        // SAFETY: the log owns the value.
+                        value: unsafe { value.kind().recorded(value.word()) },
+                    }
                 })
                 .collect(),
             None => Vec::new(),
@@ -59,8 +66,8 @@ impl<P: Platform> Transaction<'_, P> {
 
     fn record_commit(&mut self, version: Option<u64>, writes: &[RecordedWrite]) {
         self.mark_end_recorded();
-        if let (Some(recorder), Some(attempt)) = (&self.runtime().recorder, self.attempt) {
-            recorder.record(&Event::Commit {
+        if let Some(attempt) = self.attempt {
+            self.runtime().record(&Event::Commit {
                 attempt,
                 snapshot: self.read_version,
                 version,
@@ -70,10 +77,10 @@ impl<P: Platform> Transaction<'_, P> {
     }
 
     fn lock_write_set(&mut self) -> Result<(), AbortKind> {
-        for i in 0..self.writes.entries.len() {
+        for i in 0..self.context.writes.entries.len() {
             loop {
-                let entry = &mut self.writes.entries[i];
-                let word = entry.tvar.lock().load();
+                let entry = &mut self.context.writes.entries[i];
+                let word = entry.tvar().lock.load();
                 if word.is_locked() {
                     if self.irrevocable {
                         // Its holder cannot take a commit version while we
@@ -81,11 +88,12 @@ impl<P: Platform> Transaction<'_, P> {
                         P::yield_now();
                         continue;
                     }
-                    self.conflict = Some(entry.tvar.clone());
+                    let locked = NonNull::from(entry.tvar());
+                    self.blame(locked);
                     self.unlock_write_set(i);
                     return Err(AbortKind::WriteLocked);
                 }
-                if entry.tvar.lock().try_lock(word).is_ok() {
+                if entry.tvar().lock.try_lock(word).is_ok() {
                     entry.before_lock = word;
                     break;
                 }
@@ -96,30 +104,51 @@ impl<P: Platform> Transaction<'_, P> {
 
     /// Unlocks the first `count` write-set entries without changing them.
     fn unlock_write_set(&mut self, count: usize) {
-        for entry in &self.writes.entries[..count] {
-            entry.tvar.lock().unlock_unchanged(entry.before_lock);
+        for entry in &self.context.writes.entries[..count] {
+            entry.tvar().lock.unlock_unchanged(entry.before_lock);
         }
     }
 
+    /// Installs every value and releases every lock with `commit_version`,
+    /// then wakes the `retry` waiters of the TVars that had some.
     fn write_back(&mut self, commit_version: u64) {
-        // Each entry keeps the value its TVar held before; those are dropped
-        // with the write set, after every lock is released, so that a
-        // panicking `Drop` cannot leave a TVar locked.
         let runtime = self.runtime();
         let unlock_first = runtime.has_bug(BugSwitch::UnlockBeforeWriteBack);
         let lose_wakeups = runtime.has_bug(BugSwitch::LoseRetryWakeup);
-        for entry in &mut self.writes.entries {
-            let new_value = core::mem::replace(&mut entry.value, Box::new(()));
-            let had_waiters = if unlock_first {
-                let had_waiters = entry.tvar.lock().unlock_with_version(commit_version);
-                entry.value = entry.tvar.install(new_value, self.site);
-                had_waiters
-            } else {
-                entry.value = entry.tvar.install(new_value, self.site);
-                entry.tvar.lock().unlock_with_version(commit_version)
-            };
-            if had_waiters && !lose_wakeups {
-                entry.tvar.wake_waiters();
+        // Release: a reader that sees the new version (or the new word) sees
+        // the value, and a box's contents, initialised.
+        let publish = if runtime.has_bug(BugSwitch::PublishRelaxed) {
+            Ordering::Relaxed
+        } else {
+            Ordering::Release
+        };
+        let report_writers = runtime.config.conflict_reports;
+        let site = self.site;
+        let (writes, replaced) = self.context.writes_and_replaced();
+        for entry in &mut writes.entries {
+            let value = entry.value.take().expect("written back once");
+            let kind = value.kind();
+            let tvar = entry.tvar();
+            if unlock_first {
+                tvar.lock.unlock_with_version(commit_version, publish);
+            }
+            // The lock is held: no other writer, so a load and a store.
+            let old_value = tvar.value.load(Ordering::Relaxed);
+            tvar.value.store(value.into_word(), publish);
+            if report_writers {
+                tvar.set_written_by(site);
+            }
+            if !unlock_first {
+                tvar.lock.unlock_with_version(commit_version, publish);
+            }
+            if !kind.inline {
+                // SAFETY: the replaced box is unreachable from the TVar now;
+                // readers that loaded it before are pinned, and reclamation
+                // frees it only after they leave.
+                replaced.push(unsafe { Garbage::new(old_value, kind.free_fn()) });
+            }
+            if entry.before_lock.has_waiters() && !lose_wakeups {
+                tvar.wake_waiters();
             }
         }
     }

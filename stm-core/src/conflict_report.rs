@@ -10,7 +10,7 @@
 //! [`StmConfig::conflict_reports`]: crate::StmConfig::conflict_reports
 
 use crate::error::AbortKind;
-use crate::tvar::{CallSite, TVarId};
+use crate::ids::{CallSite, TVarId};
 use core::fmt;
 use std::collections::HashMap;
 use std::time::Duration;

@@ -1,6 +1,11 @@
 //! Classic STM bugs that tests can switch on, to show that the checking
-//! tools find them. Compiled only with the `bug-injection` feature, which
-//! only dev-dependencies enable: no release build contains them.
+//! tools find them. The public [`InjectedBug`] exists only with the
+//! `bug-injection` feature, which only dev-dependencies enable: no release
+//! build contains a way to switch one on, and the engine's checks of
+//! [`BugSwitch`] compile to `false` there.
+
+// Without the feature, nothing outside the engine names a bug.
+#![cfg_attr(not(feature = "bug-injection"), allow(dead_code, unreachable_pub))]
 
 /// A bug to inject into a runtime (see
 /// [`Stm::with_injected_bug`](crate::Stm::with_injected_bug)).
@@ -17,11 +22,36 @@ pub enum InjectedBug {
     /// Commit without waking the transactions blocked in `retry` on what it
     /// wrote: they can sleep forever.
     LoseRetryWakeup,
+    /// Free replaced values (and dropped TVars) as soon as they are retired,
+    /// while a reader may still be cloning them: a use after free. Found by
+    /// loom (the reclamation models), Miri and AddressSanitizer; invisible to
+    /// a checker that only looks at values.
+    FreeBeforeReadersLeave,
+    /// Publish a written-back value and its new version with relaxed
+    /// orderings: a reader that sees the new version may read the old value,
+    /// or a box whose contents it does not see initialised. Only a weak
+    /// memory model shows it: loom finds it, shuttle (sequentially
+    /// consistent) cannot.
+    PublishRelaxed,
 }
 
 impl InjectedBug {
     /// Every injectable bug.
-    pub const ALL: [InjectedBug; 4] = [
+    pub const ALL: [InjectedBug; 6] = [
+        InjectedBug::SkipReadValidation,
+        InjectedBug::UnlockBeforeWriteBack,
+        InjectedBug::ReadWithoutVersionCheck,
+        InjectedBug::LoseRetryWakeup,
+        InjectedBug::FreeBeforeReadersLeave,
+        InjectedBug::PublishRelaxed,
+    ];
+
+    /// The bugs of the transaction protocol (validation, publication order,
+    /// snapshots, wake-ups): each shows in the values and histories of a
+    /// sequentially consistent execution, so shuttle's schedulers and the
+    /// fuzzer find them. The others break memory safety or orderings, and
+    /// need loom, Miri or AddressSanitizer.
+    pub const TRANSACTION_PROTOCOL: [InjectedBug; 4] = [
         InjectedBug::SkipReadValidation,
         InjectedBug::UnlockBeforeWriteBack,
         InjectedBug::ReadWithoutVersionCheck,
@@ -35,6 +65,8 @@ impl InjectedBug {
             InjectedBug::UnlockBeforeWriteBack => "unlock-before-write-back",
             InjectedBug::ReadWithoutVersionCheck => "read-without-version-check",
             InjectedBug::LoseRetryWakeup => "lose-retry-wakeup",
+            InjectedBug::FreeBeforeReadersLeave => "free-before-readers-leave",
+            InjectedBug::PublishRelaxed => "publish-relaxed",
         }
     }
 
@@ -43,3 +75,7 @@ impl InjectedBug {
         InjectedBug::ALL.into_iter().find(|b| b.name() == name)
     }
 }
+
+/// The switches the engine checks, named the same with or without the
+/// feature.
+pub(crate) use InjectedBug as BugSwitch;

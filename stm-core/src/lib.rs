@@ -101,28 +101,45 @@ pub mod platform;
 pub mod recorder;
 pub mod transaction;
 
+// The engine's layers, bottom-up; each module uses only those of the layers
+// below it (and `platform`, `recorder` and `error` everywhere):
+// 1. ids, injected_bug, config, version_lock, stats, value: leaf facts;
+// 2. participants -> reclaim: threads' records, deferred reclamation;
+// 3. conflict_report -> shared: what a runtime's users share;
+// 4. tvar -> log -> thread_context: variables, logs, a thread's own state;
+// 5. tx -> commit, retry_wait: one attempt;
+// 6. attempt -> stm -> transaction: the attempt loop, the public entry
+//    points, the queue.
+mod attempt;
 mod commit;
+mod config;
 mod conflict_report;
 mod error;
-mod execute;
-#[cfg(feature = "bug-injection")]
+mod ids;
 mod injected_bug;
 mod log;
+mod participants;
+mod reclaim;
 mod retry_wait;
-mod runtime;
+mod shared;
 mod stats;
+mod stm;
+mod thread_context;
 mod tvar;
 mod tx;
+mod value;
 mod version_lock;
 
+pub use config::StmConfig;
 pub use conflict_report::{ConflictKind, ConflictReport, ConflictSite};
 pub use error::{AbortKind, MaybeRetry, StmError, TxError};
+pub use ids::{CallSite, TVarId};
 #[cfg(feature = "bug-injection")]
 pub use injected_bug::InjectedBug;
 pub use platform::{Platform, Std};
-pub use runtime::{Stm, StmConfig};
 pub use stats::StmStats;
-pub use tvar::{CallSite, TVar, TVarId};
+pub use stm::Stm;
+pub use tvar::TVar;
 pub use tx::Transaction;
 
 #[cfg(feature = "loom")]

@@ -1,17 +1,30 @@
 //! The transaction's logs: what it read (TVar and version) and what it will
 //! write (TVar and new value), with checkpoints so that `or_else` can discard
 //! the writes of an alternative that retried.
+//!
+//! Entries point to TVar headers without counting a handle: an attempt is
+//! pinned (see `reclaim`) from before its first read until after its logs
+//! are cleared, so no header it logged can be freed meanwhile. Values are
+//! held as [`LoggedValue`]s: a word, inline or boxed, whatever their type.
 
-use crate::platform::{Arc, Platform};
-use crate::tvar::{AnyTVar, TVarId};
+use crate::platform::Platform;
+use crate::tvar::TVarHeader;
+use crate::value::LoggedValue;
 use crate::version_lock::LockWord;
-use core::any::Any;
+use core::ptr::NonNull;
 use rustc_hash::FxHashMap;
 
 /// One read: the TVar and the version its value had.
 pub(crate) struct ReadEntry<P: Platform> {
-    pub(crate) tvar: Arc<dyn AnyTVar<P>>,
+    tvar: NonNull<TVarHeader<P>>,
     pub(crate) version: u64,
+}
+
+impl<P: Platform> ReadEntry<P> {
+    pub(crate) fn tvar(&self) -> &TVarHeader<P> {
+        // SAFETY: entries live only while their attempt is pinned (module docs).
+        unsafe { self.tvar.as_ref() }
+    }
 }
 
 /// Every read of the attempt, in order (a TVar read twice appears twice;
@@ -32,8 +45,12 @@ impl<P: Platform> ReadSet<P> {
         self.entries.clear();
     }
 
-    pub(crate) fn push(&mut self, tvar: Arc<dyn AnyTVar<P>>, version: u64) {
-        self.entries.push(ReadEntry { tvar, version });
+    #[inline]
+    pub(crate) fn push(&mut self, tvar: &TVarHeader<P>, version: u64) {
+        self.entries.push(ReadEntry {
+            tvar: NonNull::from(tvar),
+            version,
+        });
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -41,22 +58,22 @@ impl<P: Platform> ReadSet<P> {
     }
 }
 
-/// The logs of a finished attempt, emptied: their memory, kept by the
-/// thread (see [`Platform::keep_spare`]) for its next attempt.
-pub(crate) struct SpareLogs<P: Platform> {
-    pub(crate) reads: ReadSet<P>,
-    pub(crate) writes: WriteSet<P>,
-}
-
 /// One buffered write.
 pub(crate) struct WriteEntry<P: Platform> {
-    pub(crate) tvar: Arc<dyn AnyTVar<P>>,
-    /// The value to install; after write-back, the value it replaced,
-    /// dropped with the log once every lock is released.
-    pub(crate) value: Box<dyn Any + Send>,
+    tvar: NonNull<TVarHeader<P>>,
+    /// The value to install (taken out at write-back).
+    pub(crate) value: Option<LoggedValue>,
     /// The lock word this transaction replaced when it locked the TVar at
-    /// commit, so that an abandoned commit can put it back.
+    /// commit, so that an abandoned commit can put it back, and so that the
+    /// commit knows whether `retry` waiters must be woken.
     pub(crate) before_lock: LockWord,
+}
+
+impl<P: Platform> WriteEntry<P> {
+    pub(crate) fn tvar(&self) -> &TVarHeader<P> {
+        // SAFETY: entries live only while their attempt is pinned (module docs).
+        unsafe { self.tvar.as_ref() }
+    }
 }
 
 /// Write sets up to this size are searched linearly; larger ones are indexed.
@@ -65,11 +82,10 @@ const LINEAR_SEARCH_LIMIT: usize = 16;
 /// Buffered writes, one entry per TVar, applied only at commit.
 pub(crate) struct WriteSet<P: Platform> {
     pub(crate) entries: Vec<WriteEntry<P>>,
-    /// Positions by TVar id, once the set is too large to search (ids are
-    /// counters: Fx hashing, no per-set random state to set up).
-    index: FxHashMap<TVarId, usize>,
+    /// Positions by header address, once the set is too large to search.
+    index: FxHashMap<usize, usize>,
     /// Values overwritten while a checkpoint is open: (entry, previous value).
-    undo: Vec<(usize, Box<dyn Any + Send>)>,
+    undo: Vec<(usize, Option<LoggedValue>)>,
     open_checkpoints: usize,
 }
 
@@ -103,30 +119,35 @@ impl<P: Platform> WriteSet<P> {
         self.open_checkpoints = 0;
     }
 
-    pub(crate) fn position(&self, id: TVarId) -> Option<usize> {
+    #[inline]
+    pub(crate) fn position(&self, tvar: &TVarHeader<P>) -> Option<usize> {
+        let wanted = NonNull::from(tvar);
         if self.entries.len() <= LINEAR_SEARCH_LIMIT {
-            self.entries.iter().position(|e| e.tvar.id() == id)
+            self.entries.iter().position(|e| e.tvar == wanted)
         } else {
-            self.index.get(&id).copied()
+            self.index.get(&wanted.as_ptr().addr()).copied()
         }
     }
 
-    pub(crate) fn get(&self, id: TVarId) -> Option<&(dyn Any + Send)> {
-        self.position(id).map(|i| &*self.entries[i].value)
+    /// The value buffered for `tvar`, if this transaction wrote it.
+    #[inline]
+    pub(crate) fn get(&self, tvar: &TVarHeader<P>) -> Option<&LoggedValue> {
+        self.position(tvar)
+            .and_then(|i| self.entries[i].value.as_ref())
     }
 
-    pub(crate) fn insert(&mut self, tvar: Arc<dyn AnyTVar<P>>, value: Box<dyn Any + Send>) {
-        match self.position(tvar.id()) {
+    pub(crate) fn insert(&mut self, tvar: &TVarHeader<P>, value: LoggedValue) {
+        match self.position(tvar) {
             Some(i) => {
-                let previous = core::mem::replace(&mut self.entries[i].value, value);
+                let previous = self.entries[i].value.replace(value);
                 if self.open_checkpoints > 0 {
                     self.undo.push((i, previous));
                 }
             }
             None => {
                 self.entries.push(WriteEntry {
-                    tvar,
-                    value,
+                    tvar: NonNull::from(tvar),
+                    value: Some(value),
                     before_lock: LockWord::unlocked(0),
                 });
                 self.reindex_from(self.entries.len() - 1);
@@ -138,7 +159,7 @@ impl<P: Platform> WriteSet<P> {
         if self.entries.len() > LINEAR_SEARCH_LIMIT {
             let from = if self.index.is_empty() { 0 } else { start };
             for (i, entry) in self.entries.iter().enumerate().skip(from) {
-                self.index.insert(entry.tvar.id(), i);
+                self.index.insert(entry.tvar.as_ptr().addr(), i);
             }
         }
     }
@@ -158,7 +179,7 @@ impl<P: Platform> WriteSet<P> {
             self.entries[i].value = previous;
         }
         for removed in self.entries.drain(checkpoint.entries..) {
-            self.index.remove(&removed.tvar.id());
+            self.index.remove(&removed.tvar.as_ptr().addr());
         }
         if self.entries.len() <= LINEAR_SEARCH_LIMIT {
             self.index.clear();

@@ -14,7 +14,7 @@
 //! `None`.
 
 use crate::error::AbortKind;
-use crate::tvar::TVarId;
+use crate::ids::TVarId;
 use core::any::Any;
 
 /// Identifies one attempt of one transaction within its runtime, from 0 in

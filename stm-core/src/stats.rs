@@ -1,11 +1,13 @@
 //! Attempt, commit and abort counters of one runtime.
 //!
 //! Counts are gathered in a plain local tally during `atomically` and added
-//! once at the end, into one of several cache-line-sized stripes chosen by
-//! thread, so that counting never becomes the contended point of a run.
+//! once at the end to the counters of the calling thread's own record (see
+//! `participants`): each record has one writer at a time, so adding is a
+//! load and a store on a line no other thread writes, never a shared
+//! read-modify-write. A snapshot sums every record.
 
 use crate::error::AbortKind;
-use crate::platform::{AtomicWord, Ordering, Platform};
+use crate::platform::StatCounter;
 use core::fmt;
 
 const ATTEMPTS: usize = 0;
@@ -134,42 +136,37 @@ impl Tally {
     }
 }
 
-#[repr(align(128))]
-struct Stripe<P: Platform> {
-    counters: [P::AtomicU64; COUNTERS],
+/// One record's counters. Only the thread that holds the record adds to
+/// them; snapshots may read them at any time.
+#[derive(Default)]
+pub(crate) struct Counters {
+    counts: [StatCounter; COUNTERS],
 }
 
-/// The runtime's striped counters.
-pub(crate) struct Stats<P: Platform> {
-    stripes: Box<[Stripe<P>]>,
-}
-
-impl<P: Platform> Stats<P> {
-    pub(crate) fn new() -> Self {
-        let stripes = (0..P::STAT_STRIPES.max(1))
-            .map(|_| Stripe {
-                counters: core::array::from_fn(|_| P::AtomicU64::new(0)),
-            })
-            .collect();
-        Self { stripes }
-    }
-
+impl Counters {
+    /// Adds `tally`. The caller holds the record, so it is the only writer.
     pub(crate) fn add(&self, tally: &Tally) {
-        let stripe = &self.stripes[P::thread_slot() % self.stripes.len()];
-        for (counter, &n) in stripe.counters.iter().zip(&tally.counts) {
+        for (counter, &n) in self.counts.iter().zip(&tally.counts) {
             if n != 0 {
-                counter.fetch_add(n, Ordering::Relaxed);
+                counter.add_as_only_writer(n);
             }
         }
     }
 
-    pub(crate) fn snapshot(&self) -> StmStats {
-        let mut sum = [0u64; COUNTERS];
-        for stripe in self.stripes.iter() {
-            for (total, counter) in sum.iter_mut().zip(&stripe.counters) {
-                *total += counter.load(Ordering::Relaxed);
-            }
+    /// Adds these counters into `sum`.
+    pub(crate) fn add_to(&self, sum: &mut [u64; COUNTERS]) {
+        for (total, counter) in sum.iter_mut().zip(&self.counts) {
+            *total += counter.get();
         }
+    }
+}
+
+/// Room for every counter of [`Counters`], for summing them.
+pub(crate) type CounterSums = [u64; COUNTERS];
+
+impl StmStats {
+    /// The statistics that counters summed into `sum` stand for.
+    pub(crate) fn from_sums(sum: &CounterSums) -> StmStats {
         StmStats {
             attempts: sum[ATTEMPTS],
             commits: sum[COMMITS],

@@ -1,16 +1,24 @@
-//! `TVar`: a transactional variable, and the type-erased view of it that the
-//! read and write logs keep.
+//! `TVar`: a transactional variable. A handle points to the variable's
+//! header, which holds everything the engine needs without knowing the
+//! value's type: the versioned lock, the value's word, the `retry` waiters.
+//!
+//! Transactions log headers by pointer, with no reference count, so the last
+//! handle's drop does not free the header: it retires it to deferred
+//! reclamation, which frees it once no running attempt can reach it.
 
-use crate::platform::{Arc, Lock, Platform, Std, WakeEvent};
-use crate::runtime::{RuntimeShared, Stm};
-use crate::version_lock::{LockWord, VersionedLock};
-use core::any::Any;
+use crate::ids::{CallSite, TVarId};
+use crate::platform::{Arc, AtomicPointer, HandleCount, Lock, Ordering, Platform, Std, WakeEvent};
+use crate::reclaim::Garbage;
+use crate::shared::RuntimeShared;
+use crate::stm::Stm;
+use crate::thread_context::ThreadContext;
+use crate::value::{self, ValueKind};
+use crate::version_lock::VersionedLock;
 use core::fmt;
+use core::marker::PhantomData;
+use core::mem::ManuallyDrop;
 use core::panic::Location;
-
-/// Identifies a TVar within its runtime. Ids are handed out in creation
-/// order, so a deterministic program gets the same ids in every run.
-pub type TVarId = u64;
+use core::ptr::{self, NonNull};
 
 /// A transactional variable holding a `T`.
 ///
@@ -30,46 +38,38 @@ pub type TVarId = u64;
 /// assert_eq!(balance.load(), 70);
 /// ```
 pub struct TVar<T: Send + 'static, P: Platform = Std> {
-    core: Arc<TVarCore<T, P>>,
+    header: NonNull<TVarHeader<P>>,
+    value: PhantomData<T>,
 }
 
-/// A call site of `atomically` (or of `TransactionQueue::add`): where a
-/// transaction comes from, as conflict reports name it.
-pub type CallSite = &'static Location<'static>;
+// SAFETY: a TVar shares its value between threads: values are moved in from
+// any thread (`T: Send`) and cloned from shared references on any thread
+// (`T: Sync`); the header's fields are atomics and mutexes.
+unsafe impl<T: Send + Sync + 'static, P: Platform> Send for TVar<T, P> {}
+// SAFETY: as for `Send`.
+unsafe impl<T: Send + Sync + 'static, P: Platform> Sync for TVar<T, P> {}
 
-/// A TVar's value and the call site of the transaction that wrote it, so that
-/// a conflict report can name the writer that invalidated a reader.
-struct Slot<T> {
-    value: T,
-    written_by: Option<CallSite>,
-}
-
-pub(crate) struct TVarCore<T: Send + 'static, P: Platform> {
-    pub(crate) id: TVarId,
+/// Everything about a TVar but the type of its value.
+///
+/// Hot fields first: a read touches the lock and the value word.
+#[repr(C)]
+pub(crate) struct TVarHeader<P: Platform> {
     pub(crate) lock: VersionedLock<P>,
-    slot: P::Mutex<Slot<T>>,
+    /// The current value (see the `value` module), published under `lock`:
+    /// stored while the lock is held, before the lock word gets the new
+    /// version.
+    pub(crate) value: P::AtomicPtr,
+    pub(crate) kind: &'static ValueKind,
+    pub(crate) id: TVarId,
+    handles: HandleCount,
+    pub(crate) created_at: CallSite,
+    /// The call site of the transaction that wrote the current value (a
+    /// `&'static Location`, or null), kept only for conflict reports.
+    written_by: P::AtomicPtr,
     waiters: P::Mutex<Vec<Arc<P::Event>>>,
-    runtime: Arc<RuntimeShared<P>>,
-    created_at: CallSite,
-}
-
-/// What the transaction logs need of a TVar whose type they do not know.
-pub(crate) trait AnyTVar<P: Platform>: Send + Sync {
-    fn id(&self) -> TVarId;
-    fn lock(&self) -> &VersionedLock<P>;
-    fn created_at(&self) -> CallSite;
-    /// The call site of the transaction that wrote the current value.
-    fn written_by(&self) -> Option<CallSite>;
-    /// Stores a new value (a `Box<T>`) written by a transaction from `site`
-    /// and hands back the box holding the old one, so that the old value is
-    /// dropped after all locks are released.
-    fn install(&self, value: Box<dyn Any + Send>, site: CallSite) -> Box<dyn Any + Send>;
-    /// Registers a retry waiter.
-    fn add_waiter(&self, waiter: &Arc<P::Event>);
-    /// Removes a retry waiter registered by [`add_waiter`](Self::add_waiter).
-    fn remove_waiter(&self, waiter: &Arc<P::Event>);
-    /// Wakes every registered retry waiter.
-    fn wake_waiters(&self);
+    /// The runtime, counted while handles exist; taken out when the TVar is
+    /// retired (reclamation is the runtime's, and must not keep it alive).
+    runtime: ManuallyDrop<Arc<RuntimeShared<P>>>,
 }
 
 impl<T: Clone + Send + Sync + 'static> TVar<T, Std> {
@@ -99,18 +99,20 @@ impl<T: Clone + Send + Sync + 'static, P: Platform> TVar<T, P> {
     #[track_caller]
     pub fn new_in(stm: &Stm<P>, value: T) -> Self {
         let runtime = stm.shared().clone();
+        let header = Box::new(TVarHeader {
+            lock: VersionedLock::new(),
+            value: P::AtomicPtr::new(value::into_word(value)),
+            kind: ValueKind::of::<T>(),
+            id: runtime.next_tvar_id(),
+            handles: HandleCount::new(),
+            created_at: Location::caller(),
+            written_by: P::AtomicPtr::new(ptr::null_mut()),
+            waiters: P::Mutex::new(Vec::new()),
+            runtime: ManuallyDrop::new(runtime),
+        });
         TVar {
-            core: Arc::new(TVarCore {
-                id: runtime.next_tvar_id(),
-                lock: VersionedLock::new(),
-                slot: P::Mutex::new(Slot {
-                    value,
-                    written_by: None,
-                }),
-                waiters: P::Mutex::new(Vec::new()),
-                runtime,
-                created_at: Location::caller(),
-            }),
+            header: NonNull::from(Box::leak(header)),
+            value: PhantomData,
         }
     }
 
@@ -121,18 +123,21 @@ impl<T: Clone + Send + Sync + 'static, P: Platform> TVar<T, P> {
     /// assert_eq!(v.load(), "hi");
     /// ```
     pub fn load(&self) -> T {
-        loop {
-            let before = self.core.lock.load();
-            if !before.is_locked() {
-                let value = self.core.read_value();
-                if self.core.lock.load().value_state() == before.value_state() {
-                    return value;
-                }
-            }
-            P::yield_now();
+        let header = self.header();
+        if header.kind.inline {
+            // Nothing to pin: the value is in the word.
+            return header.load_consistent::<T>();
         }
+        let context = ThreadContext::take(header.runtime());
+        context.pin();
+        let value = header.load_consistent::<T>();
+        context.unpin();
+        context.put_back();
+        value
     }
+}
 
+impl<T: Send + 'static, P: Platform> TVar<T, P> {
     /// Names this TVar in conflict reports (by default a TVar is named by
     /// where it was created).
     ///
@@ -141,98 +146,172 @@ impl<T: Clone + Send + Sync + 'static, P: Platform> TVar<T, P> {
     /// balance.set_label("alice's balance");
     /// ```
     pub fn set_label(&self, label: impl Into<String>) {
-        self.core.runtime.set_label(self.core.id, label.into());
+        let header = self.header();
+        header.runtime().set_label(header.id, label.into());
     }
 
     /// This TVar's id within its runtime.
     pub fn id(&self) -> TVarId {
-        self.core.id
+        self.header().id
     }
 
     /// The source location that created this TVar.
     pub fn created_at(&self) -> CallSite {
-        self.core.created_at
+        self.header().created_at
     }
 
-    pub(crate) fn core(&self) -> &Arc<TVarCore<T, P>> {
-        &self.core
+    pub(crate) fn header(&self) -> &TVarHeader<P> {
+        // SAFETY: a handle keeps its header alive (it is retired only after
+        // the last handle is dropped).
+        unsafe { self.header.as_ref() }
     }
 
     pub(crate) fn belongs_to(&self, runtime: &Arc<RuntimeShared<P>>) -> bool {
-        Arc::ptr_eq(&self.core.runtime, runtime)
+        Arc::ptr_eq(self.header().runtime(), runtime)
     }
 }
 
-impl<T: Clone + Send + Sync + 'static, P: Platform> TVarCore<T, P> {
-    /// Clones the current value. Only meaningful between two loads of the
-    /// lock word that agree (the read protocol in `tx.rs`).
-    pub(crate) fn read_value(&self) -> T {
-        self.slot.with(|slot| slot.value.clone())
+impl<P: Platform> TVarHeader<P> {
+    pub(crate) fn runtime(&self) -> &Arc<RuntimeShared<P>> {
+        &self.runtime
     }
 
-    pub(crate) fn current_word(&self) -> LockWord {
-        self.lock.load()
-    }
-}
-
-impl<T: Clone + Send + Sync + 'static, P: Platform> AnyTVar<P> for TVarCore<T, P> {
-    fn id(&self) -> TVarId {
-        self.id
-    }
-
-    fn lock(&self) -> &VersionedLock<P> {
-        &self.lock
-    }
-
-    fn created_at(&self) -> CallSite {
-        self.created_at
-    }
-
-    fn written_by(&self) -> Option<CallSite> {
-        self.slot.with(|slot| slot.written_by)
+    /// The current value, cloned between two loads of the lock word that
+    /// agree (an unlocked word with the same version), waiting out writers.
+    /// The caller is pinned, or the value is inline.
+    fn load_consistent<T: Clone + Send + Sync + 'static>(&self) -> T {
+        loop {
+            let before = self.lock.load();
+            if !before.is_locked() {
+                // SAFETY: the word holds a `T` (a TVar's values all have its
+                // type); it is inline, or the caller is pinned, so a box it
+                // points to is not freed before the clone returns.
+                let value = unsafe { value::clone_value::<T>(self.value.load(Ordering::Acquire)) };
+                if self.lock.load().value_state() == before.value_state() {
+                    return value;
+                }
+            }
+            P::yield_now();
+        }
     }
 
-    fn install(&self, value: Box<dyn Any + Send>, site: CallSite) -> Box<dyn Any + Send> {
-        let mut value: Box<T> = value
-            .downcast()
-            .expect("a write-log entry always holds its TVar's type");
-        self.slot.with(|slot| {
-            core::mem::swap(&mut slot.value, &mut *value);
-            slot.written_by = Some(site);
-        });
-        value
+    /// The call site of the transaction that wrote the current value, where
+    /// conflict reports are on.
+    pub(crate) fn written_by(&self) -> Option<CallSite> {
+        let site = self.written_by.load(Ordering::Relaxed);
+        // SAFETY: the word is null or was stored from a `&'static Location`.
+        (!site.is_null()).then(|| unsafe { &*site.cast::<Location<'static>>() })
     }
 
-    fn add_waiter(&self, waiter: &Arc<P::Event>) {
+    pub(crate) fn set_written_by(&self, site: CallSite) {
+        self.written_by
+            .store(ptr::from_ref(site).cast_mut().cast(), Ordering::Relaxed);
+    }
+
+    /// Registers a retry waiter.
+    pub(crate) fn add_waiter(&self, waiter: &Arc<P::Event>) {
         self.waiters.with(|waiters| waiters.push(waiter.clone()));
     }
 
-    fn remove_waiter(&self, waiter: &Arc<P::Event>) {
+    /// Removes a retry waiter registered by [`add_waiter`](Self::add_waiter).
+    pub(crate) fn remove_waiter(&self, waiter: &Arc<P::Event>) {
         self.waiters
             .with(|waiters| waiters.retain(|w| !Arc::ptr_eq(w, waiter)));
     }
 
-    fn wake_waiters(&self) {
+    /// Wakes every registered retry waiter.
+    pub(crate) fn wake_waiters(&self) {
         let waiters = self.waiters.with(core::mem::take);
         for waiter in waiters {
             waiter.notify();
         }
     }
+
+    /// Takes a handle to this TVar unless its last one is gone already (it
+    /// is then retired, and cannot change any more).
+    ///
+    /// # Safety
+    /// The caller is pinned (the header is not freed during the call).
+    pub(crate) unsafe fn keep_alive(&self) -> Option<KeptTVar<P>> {
+        self.handles.increment_if_live().then(|| KeptTVar {
+            header: NonNull::from(self),
+        })
+    }
+}
+
+impl<P: Platform> Drop for TVarHeader<P> {
+    fn drop(&mut self) {
+        // SAFETY: the header is freed once nothing can reach it, so its
+        // value is owned by it alone.
+        unsafe { self.kind.free(self.value.load(Ordering::Relaxed)) }
+    }
+}
+
+/// A counted reference to a TVar's header, without its value's type: what
+/// a transaction blocked in `retry` keeps of what it read, since it is not
+/// pinned while it sleeps.
+pub(crate) struct KeptTVar<P: Platform> {
+    header: NonNull<TVarHeader<P>>,
+}
+
+impl<P: Platform> KeptTVar<P> {
+    pub(crate) fn header(&self) -> &TVarHeader<P> {
+        // SAFETY: counted like a handle.
+        unsafe { self.header.as_ref() }
+    }
+}
+
+impl<P: Platform> Drop for KeptTVar<P> {
+    fn drop(&mut self) {
+        release_handle(self.header);
+    }
+}
+
+/// Counts a handle dropped; the last one retires the header.
+fn release_handle<P: Platform>(header: NonNull<TVarHeader<P>>) {
+    // SAFETY: the caller held a counted handle, so the header is live.
+    if !unsafe { header.as_ref() }.handles.decrement() {
+        return;
+    }
+    // SAFETY: the last handle is gone: nobody reads the `runtime` field any
+    // more (transactions reach a retired header only through their logs,
+    // which use its lock, value and waiters), so the counted `Arc` is moved
+    // out, once; the field is `ManuallyDrop` and is never dropped in place.
+    let runtime = unsafe { ptr::read(&*header.as_ref().runtime) };
+    // SAFETY: the header came from `Box::leak` and is freed once, by the
+    // reclaimer, when no attempt can reach it any more.
+    let garbage = unsafe { Garbage::new(header.as_ptr().cast(), free_header::<P>) };
+    runtime.reclaimer.retire(&mut vec![garbage]);
+}
+
+/// # Safety
+/// `header` is a retired header that nothing can reach any more.
+unsafe fn free_header<P: Platform>(header: *mut ()) {
+    // SAFETY: the caller's contract; it was leaked from a box.
+    drop(unsafe { Box::from_raw(header.cast::<TVarHeader<P>>()) });
 }
 
 impl<T: Send + 'static, P: Platform> Clone for TVar<T, P> {
     fn clone(&self) -> Self {
+        self.header().handles.increment();
         TVar {
-            core: self.core.clone(),
+            header: self.header,
+            value: PhantomData,
         }
+    }
+}
+
+impl<T: Send + 'static, P: Platform> Drop for TVar<T, P> {
+    fn drop(&mut self) {
+        release_handle(self.header);
     }
 }
 
 impl<T: Send + 'static, P: Platform> fmt::Debug for TVar<T, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TVar")
-            .field("id", &self.core.id)
-            .field("created_at", &format_args!("{}", self.core.created_at))
+            .field("id", &self.id())
+            .field("created_at", &format_args!("{}", self.created_at()))
             .finish_non_exhaustive()
     }
 }

@@ -2,11 +2,15 @@
 //! read and write logs, and the opaque read protocol.
 
 use crate::error::{AbortKind, MaybeRetry, StmError};
-use crate::log::{ReadSet, SpareLogs, WriteSet};
-use crate::platform::{Arc, Platform, Std};
+use crate::ids::CallSite;
+use crate::injected_bug::BugSwitch;
+use crate::platform::{Arc, AtomicPointer, Ordering, Platform, Std};
 use crate::recorder::{recorded_value, AttemptEnd, AttemptId, Event};
-use crate::runtime::{BugSwitch, RuntimeShared};
-use crate::tvar::{AnyTVar, CallSite, TVar};
+use crate::shared::RuntimeShared;
+use crate::thread_context::ThreadContext;
+use crate::tvar::{TVar, TVarHeader};
+use crate::value::{self, LoggedValue};
+use core::ptr::NonNull;
 use std::time::Instant;
 
 /// One attempt of a transaction: the handle a transaction body reads and
@@ -17,16 +21,18 @@ use std::time::Instant;
 /// `Result` whose error is engine control flow: propagate it with `?`.
 pub struct Transaction<'rt, P: Platform = Std> {
     runtime: &'rt Arc<RuntimeShared<P>>,
+    /// The thread's logs and record; the attempt is pinned in it from
+    /// `begin` until it is dropped.
+    pub(crate) context: &'rt mut ThreadContext<P>,
     /// The snapshot: every value read was current at this clock version.
     pub(crate) read_version: u64,
-    pub(crate) reads: ReadSet<P>,
-    pub(crate) writes: WriteSet<P>,
     /// Holds serial mode: no other transaction can take a commit version.
     pub(crate) irrevocable: bool,
     /// Set once a read found the snapshot broken; the attempt can only abort.
     doomed: Option<AbortKind>,
-    /// The TVar that made this attempt abort, for conflict reports.
-    pub(crate) conflict: Option<Arc<dyn AnyTVar<P>>>,
+    /// The TVar that made this attempt abort, for conflict reports (a header
+    /// this pinned attempt logged or was handed).
+    conflict: Option<NonNull<TVarHeader<P>>>,
     /// Where the transaction comes from (the `atomically` call site).
     pub(crate) site: CallSite,
     /// When the attempt began, if the runtime records conflicts.
@@ -35,57 +41,39 @@ pub struct Transaction<'rt, P: Platform = Std> {
     pub(crate) attempt: Option<AttemptId>,
     /// Whether the recorder has been told how the attempt ended.
     end_recorded: bool,
-    /// The box the logs' memory came in and goes back in when the attempt
-    /// ends (see [`Platform::keep_spare`]).
-    spare: Option<Box<SpareLogs<P>>>,
 }
 
 impl<'rt, P: Platform> Transaction<'rt, P> {
     pub(crate) fn begin(
         runtime: &'rt Arc<RuntimeShared<P>>,
+        context: &'rt mut ThreadContext<P>,
         irrevocable: bool,
         site: CallSite,
     ) -> Self {
         // Recorded before the snapshot is taken: see the recorder's real-time rule.
-        let attempt = runtime.recorder.as_ref().map(|recorder| {
-            let attempt = runtime.next_attempt_id();
-            recorder.record(&Event::Begin {
-                attempt,
-                thread: P::thread_slot() as u64,
-            });
-            attempt
-        });
+        let attempt = runtime.record_begin();
         if irrevocable {
             runtime.clock.enter_serial_mode();
         }
-        let mut spare = P::take_spare::<SpareLogs<P>>();
-        let (reads, writes) = match &mut spare {
-            Some(logs) => (
-                core::mem::replace(&mut logs.reads, ReadSet::new()),
-                core::mem::replace(&mut logs.writes, WriteSet::new()),
-            ),
-            None => (ReadSet::new(), WriteSet::new()),
-        };
+        context.pin();
         Transaction {
             runtime,
             read_version: runtime.clock.now(),
-            reads,
-            writes,
+            context,
             irrevocable,
             doomed: None,
             conflict: None,
             site,
-            started: runtime.conflict_reports_enabled().then(Instant::now),
+            started: runtime.config.conflict_reports.then(Instant::now),
             attempt,
             end_recorded: false,
-            spare,
         }
     }
 
     /// Sends `event` to the runtime's recorder, if it has one.
     pub(crate) fn record(&self, event: impl FnOnce(AttemptId) -> Event<'static>) {
-        if let (Some(recorder), Some(attempt)) = (&self.runtime.recorder, self.attempt) {
-            recorder.record(&event(attempt));
+        if let Some(attempt) = self.attempt {
+            self.runtime.record(&event(attempt));
         }
     }
 
@@ -114,6 +102,19 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         self.doomed
     }
 
+    /// The TVar blamed for this attempt's abort, if any.
+    pub(crate) fn conflict(&self) -> Option<&TVarHeader<P>> {
+        // SAFETY: the header was logged by (or handed to) this attempt,
+        // which is still pinned.
+        self.conflict.map(|header| unsafe { &*header.as_ptr() })
+    }
+
+    /// Names the TVar this attempt aborts because of: one it logged, or
+    /// was handed while pinned.
+    pub(crate) fn blame(&mut self, tvar: NonNull<TVarHeader<P>>) {
+        self.conflict = Some(tvar);
+    }
+
     /// Whether this attempt runs irrevocably (it cannot be aborted by
     /// conflicts; see the crate docs on progress).
     pub fn is_irrevocable(&self) -> bool {
@@ -130,28 +131,27 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     /// let doubled = atomically(|tx| Ok(tx.read(&a)? * 2));
     /// assert_eq!(doubled, 6);
     /// ```
+    #[inline]
     pub fn read<T: Clone + Send + Sync + 'static>(
         &mut self,
         tvar: &TVar<T, P>,
     ) -> Result<T, StmError> {
         self.check_usable(tvar)?;
-        if !self.writes.is_empty() {
-            if let Some(value) = self.writes.get(tvar.id()) {
-                let value: &T = value
-                    .downcast_ref()
-                    .expect("a write-log entry always holds its TVar's type");
-                return Ok(value.clone());
+        let header = tvar.header();
+        if !self.context.writes.is_empty() {
+            if let Some(buffered) = self.context.writes.get(header) {
+                // SAFETY: the log owns the value, a `T` (the TVar's type).
+                return Ok(unsafe { value::clone_value::<T>(buffered.word()) });
             }
         }
-        let core = tvar.core();
         loop {
-            let before = core.current_word();
+            let before = header.lock.load();
             if before.is_locked() {
                 if self.irrevocable {
                     P::yield_now();
                     continue;
                 }
-                return Err(self.doom(AbortKind::ReadLocked, core));
+                return Err(self.doom(AbortKind::ReadLocked, header));
             }
             if before.version() > self.read_version
                 && !self.runtime.has_bug(BugSwitch::ReadWithoutVersionCheck)
@@ -159,19 +159,20 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
                 if self.extend_snapshot() {
                     continue;
                 }
-                return Err(self.doom(AbortKind::ReadStale, core));
+                return Err(self.doom(AbortKind::ReadStale, header));
             }
-            let value = core.read_value();
-            if core.current_word().value_state() != before.value_state() {
+            // SAFETY: the word holds a `T`; this attempt is pinned, so a box
+            // it points to is not freed before the clone returns (`reclaim`).
+            let value = unsafe { value::clone_value::<T>(header.value.load(Ordering::Acquire)) };
+            if header.lock.load().value_state() != before.value_state() {
                 // A writer got in between the two loads; look again.
                 P::yield_now();
                 continue;
             }
-            self.reads
-                .push(core.clone() as Arc<dyn AnyTVar<P>>, before.version());
+            self.context.reads.push(header, before.version());
             self.record(|attempt| Event::Read {
                 attempt,
-                tvar: core.id,
+                tvar: header.id,
                 version: before.version(),
                 value: recorded_value(&value),
             });
@@ -189,14 +190,16 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     /// atomically(|tx| tx.write(&a, 42));
     /// assert_eq!(a.load(), 42);
     /// ```
+    #[inline]
     pub fn write<T: Clone + Send + Sync + 'static>(
         &mut self,
         tvar: &TVar<T, P>,
         value: T,
     ) -> Result<(), StmError> {
         self.check_usable(tvar)?;
-        self.writes
-            .insert(tvar.core().clone() as Arc<dyn AnyTVar<P>>, Box::new(value));
+        self.context
+            .writes
+            .insert(tvar.header(), LoggedValue::new(value));
         Ok(())
     }
 
@@ -209,6 +212,7 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     /// atomically(|tx| tx.modify(&hits, |n| n + 1));
     /// assert_eq!(hits.load(), 1);
     /// ```
+    #[inline]
     pub fn modify<T: Clone + Send + Sync + 'static>(
         &mut self,
         tvar: &TVar<T, P>,
@@ -267,19 +271,20 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         first: impl FnOnce(&mut Self) -> Result<R, E>,
         second: impl FnOnce(&mut Self) -> Result<R, E>,
     ) -> Result<R, E> {
-        let checkpoint = self.writes.checkpoint();
+        let checkpoint = self.context.writes.checkpoint();
         match first(self) {
             Err(e) if e.is_retry() && self.doomed.is_none() => {
-                self.writes.roll_back(checkpoint);
+                self.context.writes.roll_back(checkpoint);
                 second(self)
             }
             outcome => {
-                self.writes.keep(checkpoint);
+                self.context.writes.keep(checkpoint);
                 outcome
             }
         }
     }
 
+    #[inline]
     fn check_usable<T: Clone + Send + Sync + 'static>(
         &mut self,
         tvar: &TVar<T, P>,
@@ -294,14 +299,10 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         }
     }
 
-    fn doom<T: Clone + Send + Sync + 'static>(
-        &mut self,
-        kind: AbortKind,
-        culprit: &Arc<crate::tvar::TVarCore<T, P>>,
-    ) -> StmError {
+    fn doom(&mut self, kind: AbortKind, culprit: &TVarHeader<P>) -> StmError {
         debug_assert_irrevocable_survives(self.irrevocable, kind);
         self.doomed = Some(kind);
-        self.conflict = Some(culprit.clone() as Arc<dyn AnyTVar<P>>);
+        self.blame(NonNull::from(culprit));
         StmError::Conflict
     }
 
@@ -322,24 +323,22 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     /// transaction count as unchanged if their version is. An irrevocable
     /// transaction waits out other writers' locks: they cannot take a commit
     /// version while it runs, so they are about to unlock.
-    pub(crate) fn first_changed_read(
-        &self,
-        holding_write_locks: bool,
-    ) -> Option<&Arc<dyn AnyTVar<P>>> {
-        for entry in &self.reads.entries {
+    pub(crate) fn first_changed_read(&self, holding_write_locks: bool) -> Option<&TVarHeader<P>> {
+        for entry in &self.context.reads.entries {
+            let tvar = entry.tvar();
             loop {
-                let word = entry.tvar.lock().load();
+                let word = tvar.lock.load();
                 if word.is_locked()
-                    && !(holding_write_locks && self.writes.position(entry.tvar.id()).is_some())
+                    && !(holding_write_locks && self.context.writes.position(tvar).is_some())
                 {
                     if self.irrevocable {
                         P::yield_now();
                         continue;
                     }
-                    return Some(&entry.tvar);
+                    return Some(tvar);
                 }
                 if word.version() != entry.version {
-                    return Some(&entry.tvar);
+                    return Some(tvar);
                 }
                 break;
             }
@@ -353,6 +352,15 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
             self.irrevocable = false;
             self.runtime.clock.exit_serial_mode();
         }
+    }
+
+    /// Forgets both logs (dropping the values they hold) and ends the pin:
+    /// the attempt holds no pointer into TVars any more.
+    pub(crate) fn clear_and_unpin(&mut self) {
+        self.conflict = None;
+        self.context.reads.clear();
+        self.context.writes.clear();
+        self.context.unpin();
     }
 }
 
@@ -372,20 +380,10 @@ impl<P: Platform> Drop for Transaction<'_, P> {
         // Every other way out records its end first: this is a panic.
         self.record_end(AttemptEnd::Panic);
         self.leave_serial_mode();
-        if P::KEEPS_SPARES {
-            // Every lock is released by now: drop what the logs hold (TVars,
-            // values replaced at commit) and keep their memory.
-            self.reads.clear();
-            self.writes.clear();
-            let mut spare = self.spare.take().unwrap_or_else(|| {
-                Box::new(SpareLogs {
-                    reads: ReadSet::new(),
-                    writes: WriteSet::new(),
-                })
-            });
-            core::mem::swap(&mut spare.reads, &mut self.reads);
-            core::mem::swap(&mut spare.writes, &mut self.writes);
-            P::keep_spare(spare);
-        }
+        // Every lock is released by now: drop what the logs hold (values
+        // written but not committed), then unpin, then hand replaced values
+        // to reclamation.
+        self.clear_and_unpin();
+        self.context.reclaim_in_batches();
     }
 }

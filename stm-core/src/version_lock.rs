@@ -5,8 +5,10 @@
 //! held by a committing writer, and a `HAS_WAITERS` bit that tells a committer
 //! it must wake transactions blocked in `retry` on this TVar. Putting the
 //! waiter flag in the same word as the version makes the retry wake-up a
-//! single-word protocol: registering (a CAS that requires the version a waiter
-//! read) and releasing after write-back (a swap) are totally ordered.
+//! single-word protocol: registering (a CAS that requires the unlocked word a
+//! waiter read) and taking the lock to commit (a CAS too) are totally
+//! ordered, so the committer either sees the flag in the word it locked, or
+//! the waiter's CAS fails and it does not sleep.
 
 use crate::platform::{AtomicWord, Ordering, Platform};
 
@@ -84,13 +86,14 @@ impl<P: Platform> VersionedLock<P> {
         self.word.store(before_lock.raw(), Ordering::Release);
     }
 
-    /// Publishes a written-back value under `version`, clears the lock and the
-    /// waiter flag, and reports whether waiters were registered.
-    pub(crate) fn unlock_with_version(&self, version: u64) -> bool {
-        let before = self
-            .word
-            .swap(LockWord::unlocked(version).raw(), Ordering::AcqRel);
-        LockWord(before).has_waiters()
+    /// Publishes a written-back value under `version` and clears the lock
+    /// and the waiter flag. A plain store suffices: while the word is locked
+    /// nobody else writes it (taking the lock and flagging waiters both
+    /// require an unlocked word), so the waiter flag to act on is the one in
+    /// `before_lock`. `Release` makes the value stored before visible to every
+    /// reader that sees the new version.
+    pub(crate) fn unlock_with_version(&self, version: u64, order: Ordering) {
+        self.word.store(LockWord::unlocked(version).raw(), order);
     }
 
     /// Sets the waiter flag if the TVar still holds the value of `version`.

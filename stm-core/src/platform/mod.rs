@@ -24,7 +24,7 @@ mod std_backend;
 /// The loom backend: exhaustive exploration under loom's memory model.
 #[cfg(feature = "loom")]
 mod loom_backend {
-    model_backend!(loom, LoomPlatform, "the loom model checker", 0);
+    model_backend!(loom, LoomPlatform, "the loom model checker", 0, true);
 }
 /// The shuttle backend: randomized (random, PCT, DFS, replay) scheduling.
 #[cfg(feature = "shuttle")]
@@ -33,7 +33,8 @@ mod shuttle_backend {
         shuttle,
         ShuttlePlatform,
         "the shuttle scheduler",
-        usize::from(shuttle::current::me())
+        usize::from(shuttle::current::me()),
+        false
     );
 }
 
@@ -51,6 +52,17 @@ pub(crate) use std_backend::default_runtime;
 /// protocols the models check live in the [`Platform`] atomics, not in
 /// reference counts.
 pub use std_backend::Arc;
+
+/// A statistics counter: a count, not a protocol, so it lives outside the
+/// models (it adds no scheduling point to explore; under a model checker
+/// every task runs on one OS thread, so counts are never lost).
+pub(crate) use std_backend::StatCounter;
+
+/// The count of a TVar's handles: `Arc`'s counting, written out so that the
+/// last handle can hand the TVar to deferred reclamation instead of freeing
+/// it. Like `Arc`'s, it is correct by construction; the protocol the models
+/// check is what happens after the count reaches zero.
+pub(crate) use std_backend::HandleCount;
 
 pub use core::sync::atomic::Ordering;
 
@@ -77,6 +89,19 @@ pub trait AtomicWord: Send + Sync + 'static {
     ) -> Result<u64, u64>;
     /// Adds `value`, returning the previous value.
     fn fetch_add(&self, value: u64, order: Ordering) -> u64;
+}
+
+/// An atomic pointer of one backend, type-erased: the engine stores either a
+/// `Box`'s pointer or (for values kept inline) an integer without provenance.
+///
+/// The methods mirror the standard library's `AtomicPtr<()>`.
+pub trait AtomicPointer: Send + Sync + 'static {
+    /// Creates a new atomic holding `value`.
+    fn new(value: *mut ()) -> Self;
+    /// Loads the pointer.
+    fn load(&self, order: Ordering) -> *mut ();
+    /// Stores `value`.
+    fn store(&self, value: *mut (), order: Ordering);
 }
 
 /// A mutual-exclusion lock of one backend, used through a closure so that no
@@ -114,6 +139,8 @@ pub trait Join<T>: Send {
 pub trait Platform: Sized + Send + Sync + 'static {
     /// The 64-bit atomic word.
     type AtomicU64: AtomicWord;
+    /// The atomic pointer.
+    type AtomicPtr: AtomicPointer;
     /// A mutex protecting a `T`.
     type Mutex<T: Send + 'static>: Lock<T>;
     /// A one-shot wake-up event.
@@ -121,14 +148,21 @@ pub trait Platform: Sized + Send + Sync + 'static {
     /// The handle of a spawned thread.
     type JoinHandle<T: Send + 'static>: Join<T>;
 
-    /// Number of stripes for the runtime's statistics counters. Real threads
-    /// use several so that counting does not contend; models use one.
-    const STAT_STRIPES: usize;
-
     /// How many times a waiter polls (yielding in between) before it blocks.
     /// Real threads spin a little because blocking costs microseconds;
     /// models block at once, which keeps their state space small.
     const SPINS_BEFORE_BLOCKING: u32;
+
+    /// Whether the platform explores weak-memory behaviour (loom): then
+    /// synchronisation that happens outside the platform, such as a
+    /// recorder's own lock, must be shown to it through the platform.
+    const MODELS_WEAK_MEMORY: bool = false;
+
+    /// How many replaced values a thread gathers before it hands them to
+    /// reclamation (and tries to free what is safe to free). Real threads
+    /// batch, so that the shared epoch is touched once per batch; models
+    /// reclaim at every commit, so that they explore the protocol.
+    const RECLAIM_BATCH: usize;
 
     /// How many threads can usefully run at once (the default number of
     /// workers of a transaction queue).
@@ -165,21 +199,14 @@ pub trait Platform: Sized + Send + Sync + 'static {
         Self::yield_now();
     }
 
-    /// Whether [`keep_spare`](Platform::keep_spare) keeps anything: real
-    /// threads keep the memory of a finished attempt's logs for their next
-    /// attempt (no allocation per transaction); models keep nothing, so
-    /// every execution starts from the same state.
-    const KEEPS_SPARES: bool = false;
-
     /// Takes the calling thread's spare `T`, if [`keep_spare`](Platform::keep_spare)
-    /// left one. The spare holds memory only, never shared state.
-    fn take_spare<T: 'static>() -> Option<Box<T>> {
-        None
-    }
+    /// left one. The engine keeps a thread's context on a runtime there
+    /// between calls (its record in the runtime, the memory of its logs).
+    fn take_spare<T: 'static>() -> Option<Box<T>>;
 
     /// Keeps `spare` for the calling thread's next [`take_spare`](Platform::take_spare),
-    /// dropping any spare kept before; a backend that keeps nothing drops it.
-    fn keep_spare<T: 'static>(spare: Box<T>) {
-        drop(spare);
-    }
+    /// dropping any spare kept before. Spares live in thread-local storage:
+    /// a thread's spare is dropped when it exits (under a model checker, a
+    /// task's when it finishes, so every execution starts afresh).
+    fn keep_spare<T: 'static>(spare: Box<T>);
 }

@@ -3,8 +3,8 @@
 
 /// Defines a [`Platform`](super::Platform) backed by `$model`'s primitives.
 macro_rules! model_backend {
-    ($model:ident, $name:ident, $what:literal, $thread_slot:expr) => {
-        use super::{AtomicWord, Join, Lock, Ordering, Platform, WakeEvent};
+    ($model:ident, $name:ident, $what:literal, $thread_slot:expr, $weak_memory:literal) => {
+        use super::{AtomicPointer, AtomicWord, Join, Lock, Ordering, Platform, WakeEvent};
         use std::cell::Cell;
 
         #[doc = concat!("Backend for ", $what, ". Every engine object, the runtime")]
@@ -23,16 +23,19 @@ macro_rules! model_backend {
 
         $model::thread_local! {
             static IN_TRANSACTION: Cell<bool> = Cell::new(false);
+            static SPARE: Cell<Option<Box<dyn core::any::Any>>> = Cell::new(None);
         }
 
         impl Platform for $name {
             type AtomicU64 = $model::sync::atomic::AtomicU64;
+            type AtomicPtr = $model::sync::atomic::AtomicPtr<()>;
             type Mutex<T: Send + 'static> = $model::sync::Mutex<T>;
             type Event = ModelEvent;
             type JoinHandle<T: Send + 'static> = $model::thread::JoinHandle<T>;
 
-            const STAT_STRIPES: usize = 1;
             const SPINS_BEFORE_BLOCKING: u32 = 0;
+            const RECLAIM_BATCH: usize = 1;
+            const MODELS_WEAK_MEMORY: bool = $weak_memory;
 
             fn available_parallelism() -> usize {
                 2
@@ -60,6 +63,16 @@ macro_rules! model_backend {
 
             fn exit_transaction() {
                 IN_TRANSACTION.with(|flag| flag.set(false))
+            }
+
+            fn take_spare<T: 'static>() -> Option<Box<T>> {
+                let spare = SPARE.try_with(Cell::take).ok().flatten()?;
+                spare.downcast().ok()
+            }
+
+            fn keep_spare<T: 'static>(spare: Box<T>) {
+                let previous = SPARE.try_with(|cell| cell.replace(Some(spare)));
+                drop(previous); // outside the thread-local access
             }
         }
     };

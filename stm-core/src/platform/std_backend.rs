@@ -2,12 +2,80 @@
 //! the model-checker backends are the only places in stm-core that name
 //! `std::sync` or `std::thread`.
 
-use super::{AtomicWord, Join, Lock, Ordering, Platform, WakeEvent};
+use super::{AtomicPointer, AtomicWord, Join, Lock, Ordering, Platform, WakeEvent};
 use crate::Stm;
 use std::cell::Cell;
 use std::sync::{Mutex, OnceLock};
 
 pub use std::sync::Arc;
+
+/// A statistics counter (see [`super::StatCounter`]) with one writer at a
+/// time: adding is a relaxed load and store, never a read-modify-write.
+#[derive(Debug, Default)]
+pub(crate) struct StatCounter(std::sync::atomic::AtomicU64);
+
+impl StatCounter {
+    /// Adds `n`. Only the record's holder calls it (see `participants`).
+    #[inline]
+    pub(crate) fn add_as_only_writer(&self, n: u64) {
+        self.0
+            .store(self.0.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    }
+
+    /// The count.
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The count of a TVar's handles (see [`super::HandleCount`]), with `Arc`'s
+/// orderings: increments are relaxed (a new handle is made from a live one),
+/// the decrement that reaches zero acquires every earlier release.
+#[derive(Debug)]
+pub(crate) struct HandleCount(std::sync::atomic::AtomicUsize);
+
+impl HandleCount {
+    /// One handle.
+    pub(crate) fn new() -> Self {
+        HandleCount(std::sync::atomic::AtomicUsize::new(1))
+    }
+
+    /// Counts a handle made from a live one.
+    #[inline]
+    pub(crate) fn increment(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a handle made while no live handle may be held (a transaction
+    /// blocked in `retry` keeping what it read alive); fails once the count
+    /// has reached zero, when the TVar is already handed to reclamation.
+    pub(crate) fn increment_if_live(&self) -> bool {
+        let mut count = self.0.load(Ordering::Relaxed);
+        while count != 0 {
+            match self.0.compare_exchange_weak(
+                count,
+                count + 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => count = actual,
+            }
+        }
+        false
+    }
+
+    /// Counts a handle dropped; `true` for the last one, after which every
+    /// use made through any handle happens before the caller's next step.
+    #[inline]
+    pub(crate) fn decrement(&self) -> bool {
+        if self.0.fetch_sub(1, Ordering::Release) != 1 {
+            return false;
+        }
+        std::sync::atomic::fence(Ordering::Acquire);
+        true
+    }
+}
 
 /// The default backend: operating-system threads and `std::sync`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -32,12 +100,13 @@ static NEXT_THREAD_SLOT: std::sync::atomic::AtomicUsize = std::sync::atomic::Ato
 
 impl Platform for Std {
     type AtomicU64 = std::sync::atomic::AtomicU64;
+    type AtomicPtr = std::sync::atomic::AtomicPtr<()>;
     type Mutex<T: Send + 'static> = Mutex<T>;
     type Event = StdEvent;
     type JoinHandle<T: Send + 'static> = std::thread::JoinHandle<T>;
 
-    const STAT_STRIPES: usize = 16;
     const SPINS_BEFORE_BLOCKING: u32 = 200;
+    const RECLAIM_BATCH: usize = 64;
 
     fn available_parallelism() -> usize {
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -86,8 +155,6 @@ impl Platform for Std {
             std::thread::yield_now();
         }
     }
-
-    const KEEPS_SPARES: bool = true;
 
     #[inline]
     fn take_spare<T: 'static>() -> Option<Box<T>> {

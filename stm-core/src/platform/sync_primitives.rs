@@ -44,6 +44,21 @@ macro_rules! sync_primitives {
             }
         }
 
+        impl AtomicPointer for $sync::atomic::AtomicPtr<()> {
+            #[inline]
+            fn new(value: *mut ()) -> Self {
+                $sync::atomic::AtomicPtr::new(value)
+            }
+            #[inline]
+            fn load(&self, order: Ordering) -> *mut () {
+                self.load(order)
+            }
+            #[inline]
+            fn store(&self, value: *mut (), order: Ordering) {
+                self.store(value, order)
+            }
+        }
+
         impl<T: Send> Lock<T> for $sync::Mutex<T> {
             #[inline]
             fn new(value: T) -> Self {

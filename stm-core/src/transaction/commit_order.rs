@@ -10,7 +10,7 @@
 
 use super::work_queue::WorkQueue;
 use super::ItemId;
-use crate::execute::{CommitGate, Turn};
+use crate::attempt::{CommitGate, Turn};
 use crate::platform::{Arc, AtomicWord, Lock, Ordering, Platform, WakeEvent};
 
 const STOPPED: u64 = u64::MAX;

@@ -83,10 +83,10 @@ mod worker;
 
 use crate::conflict_report::ConflictReport;
 use crate::error::TxError;
+use crate::ids::CallSite;
 use crate::platform::{Join, Lock, Platform, Std};
-use crate::runtime::Stm;
 use crate::stats::StmStats;
-use crate::tvar::CallSite;
+use crate::stm::Stm;
 use crate::tx::Transaction;
 use commit_order::CommitOrder;
 use core::fmt;

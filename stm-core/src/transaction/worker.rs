@@ -4,9 +4,9 @@
 use super::commit_order::{CommitOrder, OrderedGate, UnorderedGate};
 use super::work_queue::{Next, WorkQueue};
 use super::{Item, ItemId, ItemTx};
-use crate::execute::Outcome;
+use crate::attempt::{self, Outcome};
 use crate::platform::{Lock, Platform};
-use crate::runtime::Stm;
+use crate::stm::Stm;
 use crate::tx::Transaction;
 use core::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -53,14 +53,17 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
                     added: &mut added,
                 })
             };
+            let runtime = self.stm.shared();
             match &self.order {
-                Some(order) => self
-                    .stm
-                    .execute(site, &mut OrderedGate::new(order, id), &mut body),
-                None => {
-                    self.stm
-                        .execute(site, &mut UnorderedGate { queue: &self.queue }, &mut body)
+                Some(order) => {
+                    attempt::execute(runtime, site, &mut OrderedGate::new(order, id), &mut body)
                 }
+                None => attempt::execute(
+                    runtime,
+                    site,
+                    &mut UnorderedGate { queue: &self.queue },
+                    &mut body,
+                ),
             }
         }))
         .unwrap_or_else(Outcome::Panicked);

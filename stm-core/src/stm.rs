@@ -1,108 +1,19 @@
-//! `Stm`: a runtime (version clock, statistics, TVar ids, settings) and the
-//! `atomically` loop that runs, commits, re-runs and blocks transactions.
+//! `Stm`: the handle to a runtime, and the public entry points that run
+//! transactions on it.
 
-use crate::conflict_report::{ConflictEvent, ConflictReport, ConflictTable};
+use crate::attempt::{self, Outcome, Ungated};
+use crate::config::StmConfig;
+use crate::conflict_report::ConflictReport;
 use crate::error::{StmError, TxError};
-use crate::execute::{Outcome, Ungated};
-use crate::platform::{Arc, AtomicWord, Lock, Ordering, Platform, Std};
-use crate::recorder::{AttemptId, Recorder};
-use crate::stats::{Stats, StmStats};
-use crate::tvar::{TVar, TVarId};
+use crate::platform::{Arc, Platform, Std};
+use crate::recorder::Recorder;
+use crate::shared::RuntimeShared;
+use crate::stats::StmStats;
+use crate::tvar::TVar;
 use crate::tx::Transaction;
-use crate::version_lock::VersionClock;
 use core::convert::Infallible;
 use core::fmt;
 use core::panic::Location;
-
-/// Settings of a runtime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StmConfig {
-    /// After this many conflict aborts, a transaction's next attempt runs
-    /// irrevocably (serial mode), which cannot be aborted by conflicts. This
-    /// bounds the attempts of every transaction: no livelock, no starvation.
-    pub irrevocable_after: u32,
-    /// Record which TVars make transactions abort, how, and how much time
-    /// the aborted attempts cost (see [`Stm::conflict_report`]). Off by
-    /// default: recording times every attempt.
-    pub conflict_reports: bool,
-}
-
-impl Default for StmConfig {
-    fn default() -> Self {
-        StmConfig {
-            irrevocable_after: 16,
-            conflict_reports: false,
-        }
-    }
-}
-
-/// State shared by a runtime's handles, TVars and transactions.
-pub(crate) struct RuntimeShared<P: Platform> {
-    pub(crate) clock: VersionClock<P>,
-    pub(crate) stats: Stats<P>,
-    next_tvar_id: P::AtomicU64,
-    config: StmConfig,
-    conflicts: P::Mutex<ConflictTable>,
-    pub(crate) recorder: Option<Arc<dyn Recorder>>,
-    next_attempt: P::AtomicU64,
-    #[cfg(feature = "bug-injection")]
-    pub(crate) injected_bug: Option<crate::InjectedBug>,
-}
-
-impl<P: Platform> RuntimeShared<P> {
-    pub(crate) fn next_tvar_id(&self) -> TVarId {
-        self.next_tvar_id.fetch_add(1, Ordering::Relaxed)
-    }
-
-    pub(crate) fn next_attempt_id(&self) -> AttemptId {
-        self.next_attempt.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// Whether the test-only `bug` is switched on for this runtime.
-    #[inline]
-    pub(crate) fn has_bug(&self, bug: BugSwitch) -> bool {
-        #[cfg(feature = "bug-injection")]
-        {
-            self.injected_bug == Some(bug)
-        }
-        #[cfg(not(feature = "bug-injection"))]
-        {
-            let _ = bug;
-            false
-        }
-    }
-
-    pub(crate) fn config(&self) -> StmConfig {
-        self.config
-    }
-
-    pub(crate) fn conflict_reports_enabled(&self) -> bool {
-        self.config.conflict_reports
-    }
-
-    pub(crate) fn record_conflicts(&self, events: &[ConflictEvent]) {
-        self.conflicts.with(|table| table.record(events));
-    }
-
-    pub(crate) fn set_label(&self, tvar: TVarId, label: String) {
-        self.conflicts.with(|table| table.set_label(tvar, label));
-    }
-}
-
-/// The bug-injection switches, named even when the feature is off so that
-/// the engine's checks compile to `false` there.
-#[cfg(feature = "bug-injection")]
-pub(crate) use crate::InjectedBug as BugSwitch;
-
-/// Stand-in for [`InjectedBug`](crate) when bug injection is compiled out.
-#[cfg(not(feature = "bug-injection"))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BugSwitch {
-    SkipReadValidation,
-    UnlockBeforeWriteBack,
-    ReadWithoutVersionCheck,
-    LoseRetryWakeup,
-}
 
 /// A transactional-memory runtime on platform `P`.
 ///
@@ -188,26 +99,14 @@ impl<P: Platform> Stm<P> {
         recorder: Option<Arc<dyn Recorder>>,
         bug: crate::InjectedBug,
     ) -> Self {
-        let mut stm = Self::build(config, recorder);
-        Arc::get_mut(&mut stm.shared)
-            .expect("a new runtime has no other handle")
-            .injected_bug = Some(bug);
-        stm
+        Stm {
+            shared: Arc::new(RuntimeShared::new(config, recorder, Some(bug))),
+        }
     }
 
     fn build(config: StmConfig, recorder: Option<Arc<dyn Recorder>>) -> Self {
         Stm {
-            shared: Arc::new(RuntimeShared {
-                clock: VersionClock::new(),
-                stats: Stats::new(),
-                next_tvar_id: P::AtomicU64::new(0),
-                config,
-                conflicts: P::Mutex::new(ConflictTable::default()),
-                recorder,
-                next_attempt: P::AtomicU64::new(0),
-                #[cfg(feature = "bug-injection")]
-                injected_bug: None,
-            }),
+            shared: Arc::new(RuntimeShared::new(config, recorder, None)),
         }
     }
 
@@ -282,7 +181,7 @@ impl<P: Platform> Stm<P> {
         &self,
         mut body: impl FnMut(&mut Transaction<'_, P>) -> Result<R, TxError<E>>,
     ) -> Result<R, E> {
-        match self.execute(Location::caller(), &mut Ungated, &mut body) {
+        match attempt::execute(&self.shared, Location::caller(), &mut Ungated, &mut body) {
             Outcome::Committed(value) => Ok(value),
             Outcome::Failed(error) => Err(error),
             Outcome::Panicked(panic) => std::panic::resume_unwind(panic),
@@ -296,14 +195,12 @@ impl<P: Platform> Stm<P> {
     /// how much time was lost (empty unless [`StmConfig::conflict_reports`]
     /// is set). See [`ConflictReport`].
     pub fn conflict_report(&self) -> ConflictReport {
-        self.shared
-            .conflicts
-            .with(|table| table.report(self.shared.config.conflict_reports))
+        self.shared.conflict_report()
     }
 
     /// A snapshot of this runtime's statistics.
     pub fn stats(&self) -> StmStats {
-        self.shared.stats.snapshot()
+        self.shared.stats()
     }
 
     /// Spawns a thread on this runtime's platform (a task, under a model

@@ -1,0 +1,273 @@
+//! The attempt loop behind `atomically` and the transaction queue: run the
+//! body, commit, and on failure re-run, block in `retry`, or fall back to
+//! serial mode; account for every attempt and attribute every lost one.
+//! This is the only place attempts are started and ended.
+//!
+//! A [`CommitGate`] decides when an attempt may commit. Plain `atomically`
+//! commits at once; the ordered queue makes each item wait for its turn, so
+//! that items commit in the order they were added, and settles an item's
+//! error, panic or `retry` only at its turn, when it is known to be the one a
+//! serial run would have produced.
+
+use crate::conflict_report::{ConflictEvent, ConflictKind};
+use crate::error::{AbortKind, StmError, TxError};
+use crate::ids::CallSite;
+use crate::platform::{Arc, Platform};
+use crate::recorder::AttemptEnd;
+use crate::shared::RuntimeShared;
+use crate::stats::Tally;
+use crate::thread_context::ThreadContext;
+use crate::tx::Transaction;
+use core::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Whether an attempt may go ahead once it is ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Turn {
+    /// Commit (or settle the error).
+    Go,
+    /// Give the transaction up without effect: the run is stopping.
+    Abandon,
+}
+
+/// When an attempt may commit; see the module docs.
+pub(crate) trait CommitGate {
+    /// Blocks until the attempt may commit or settle its outcome.
+    fn wait_for_turn(&mut self) -> Turn;
+    /// Whether the attempt already holds its turn: only then may it run
+    /// irrevocably (an irrevocable attempt waiting for a turn would stop the
+    /// commits it waits for).
+    fn holds_turn(&self) -> bool;
+    /// Whether errors, panics and retries must be confirmed at the turn
+    /// (ordered mode) rather than taken as final at once.
+    fn settles_at_turn(&self) -> bool;
+}
+
+/// The gate of plain `atomically`: commit as soon as ready.
+pub(crate) struct Ungated;
+
+impl CommitGate for Ungated {
+    fn wait_for_turn(&mut self) -> Turn {
+        Turn::Go
+    }
+    fn holds_turn(&self) -> bool {
+        true
+    }
+    fn settles_at_turn(&self) -> bool {
+        false
+    }
+}
+
+/// A transaction body, as the attempt loop runs it.
+pub(crate) type Body<'b, P, R, E> =
+    dyn FnMut(&mut Transaction<'_, P>) -> Result<R, TxError<E>> + 'b;
+
+/// How a transaction ended.
+pub(crate) enum Outcome<R, E> {
+    Committed(R),
+    /// The body gave up with the caller's error; nothing was written.
+    Failed(E),
+    /// The body panicked (caught only when the gate settles at the turn).
+    Panicked(Box<dyn Any + Send>),
+    /// The gate abandoned the transaction; nothing was written.
+    Abandoned,
+    /// It retried at its turn with nothing left that could change what it
+    /// read: a serial run would block forever here.
+    Stuck,
+}
+
+/// What settling a failure at the turn found.
+enum Settled {
+    /// The failure stands: the attempt read the state a serial run would.
+    Final,
+    /// What the attempt read has changed since: run it again.
+    Stale,
+    Abandon,
+}
+
+/// Runs `body` as a transaction from `site` on `runtime`, committing
+/// through `gate`.
+pub(crate) fn execute<P: Platform, R, E>(
+    runtime: &Arc<RuntimeShared<P>>,
+    site: CallSite,
+    gate: &mut dyn CommitGate,
+    body: &mut Body<'_, P, R, E>,
+) -> Outcome<R, E> {
+    const NESTED: &str = "stm: `atomically` was called inside a running transaction; \
+         nested transactions are not flattened: pass the outer `&mut Transaction` down instead";
+    assert!(P::enter_transaction(), "{NESTED}");
+    let mut call = CallAccounting::new(runtime);
+    let mut conflicts = 0u32;
+    loop {
+        let irrevocable = conflicts >= runtime.config.irrevocable_after && gate.holds_turn();
+        call.tally.attempt();
+        if irrevocable {
+            call.tally.irrevocable_run();
+        }
+        let context = call
+            .context
+            .as_deref_mut()
+            .expect("held until the call ends");
+        let mut tx = Transaction::begin(runtime, context, irrevocable, site);
+        let result = if gate.settles_at_turn() {
+            catch_unwind(AssertUnwindSafe(|| body(&mut tx)))
+        } else {
+            Ok(body(&mut tx))
+        };
+        let abort = match result {
+            Ok(Ok(value)) => {
+                if gate.wait_for_turn() == Turn::Abandon {
+                    tx.record_end(AttemptEnd::Abandoned);
+                    call.finished = true;
+                    return Outcome::Abandoned;
+                }
+                match tx.commit() {
+                    Ok(()) => {
+                        call.tally.commit();
+                        call.finished = true;
+                        return Outcome::Committed(value);
+                    }
+                    Err(kind) => kind,
+                }
+            }
+            Ok(Err(TxError::Stm(StmError::Retry))) if tx.doomed().is_none() => {
+                if gate.settles_at_turn() {
+                    match settle(gate, &mut tx) {
+                        Settled::Final => {
+                            tx.record_end(AttemptEnd::Retry);
+                            call.finished = true;
+                            return Outcome::Stuck;
+                        }
+                        Settled::Stale => AbortKind::Validation,
+                        Settled::Abandon => {
+                            tx.record_end(AttemptEnd::Abandoned);
+                            call.finished = true;
+                            return Outcome::Abandoned;
+                        }
+                    }
+                } else {
+                    tx.record_end(AttemptEnd::Retry);
+                    call.tally.retry_wait();
+                    let lost = tx.started.map(|t| t.elapsed());
+                    let woken_by = tx.block_until_reads_change();
+                    if let (Some(lost), Some(tvar)) = (lost, woken_by) {
+                        call.conflicts.push(ConflictEvent {
+                            tvar: Some((tvar.id, tvar.created_at)),
+                            kind: Some(ConflictKind::RetryWakeup),
+                            loser: site,
+                            winner: tvar.written_by,
+                            lost,
+                        });
+                    }
+                    continue;
+                }
+            }
+            // A conflict raised by a read, or one the body made up.
+            Ok(Err(TxError::Stm(_))) => tx.doomed().unwrap_or(AbortKind::Validation),
+            Ok(Err(TxError::Abort(error))) => match settle(gate, &mut tx) {
+                Settled::Final => {
+                    tx.record_end(AttemptEnd::UserAbort);
+                    call.tally.user_abort();
+                    call.finished = true;
+                    return Outcome::Failed(error);
+                }
+                Settled::Stale => AbortKind::Validation,
+                Settled::Abandon => {
+                    tx.record_end(AttemptEnd::Abandoned);
+                    call.finished = true;
+                    return Outcome::Abandoned;
+                }
+            },
+            Err(panic) => match settle(gate, &mut tx) {
+                // `call` is not finished: its drop counts the panic, and
+                // the transaction's drop records it.
+                Settled::Final => return Outcome::Panicked(panic),
+                Settled::Stale => AbortKind::Validation,
+                Settled::Abandon => {
+                    tx.record_end(AttemptEnd::Abandoned);
+                    call.finished = true;
+                    return Outcome::Abandoned;
+                }
+            },
+        };
+        let culprit = tx.conflict().map(|c| c.id);
+        tx.record_end(AttemptEnd::Conflict {
+            kind: abort,
+            tvar: culprit,
+        });
+        if let Some(started) = tx.started {
+            let culprit = tx.conflict();
+            call.conflicts.push(ConflictEvent {
+                tvar: culprit.map(|c| (c.id, c.created_at)),
+                kind: ConflictKind::of_abort(abort),
+                loser: site,
+                winner: culprit.and_then(|c| c.written_by()),
+                lost: started.elapsed(),
+            });
+        }
+        drop(tx);
+        call.tally.abort(abort);
+        conflicts = conflicts.saturating_add(1);
+        if abort == AbortKind::SerialMode {
+            runtime.clock.wait_for_serial_mode_end();
+        } else {
+            P::back_off(conflicts);
+        }
+    }
+}
+
+/// Decides whether a failed attempt's outcome stands (see [`Settled`]).
+fn settle<P: Platform>(gate: &mut dyn CommitGate, tx: &mut Transaction<'_, P>) -> Settled {
+    if !gate.settles_at_turn() {
+        return Settled::Final;
+    }
+    if gate.wait_for_turn() == Turn::Abandon {
+        return Settled::Abandon;
+    }
+    match tx.first_changed_read(false).map(core::ptr::NonNull::from) {
+        None => Settled::Final,
+        Some(changed) => {
+            tx.blame(changed);
+            Settled::Stale
+        }
+    }
+}
+
+/// The thread's context for the length of one call, and the call's tally
+/// and conflict events, added to the thread's record and the runtime when
+/// the call ends, by return or by panic; it also clears the nesting mark.
+struct CallAccounting<'a, P: Platform> {
+    runtime: &'a RuntimeShared<P>,
+    context: Option<Box<ThreadContext<P>>>,
+    tally: Tally,
+    conflicts: Vec<ConflictEvent>,
+    finished: bool,
+}
+
+impl<'a, P: Platform> CallAccounting<'a, P> {
+    fn new(runtime: &'a Arc<RuntimeShared<P>>) -> Self {
+        CallAccounting {
+            runtime,
+            context: Some(ThreadContext::take(runtime)),
+            tally: Tally::default(),
+            conflicts: Vec::new(),
+            finished: false,
+        }
+    }
+}
+
+impl<P: Platform> Drop for CallAccounting<'_, P> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.tally.panic();
+        }
+        if let Some(context) = self.context.take() {
+            context.participant().counters.add(&self.tally);
+            context.put_back();
+        }
+        if !self.conflicts.is_empty() {
+            self.runtime.record_conflicts(&self.conflicts);
+        }
+        P::exit_transaction();
+    }
+}

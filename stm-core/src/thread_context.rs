@@ -1,0 +1,95 @@
+//! What a thread keeps between its transactions on one runtime: its record
+//! in the runtime (reclamation announcements, statistics), the memory of
+//! its logs, and the values its commits replaced that are not yet handed to
+//! reclamation.
+//!
+//! A thread keeps its context between calls (see [`Platform::keep_spare`]):
+//! a transaction then claims nothing, allocates nothing and touches no
+//! shared counter to start.
+
+use crate::log::{ReadSet, WriteSet};
+use crate::participants::Participant;
+use crate::platform::{Arc, Platform};
+use crate::reclaim::Garbage;
+use crate::shared::RuntimeShared;
+
+pub(crate) struct ThreadContext<P: Platform> {
+    runtime: Arc<RuntimeShared<P>>,
+    seat: usize,
+    participant: Arc<Participant<P>>,
+    pub(crate) reads: ReadSet<P>,
+    pub(crate) writes: WriteSet<P>,
+    /// Values replaced by this thread's commits, unreachable already, not
+    /// yet handed to reclamation (it takes them in batches).
+    replaced: Vec<Garbage>,
+}
+
+impl<P: Platform> ThreadContext<P> {
+    /// The calling thread's context on `runtime`: the one it kept, or a new
+    /// one (which claims a record in the runtime).
+    pub(crate) fn take(runtime: &Arc<RuntimeShared<P>>) -> Box<Self> {
+        if let Some(kept) = P::take_spare::<ThreadContext<P>>() {
+            if Arc::ptr_eq(&kept.runtime, runtime) {
+                return kept;
+            }
+        }
+        let (seat, participant) = runtime.reclaimer.participants.claim();
+        Box::new(ThreadContext {
+            runtime: runtime.clone(),
+            seat,
+            participant,
+            reads: ReadSet::new(),
+            writes: WriteSet::new(),
+            replaced: Vec::new(),
+        })
+    }
+
+    /// Keeps the context for the thread's next call. The logs must be empty
+    /// and the thread unpinned.
+    pub(crate) fn put_back(self: Box<Self>) {
+        debug_assert!(self.reads.is_empty() && self.writes.is_empty());
+        P::keep_spare(self);
+    }
+
+    pub(crate) fn participant(&self) -> &Participant<P> {
+        &self.participant
+    }
+
+    /// Pins the thread's attempt (see `reclaim`).
+    #[inline]
+    pub(crate) fn pin(&self) {
+        self.runtime.reclaimer.pin(&self.participant);
+    }
+
+    /// Ends the pin; every header and value pointer taken while pinned must
+    /// be forgotten first.
+    #[inline]
+    pub(crate) fn unpin(&self) {
+        debug_assert!(self.reads.is_empty() && self.writes.is_empty());
+        self.runtime.reclaimer.unpin(&self.participant);
+    }
+
+    /// The write log, and where to put the values its write-back replaces
+    /// (each unreachable from its TVar once replaced).
+    #[inline]
+    pub(crate) fn writes_and_replaced(&mut self) -> (&mut WriteSet<P>, &mut Vec<Garbage>) {
+        (&mut self.writes, &mut self.replaced)
+    }
+
+    /// Hands the replaced values to reclamation once there are a batch of
+    /// them. Called unpinned, so that this thread does not hold back the
+    /// epoch it tries to advance.
+    #[inline]
+    pub(crate) fn reclaim_in_batches(&mut self) {
+        if self.replaced.len() >= P::RECLAIM_BATCH {
+            self.runtime.reclaimer.retire(&mut self.replaced);
+        }
+    }
+}
+
+impl<P: Platform> Drop for ThreadContext<P> {
+    fn drop(&mut self) {
+        self.runtime.reclaimer.retire(&mut self.replaced);
+        self.runtime.reclaimer.participants.give_back(self.seat);
+    }
+}
