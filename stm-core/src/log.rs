@@ -136,25 +136,44 @@ impl<P: Platform> WriteSet<P> {
             .and_then(|i| self.entries[i].value.as_ref())
     }
 
+    #[inline]
     pub(crate) fn insert(&mut self, tvar: &TVarHeader<P>, value: LoggedValue) {
         match self.position(tvar) {
-            Some(i) => {
-                let previous = self.entries[i].value.replace(value);
-                if self.open_checkpoints > 0 {
-                    self.undo.push((i, previous));
-                }
-            }
+            Some(i) => self.overwrite(i, value),
             None => {
-                self.entries.push(WriteEntry {
-                    tvar: NonNull::from(tvar),
-                    value: Some(value),
-                    before_lock: LockWord::unlocked(0),
-                });
-                self.reindex_from(self.entries.len() - 1);
+                if self.entries.len() == self.entries.capacity() {
+                    self.entries.reserve(1);
+                }
+                let len = self.entries.len();
+                // SAFETY: there is room for one more entry (reserved above);
+                // the slot is written before the length covers it. (`push`
+                // builds the entry on the stack around its growth call and
+                // copies it with loads that stall on the stores just made.)
+                unsafe {
+                    self.entries.as_mut_ptr().add(len).write(WriteEntry {
+                        tvar: NonNull::from(tvar),
+                        value: Some(value),
+                        before_lock: LockWord::unlocked(0),
+                    });
+                    self.entries.set_len(len + 1);
+                }
+                if self.entries.len() > LINEAR_SEARCH_LIMIT {
+                    self.reindex_from(self.entries.len() - 1);
+                }
             }
         }
     }
 
+    /// Replaces the value buffered in entry `i`, keeping the old one for an
+    /// open checkpoint.
+    fn overwrite(&mut self, i: usize, value: LoggedValue) {
+        let previous = self.entries[i].value.replace(value);
+        if self.open_checkpoints > 0 {
+            self.undo.push((i, previous));
+        }
+    }
+
+    #[cold]
     fn reindex_from(&mut self, start: usize) {
         if self.entries.len() > LINEAR_SEARCH_LIMIT {
             let from = if self.index.is_empty() { 0 } else { start };

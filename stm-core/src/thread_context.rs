@@ -89,6 +89,14 @@ impl<P: Platform> ThreadContext<P> {
 
 impl<P: Platform> Drop for ThreadContext<P> {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // Dropped while a panic unwinds past the thread's last frames (a
+            // model checker tearing down a failed execution): the runtime
+            // may be gone with it, so hand nothing over; the record stays
+            // claimed and the replaced values are leaked.
+            core::mem::forget(core::mem::take(&mut self.replaced));
+            return;
+        }
         self.runtime.reclaimer.retire(&mut self.replaced);
         self.runtime.reclaimer.participants.give_back(self.seat);
     }

@@ -7,7 +7,7 @@
 //! reclamation, which frees it once no running attempt can reach it.
 
 use crate::ids::{CallSite, TVarId};
-use crate::platform::{Arc, AtomicPointer, HandleCount, Lock, Ordering, Platform, Std, WakeEvent};
+use crate::platform::{Arc, AtomicPointer, AtomicWord, Lock, Ordering, Platform, Std, WakeEvent};
 use crate::reclaim::Garbage;
 use crate::shared::RuntimeShared;
 use crate::stm::Stm;
@@ -61,7 +61,7 @@ pub(crate) struct TVarHeader<P: Platform> {
     pub(crate) value: P::AtomicPtr,
     pub(crate) kind: &'static ValueKind,
     pub(crate) id: TVarId,
-    handles: HandleCount,
+    handles: HandleCount<P>,
     pub(crate) created_at: CallSite,
     /// The call site of the transaction that wrote the current value (a
     /// `&'static Location`, or null), kept only for conflict reports.
@@ -244,6 +244,49 @@ impl<P: Platform> Drop for TVarHeader<P> {
         // SAFETY: the header is freed once nothing can reach it, so its
         // value is owned by it alone.
         unsafe { self.kind.free(self.value.load(Ordering::Relaxed)) }
+    }
+}
+
+/// The count of a TVar's handles: `Arc`'s counting, written out so that
+/// the last handle can hand the TVar to deferred reclamation instead of
+/// freeing it, and on the platform's atomics, so that a model checker sees
+/// that every use through any handle happens before the retirement.
+struct HandleCount<P: Platform>(P::AtomicU64);
+
+impl<P: Platform> HandleCount<P> {
+    /// One handle.
+    fn new() -> Self {
+        HandleCount(P::AtomicU64::new(1))
+    }
+
+    /// Counts a handle made from a live one.
+    #[inline]
+    fn increment(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a handle made while no live handle may be held (a transaction
+    /// blocked in `retry` keeping what it read alive); fails once the count
+    /// has reached zero, when the TVar is already handed to reclamation.
+    fn increment_if_live(&self) -> bool {
+        let mut count = self.0.load(Ordering::Relaxed);
+        while count != 0 {
+            match self
+                .0
+                .compare_exchange(count, count + 1, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(actual) => count = actual,
+            }
+        }
+        false
+    }
+
+    /// Counts a handle dropped; `true` for the last one, after which every
+    /// use made through any handle happens before the caller's next step.
+    #[inline]
+    fn decrement(&self) -> bool {
+        self.0.fetch_add(u64::MAX, Ordering::AcqRel) == 1
     }
 }
 

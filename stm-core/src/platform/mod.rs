@@ -58,12 +58,6 @@ pub use std_backend::Arc;
 /// every task runs on one OS thread, so counts are never lost).
 pub(crate) use std_backend::StatCounter;
 
-/// The count of a TVar's handles: `Arc`'s counting, written out so that the
-/// last handle can hand the TVar to deferred reclamation instead of freeing
-/// it. Like `Arc`'s, it is correct by construction; the protocol the models
-/// check is what happens after the count reaches zero.
-pub(crate) use std_backend::HandleCount;
-
 pub use core::sync::atomic::Ordering;
 
 /// A 64-bit atomic integer of one backend.

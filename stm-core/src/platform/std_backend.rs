@@ -28,55 +28,6 @@ impl StatCounter {
     }
 }
 
-/// The count of a TVar's handles (see [`super::HandleCount`]), with `Arc`'s
-/// orderings: increments are relaxed (a new handle is made from a live one),
-/// the decrement that reaches zero acquires every earlier release.
-#[derive(Debug)]
-pub(crate) struct HandleCount(std::sync::atomic::AtomicUsize);
-
-impl HandleCount {
-    /// One handle.
-    pub(crate) fn new() -> Self {
-        HandleCount(std::sync::atomic::AtomicUsize::new(1))
-    }
-
-    /// Counts a handle made from a live one.
-    #[inline]
-    pub(crate) fn increment(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Counts a handle made while no live handle may be held (a transaction
-    /// blocked in `retry` keeping what it read alive); fails once the count
-    /// has reached zero, when the TVar is already handed to reclamation.
-    pub(crate) fn increment_if_live(&self) -> bool {
-        let mut count = self.0.load(Ordering::Relaxed);
-        while count != 0 {
-            match self.0.compare_exchange_weak(
-                count,
-                count + 1,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(actual) => count = actual,
-            }
-        }
-        false
-    }
-
-    /// Counts a handle dropped; `true` for the last one, after which every
-    /// use made through any handle happens before the caller's next step.
-    #[inline]
-    pub(crate) fn decrement(&self) -> bool {
-        if self.0.fetch_sub(1, Ordering::Release) != 1 {
-            return false;
-        }
-        std::sync::atomic::fence(Ordering::Acquire);
-        true
-    }
-}
-
 /// The default backend: operating-system threads and `std::sync`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Std;
