@@ -238,7 +238,7 @@ pub fn targets(results: &Results) -> Result<Vec<TargetCheck>, ReportError> {
         check(
             "`bank`, 1 thread: stm-core against sequential",
             r.at(BANK, STM_CORE, 1) / r.at(BANK, SEQUENTIAL, 1),
-            0.1,
+            0.06,
         ),
         check(
             "`bank`, 1 thread: stm-core against a 1-thread Mutex",
@@ -248,7 +248,7 @@ pub fn targets(results: &Results) -> Result<Vec<TargetCheck>, ReportError> {
         check(
             "`work`, 1 thread: stm-core against sequential",
             r.at(WORK, STM_CORE, 1) / r.at(WORK, SEQUENTIAL, 1),
-            0.9,
+            0.95,
         ),
         check(
             "`work`, 2 threads: stm-core against sequential",
@@ -256,14 +256,14 @@ pub fn targets(results: &Results) -> Result<Vec<TargetCheck>, ReportError> {
             1.8,
         ),
     ];
-    for (workload, required) in [(BANK, 1.6), (READ_MOSTLY, 1.8), (WORK, 1.8)] {
+    for (workload, required) in [(BANK, 1.8), (READ_MOSTLY, 1.85), (WORK, 1.8)] {
         checks.push(check(
             &format!("`{workload}`: stm-core on 2 threads against 1"),
             r.at(workload, STM_CORE, 2) / r.at(workload, STM_CORE, 1),
             required,
         ));
     }
-    for workload in [BANK, READ_MOSTLY] {
+    for (workload, required) in [(BANK, 4.0), (READ_MOSTLY, 6.0)] {
         for (threads, unit) in [(1, "thread"), (2, "threads")] {
             let best_peer = r
                 .at(workload, RUST_STM, threads)
@@ -273,7 +273,7 @@ pub fn targets(results: &Results) -> Result<Vec<TargetCheck>, ReportError> {
                     "`{workload}`, {threads} {unit}: stm-core against the better of rust-stm and kovan-stm"
                 ),
                 r.at(workload, STM_CORE, threads) / best_peer,
-                5.0,
+                required,
             ));
         }
     }
@@ -281,7 +281,7 @@ pub fn targets(results: &Results) -> Result<Vec<TargetCheck>, ReportError> {
         check(
             "`counter`: stm-core on 2 threads against 1",
             r.at(COUNTER, STM_CORE, 2) / r.at(COUNTER, STM_CORE, 1),
-            0.7,
+            0.9,
         ),
         check(
             "`queue`: run_ordered on 2 workers against the sequential loop",

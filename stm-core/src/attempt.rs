@@ -90,7 +90,7 @@ enum Settled {
 pub(crate) fn execute<P: Platform, R, E>(
     runtime: &Arc<RuntimeShared<P>>,
     site: CallSite,
-    gate: &mut dyn CommitGate,
+    gate: &mut impl CommitGate,
     body: &mut Body<'_, P, R, E>,
 ) -> Outcome<R, E> {
     const NESTED: &str = "stm: `atomically` was called inside a running transaction; \
@@ -217,7 +217,7 @@ pub(crate) fn execute<P: Platform, R, E>(
 }
 
 /// Decides whether a failed attempt's outcome stands (see [`Settled`]).
-fn settle<P: Platform>(gate: &mut dyn CommitGate, tx: &mut Transaction<'_, P>) -> Settled {
+fn settle<P: Platform>(gate: &mut impl CommitGate, tx: &mut Transaction<'_, P>) -> Settled {
     if !gate.settles_at_turn() {
         return Settled::Final;
     }

@@ -86,10 +86,21 @@
 //! already under way, and so can no longer be aborted. Every transaction thus
 //! commits after a bounded number of attempts: no livelock, no starvation.
 //!
-//! **Reclamation.** Values live inside their TVar behind the platform's
-//! mutex and are cloned out under it; a replaced value is moved into the
-//! committing transaction and dropped after all its locks are released.
-//! TVars and logs are reference-counted. There is no `unsafe` code.
+//! **Reads without locks.** A TVar's value is one atomic word: the value
+//! itself for small plain types (integers, `bool`, `char`, floats), else
+//! a pointer to a box. A read loads the lock word, the value word and the
+//! lock word again, and clones; it takes no lock, allocates nothing and
+//! changes no reference count. The logs point to TVars without counting
+//! them, and a read-only transaction writes no cache line another thread
+//! reads (its statistics go to its own thread's record).
+//!
+//! **Reclamation.** A box replaced at commit, and a TVar whose last handle
+//! is dropped, may still be in use by a reader, so they are freed by
+//! epoch-based reclamation (module `reclaim`): every attempt pins its
+//! thread's record for as long as it can reach TVars, and garbage is freed
+//! once every pinned attempt began after it became unreachable. The
+//! protocol runs on the [`Platform`] atomics, so loom checks it; each
+//! `unsafe` block names the protocol that makes it sound.
 //!
 //! # Nesting
 //!

@@ -109,6 +109,12 @@ impl<P: Platform> Reclaimer<P> {
         }
     }
 
+    /// Whether the injected bug `free-before-readers-leave` is on: then a
+    /// thread hands over what it replaced at every commit, to be freed at once.
+    pub(crate) fn frees_at_once(&self) -> bool {
+        self.free_at_once
+    }
+
     /// Pins an attempt of the thread holding `participant`: until
     /// [`unpin`](Self::unpin), nothing it can reach is freed.
     #[inline]

@@ -81,7 +81,9 @@ impl<P: Platform> ThreadContext<P> {
     /// epoch it tries to advance.
     #[inline]
     pub(crate) fn reclaim_in_batches(&mut self) {
-        if self.replaced.len() >= P::RECLAIM_BATCH {
+        if self.replaced.len() >= P::RECLAIM_BATCH
+            || (!self.replaced.is_empty() && self.runtime.reclaimer.frees_at_once())
+        {
             self.runtime.reclaimer.retire(&mut self.replaced);
         }
     }

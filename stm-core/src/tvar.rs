@@ -59,6 +59,11 @@ pub(crate) struct TVarHeader<P: Platform> {
     /// stored while the lock is held, before the lock word gets the new
     /// version.
     pub(crate) value: P::AtomicPtr,
+    /// The runtime, counted while handles exist; taken out when the TVar is
+    /// retired (reclamation is the runtime's, and must not keep it alive).
+    /// Every access checks it, so it sits on the same cache line as the
+    /// lock and the value.
+    runtime: ManuallyDrop<Arc<RuntimeShared<P>>>,
     pub(crate) kind: &'static ValueKind,
     pub(crate) id: TVarId,
     handles: HandleCount<P>,
@@ -67,9 +72,6 @@ pub(crate) struct TVarHeader<P: Platform> {
     /// `&'static Location`, or null), kept only for conflict reports.
     written_by: P::AtomicPtr,
     waiters: P::Mutex<Vec<Arc<P::Event>>>,
-    /// The runtime, counted while handles exist; taken out when the TVar is
-    /// retired (reclamation is the runtime's, and must not keep it alive).
-    runtime: ManuallyDrop<Arc<RuntimeShared<P>>>,
 }
 
 impl<T: Clone + Send + Sync + 'static> TVar<T, Std> {
@@ -99,16 +101,17 @@ impl<T: Clone + Send + Sync + 'static, P: Platform> TVar<T, P> {
     #[track_caller]
     pub fn new_in(stm: &Stm<P>, value: T) -> Self {
         let runtime = stm.shared().clone();
+        let id = runtime.next_tvar_id();
         let header = Box::new(TVarHeader {
             lock: VersionedLock::new(),
             value: P::AtomicPtr::new(value::into_word(value)),
+            runtime: ManuallyDrop::new(runtime),
             kind: ValueKind::of::<T>(),
-            id: runtime.next_tvar_id(),
+            id,
             handles: HandleCount::new(),
             created_at: Location::caller(),
             written_by: P::AtomicPtr::new(ptr::null_mut()),
             waiters: P::Mutex::new(Vec::new()),
-            runtime: ManuallyDrop::new(runtime),
         });
         TVar {
             header: NonNull::from(Box::leak(header)),
