@@ -199,7 +199,10 @@ fn the_parsers_dictionary_is_well_formed_and_has_every_key_of_the_valid_seeds() 
         }
         // libFuzzer's format: an optional name=, then a quoted string with
         // \" and \\ escapes.
-        let quoted = line.split_once('=').map_or(line, |(_, q)| q);
+        let quoted = match line.split_once('=') {
+            Some((name, quoted)) if !line.starts_with('"') && !name.is_empty() => quoted,
+            _ => line,
+        };
         assert!(
             quoted.len() >= 2 && quoted.starts_with('"') && quoted.ends_with('"'),
             "{}:{}: not a quoted entry: {line}",
