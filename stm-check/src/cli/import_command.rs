@@ -149,7 +149,7 @@ fn triage_text(path: &Path, triage: &Triage) -> String {
     for kind in &triage.kinds {
         if let Some(file) = &kind.imported.file {
             text.push_str(&format!(
-                "  {}    # {}, e.g. {}\n",
+                "  {}    # {}, imported from {}\n",
                 replay_command_line(file, kind.kind.injected_bug.as_deref()),
                 kind.kind,
                 kind.artifacts[0].display()

@@ -33,5 +33,5 @@ pub use interleavings::{
     INJECT_BUG_VARIABLE, INTERLEAVINGS_WORKLOADS,
 };
 pub use parsers::{parse_all, Parsed};
-pub use seeds::{merge_seeds, run_corpus, seed_the_run};
+pub use seeds::{merge_seeds, run_corpus, seed_the_run, NO_SEEDS_VARIABLE};
 pub use triage::{triage_artifacts, CrashKind, Triage, TriagedKind};

@@ -63,11 +63,21 @@ pub fn merge_seeds(seeds: &Path, corpus: &Path) -> std::io::Result<usize> {
     Ok(copied)
 }
 
+/// The environment variable that keeps the committed seeds out of a run
+/// (set to anything but the empty string): to measure how fast the fuzzer
+/// finds a bug from an empty corpus, since the seeds hold a crash of each
+/// injected bug.
+pub const NO_SEEDS_VARIABLE: &str = "STM_FUZZ_NO_SEEDS";
+
 /// What each target does before libFuzzer reads its corpus: merges the
 /// committed seeds (the folder `seeds`, `fuzz/seeds/<target>/`) into the
-/// run's corpus ([`run_corpus`] of this process's arguments). A failure to
-/// copy is reported on stderr and the run goes on with the corpus it has.
+/// run's corpus ([`run_corpus`] of this process's arguments), unless
+/// [`NO_SEEDS_VARIABLE`] is set. A failure to copy is reported on stderr
+/// and the run goes on with the corpus it has.
 pub fn seed_the_run(seeds: &Path) {
+    if std::env::var_os(NO_SEEDS_VARIABLE).is_some_and(|v| !v.is_empty()) {
+        return;
+    }
     let Some(corpus) = run_corpus(std::env::args_os()) else {
         return;
     };
