@@ -513,6 +513,33 @@ fn import_fuzz_triages_a_folder_of_two_bugs_into_two_kinds() {
         text.contains("| unlock-before-write-back | 3 | stm-check-regressions/fuzz-interleavings"),
         "{text}"
     );
+    let json = stm_check(
+        dir.path(),
+        &[
+            "import-fuzz",
+            "artifacts",
+            "--inject-bug",
+            "skip-read-validation",
+            "--inject-bug",
+            "unlock-before-write-back",
+            "--json",
+        ],
+    );
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    let report: Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(report["artifacts"], 5);
+    let kinds = report["kinds"].as_array().unwrap();
+    assert_eq!(kinds.len(), 2);
+    assert_eq!(kinds[0]["count"], 2);
+    assert_eq!(kinds[0]["injected_bug"], "skip-read-validation");
+    assert_eq!(
+        kinds[0]["imported"]["file"], "stm-check-regressions/fuzz-interleavings-3.json",
+        "never overwriting the first triage's files"
+    );
+    assert!(kinds[1]["imported"]["replay"]
+        .as_str()
+        .unwrap()
+        .starts_with("cargo run -p stm-check --features bug-injection -- replay "));
     for file in ["fuzz-interleavings.json", "fuzz-interleavings-2.json"] {
         let replay = stm_check(
             dir.path(),
