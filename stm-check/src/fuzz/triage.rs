@@ -351,6 +351,28 @@ mod tests {
         );
     }
 
+    /// A download from ClusterFuzzLite or OSS-Fuzz: testcases under their
+    /// own names in subfolders, next to stack traces and summaries.
+    #[test]
+    fn a_downloaded_folder_with_subfolders_and_reports_is_triaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let bug = "read-without-version-check";
+        let download = dir.path().join("download");
+        let job = download.join("job-1");
+        std::fs::create_dir_all(&job).unwrap();
+        let bytes = std::fs::read(crash(bug)).unwrap();
+        let testcase = job.join("clusterfuzz-testcase-minimized-interleavings-5678");
+        std::fs::write(&testcase, &bytes).unwrap();
+        std::fs::write(job.join("crash-1.stacktrace"), "panicked at ...").unwrap();
+        std::fs::write(download.join("summary.txt"), "1 crash").unwrap();
+        std::fs::write(download.join(".DS_Store"), &bytes).unwrap();
+        let triage = triage_artifacts(&download, &[bug.to_string()], &config(dir.path())).unwrap();
+        assert_eq!(triage.artifacts, 1);
+        assert_eq!(triage.kinds.len(), 1);
+        assert_eq!(triage.kinds[0].artifacts, [testcase]);
+        assert_eq!(triage.skipped.len(), 3, "{:?}", triage.skipped);
+    }
+
     #[test]
     fn folders_without_a_failing_artifact_are_refused_and_nothing_is_saved() {
         let dir = tempfile::tempdir().unwrap();
