@@ -7,9 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 use std::sync::OnceLock;
-use stm_check::fuzz::{
-    injected_bug_from_env, run_interleavings, seed_the_run, InterleavingsInput,
-};
+use stm_check::fuzz::{injected_bug_from_env, run_interleavings, seed_the_run, InterleavingsInput};
 
 /// The injected bug, read from the environment once, before fuzzing
 /// starts (where exiting on a bad name is not taken for a crash).
