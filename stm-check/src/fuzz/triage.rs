@@ -11,6 +11,7 @@
 use super::import::{read_artifact, save_imported};
 use super::{run_interleavings, ImportError, InterleavingFailure, InterleavingsInput};
 use crate::explore::{replay_workload, ExploreConfig, FoundFailure};
+use crate::schedule::first_panic_location;
 use crate::workload::{FailureKind, FailureSignature};
 use std::collections::HashMap;
 use std::fmt;
@@ -25,7 +26,8 @@ pub struct CrashKind {
     /// The kinds of failure it shows, as the shrinker sees them.
     pub signature: FailureSignature,
     /// For a failure with a [`FailureKind::Panic`]: the first line of the
-    /// panic's message.
+    /// panic's message and where it was raised
+    /// ([`first_panic_location`]).
     pub panic: Option<String>,
 }
 
@@ -139,6 +141,7 @@ fn first_failure(
     };
     engines.into_iter().find_map(|bug| {
         let failure = run_interleavings(input, bug.map(String::as_str)).err()?;
+        let location = first_panic_location();
         let replayed = replay_workload(
             &input.workload,
             config.stm,
@@ -153,9 +156,13 @@ fn first_failure(
         } else {
             replayed.signature
         };
-        let panic = signature
-            .contains(&FailureKind::Panic)
-            .then(|| failure.message.lines().next().unwrap_or("").to_string());
+        let panic = signature.contains(&FailureKind::Panic).then(|| {
+            let message = failure.message.lines().next().unwrap_or("");
+            match &location {
+                Some(location) => format!("{message} (at {location})"),
+                None => message.to_string(),
+            }
+        });
         let kind = CrashKind {
             injected_bug: bug.cloned(),
             signature,
