@@ -5,8 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use std::path::Path;
 use std::sync::OnceLock;
-use stm_check::fuzz::{injected_bug_from_env, run_interleavings, InterleavingsInput};
+use stm_check::fuzz::{injected_bug_from_env, run_interleavings, seed_the_run, InterleavingsInput};
 
 /// The injected bug, read from the environment once, before fuzzing
 /// starts (where exiting on a bad name is not taken for a crash).
@@ -14,6 +15,8 @@ static INJECTED_BUG: OnceLock<Option<String>> = OnceLock::new();
 
 fuzz_target!(
     init: {
+        // The committed seeds join the run's corpus (see stm_check::fuzz::seed_the_run).
+        seed_the_run(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/seeds/interleavings")));
         let bug = injected_bug_from_env().unwrap_or_else(|message| {
             eprintln!("interleavings: {message}");
             std::process::exit(2)

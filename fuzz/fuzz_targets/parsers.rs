@@ -3,10 +3,17 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use stm_check::fuzz::parse_all;
+use std::path::Path;
+use stm_check::fuzz::{parse_all, seed_the_run};
 
-fuzz_target!(|data: &[u8]| {
-    if let Err(problem) = parse_all(data) {
-        panic!("{problem}");
+fuzz_target!(
+    init: {
+        // The committed seeds join the run's corpus (see stm_check::fuzz::seed_the_run).
+        seed_the_run(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/seeds/parsers")));
+    },
+    |data: &[u8]| {
+        if let Err(problem) = parse_all(data) {
+            panic!("{problem}");
+        }
     }
-});
+);

@@ -370,8 +370,11 @@ fn import_fuzz_refuses_what_it_cannot_import_with_exit_2() {
     );
     assert!(!dir.path().join("stm-check-regressions").exists());
 
-    // This build has no bug injection (only the fuzz crate's and test
-    // builds do).
+    // A build without bug injection (the default; the fuzz crate's and
+    // test builds have it) refuses --inject-bug.
+    if cfg!(feature = "bug-injection") {
+        return;
+    }
     let bug = stm_check(
         dir.path(),
         &[
@@ -387,4 +390,162 @@ fn import_fuzz_refuses_what_it_cannot_import_with_exit_2() {
         "{}",
         stderr(&bug)
     );
+}
+
+/// A schedule file recorded with an injected bug (the committed parser
+/// seed of a fuzzer crash, found with `lose-retry-wakeup`), in `dir`.
+fn schedule_needing_a_bug(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("needs a bug.json");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/seeds/parsers/seed-schedule-fuzz-deadlock.json"),
+        &path,
+    )
+    .unwrap();
+    path
+}
+
+/// On the correct engine the schedule would pass and read as "fixed": a
+/// build that cannot inject the bug refuses it and says how to replay it.
+#[cfg(not(feature = "bug-injection"))]
+#[test]
+fn replaying_a_schedule_that_needs_an_injected_bug_without_it_is_refused_with_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = schedule_needing_a_bug(dir.path());
+    for extra in [&[][..], &["--json"], &["--trace"]] {
+        let mut args = vec!["replay", "needs a bug.json"];
+        args.extend(extra);
+        let out = stm_check(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+        assert_eq!(stdout(&out), "", "nothing replayed");
+        assert_eq!(
+            stderr(&out),
+            "stm-check: needs a bug.json: this schedule fails only with the injected bug `lose-retry-wakeup`, \
+             and this build cannot inject bugs (stm-check's `bug-injection` feature is off); replaying it on \
+             the correct engine would say nothing. Replay it with: cargo run -p stm-check --features \
+             bug-injection -- replay 'needs a bug.json'\n"
+        );
+    }
+    assert!(file.exists());
+}
+
+/// A build that can inject the bug replays the schedule and reproduces it.
+#[cfg(feature = "bug-injection")]
+#[test]
+fn a_schedule_that_needs_an_injected_bug_replays_in_a_build_that_injects_it() {
+    let dir = tempfile::tempdir().unwrap();
+    schedule_needing_a_bug(dir.path());
+    let out = stm_check(dir.path(), &["replay", "needs a bug.json", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["reproduced"], true);
+    assert_eq!(report["identical_history"], true);
+}
+
+#[test]
+fn import_fuzz_of_a_folder_without_a_failing_artifact_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("artifacts");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("fuzz-0.log"), "a log").unwrap();
+    let empty = stm_check(dir.path(), &["import-fuzz", "artifacts"]);
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(
+        stderr(&empty).contains("artifacts: no crash artifact in this folder"),
+        "{}",
+        stderr(&empty)
+    );
+    std::fs::write(folder.join("crash-clean"), [7u8, 1, 2, 3, 200, 0, 9]).unwrap();
+    std::fs::write(folder.join("crash-empty"), []).unwrap();
+    let clean = stm_check(dir.path(), &["import-fuzz", "artifacts"]);
+    assert_eq!(clean.status.code(), Some(2));
+    assert!(
+        stderr(&clean).contains(
+            "artifacts: none of its 2 artifacts fails on the correct engine; nothing to import"
+        ),
+        "{}",
+        stderr(&clean)
+    );
+    assert!(
+        stderr(&clean).contains("--features bug-injection"),
+        "{}",
+        stderr(&clean)
+    );
+    assert!(!dir.path().join("stm-check-regressions").exists());
+}
+
+/// Crashes of two injected bugs mixed in one folder, as a fork-mode run
+/// with each bug would leave them: two kinds, each imported once, and a
+/// table that names the file replaying each (`cargo test -p stm-check
+/// --features bug-injection`).
+#[cfg(feature = "bug-injection")]
+#[test]
+fn import_fuzz_triages_a_folder_of_two_bugs_into_two_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("artifacts");
+    std::fs::create_dir_all(&folder).unwrap();
+    let crashes = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-crashes");
+    for (bug, copies) in [("skip-read-validation", 2), ("unlock-before-write-back", 3)] {
+        for i in 0..copies {
+            std::fs::copy(crashes.join(bug), folder.join(format!("crash-{bug}-{i}"))).unwrap();
+        }
+    }
+    let out = stm_check(
+        dir.path(),
+        &[
+            "import-fuzz",
+            "artifacts",
+            "--inject-bug",
+            "skip-read-validation,unlock-before-write-back",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("triaged artifacts: 5 artifacts, 2 kinds of failure"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| skip-read-validation | 2 | stm-check-regressions/fuzz-interleavings"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| unlock-before-write-back | 3 | stm-check-regressions/fuzz-interleavings"),
+        "{text}"
+    );
+    let json = stm_check(
+        dir.path(),
+        &[
+            "import-fuzz",
+            "artifacts",
+            "--inject-bug",
+            "skip-read-validation",
+            "--inject-bug",
+            "unlock-before-write-back",
+            "--json",
+        ],
+    );
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    let report: Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(report["artifacts"], 5);
+    let kinds = report["kinds"].as_array().unwrap();
+    assert_eq!(kinds.len(), 2);
+    assert_eq!(kinds[0]["count"], 2);
+    assert_eq!(kinds[0]["injected_bug"], "skip-read-validation");
+    assert_eq!(
+        kinds[0]["imported"]["file"], "stm-check-regressions/fuzz-interleavings-3.json",
+        "never overwriting the first triage's files"
+    );
+    assert!(kinds[1]["imported"]["replay"]
+        .as_str()
+        .unwrap()
+        .starts_with("cargo run -p stm-check --features bug-injection -- replay "));
+    for file in ["fuzz-interleavings.json", "fuzz-interleavings-2.json"] {
+        let replay = stm_check(
+            dir.path(),
+            &["replay", &format!("stm-check-regressions/{file}"), "--json"],
+        );
+        let report: Value = serde_json::from_str(&stdout(&replay)).unwrap();
+        assert_eq!(report["reproduced"], true, "{file}");
+    }
 }

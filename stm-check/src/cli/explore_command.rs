@@ -59,6 +59,37 @@ pub(crate) fn check_injected_bug(bug: Option<&str>, command: &str) -> Result<(),
     Ok(())
 }
 
+/// The command that replays the schedule file at `file`: plain
+/// `stm-check replay`, or, for a failure that needs an injected bug, the
+/// test build that can inject it.
+pub(crate) fn replay_command_line(file: &Path, injected_bug: Option<&str>) -> String {
+    let file = shell_quoted(&file.display().to_string());
+    match injected_bug {
+        None => format!("stm-check replay {file}"),
+        Some(_) => format!("cargo run -p stm-check --features bug-injection -- replay {file}"),
+    }
+}
+
+/// `word` as one shell word: as is if it has no character a shell treats
+/// specially, else in single quotes.
+fn shell_quoted(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./=:,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// The replay command of a found failure, if it was saved.
+fn found_replay_command(f: &FoundFailure) -> Option<String> {
+    let bug = f
+        .saved
+        .as_ref()
+        .and_then(|s| s.driver.injected_bug.as_deref());
+    f.file.as_ref().map(|p| replay_command_line(p, bug))
+}
+
 /// A found failure as JSON: the message, the saved file and the command
 /// that replays it, the saved schedule's measures, and what shrinking the
 /// workload did.
@@ -66,7 +97,7 @@ pub(crate) fn failure_json(f: &FoundFailure) -> serde_json::Value {
     json!({
         "message": f.message,
         "file": f.file.as_ref().map(|p| p.display().to_string()),
-        "replay": f.file.as_ref().map(|p| format!("stm-check replay {}", p.display())),
+        "replay": found_replay_command(f),
         "steps": f.saved.as_ref().map(|s| s.schedule.steps.len()),
         "recorded_steps": f.saved.as_ref().map(|s| s.recorded_steps),
         "context_switches": f.saved.as_ref().map(|s| s.shrunk_switches),
@@ -109,7 +140,9 @@ pub(crate) fn print_failure(failure: &FoundFailure, driver: &str) {
                 saved.recorded_steps,
                 saved.shrunk_switches
             );
-            println!("replay it with: stm-check replay {}", file.display());
+            if let Some(command) = found_replay_command(failure) {
+                println!("replay it with: {command}");
+            }
         }
         _ => println!("\n({driver} records no replayable schedule; explore with a shuttle scheduler to save one)"),
     }
@@ -391,16 +424,23 @@ pub fn replay_command(
             return bad_input(error);
         }
     }
-    // A failure found with an injected bug replays with that bug where this
-    // build can inject it, and on the correct engine otherwise.
-    let bug = file
-        .driver
-        .injected_bug
-        .clone()
-        .filter(|b| injectable_bugs().contains(&b.as_str()));
-    if let (Some(recorded), None) = (&file.driver.injected_bug, &bug) {
-        if !json {
-            println!("(recorded with the injected bug `{recorded}`, which this build cannot inject: replaying on the correct engine)");
+    // A failure found with an injected bug fails only with that bug: on
+    // the correct engine it would pass and read as fixed.
+    let bug = file.driver.injected_bug.clone();
+    if let Some(recorded) = bug.as_deref() {
+        let available = injectable_bugs();
+        if !available.contains(&recorded) {
+            let why = if available.is_empty() {
+                "this build cannot inject bugs (stm-check's `bug-injection` feature is off)"
+                    .to_string()
+            } else {
+                format!("this build can inject only: {}", available.join(", "))
+            };
+            return bad_input(format!(
+                "{}: this schedule fails only with the injected bug `{recorded}`, and {why}; replaying it on the correct engine would say nothing. Replay it with: {}",
+                path.display(),
+                replay_command_line(path, Some(recorded))
+            ));
         }
     }
     let replayed = {

@@ -96,16 +96,22 @@ enum Command {
     /// under fuzz/artifacts/interleavings/) into a schedule file that
     /// `replay` reproduces: the input is decoded and run again with every
     /// scheduling choice recorded, then shrunk and saved like a failure
-    /// `explore` found. Exit 0: saved; 2: the file cannot be read, does not
-    /// fail, or cannot be saved.
+    /// `explore` found. Given a folder (fork mode's artifacts, a
+    /// ClusterFuzzLite or OSS-Fuzz download), sorts its artifacts by kind of
+    /// failure, imports the smallest of each kind and prints a table: kind,
+    /// count, the file that replays it. Exit 0: saved; 2: a file cannot be
+    /// read, nothing fails, or a schedule cannot be saved.
     ImportFuzz {
-        /// The crash artifact.
+        /// The crash artifact, or a folder of them (searched with its
+        /// subfolders; hidden files and reports such as *.log are skipped).
         artifact: PathBuf,
         /// The bug the fuzzer ran with (its STM_FUZZ_INJECT_BUG; test
-        /// builds with the `bug-injection` feature only).
-        #[arg(long, value_name = "BUG")]
-        inject_bug: Option<String>,
-        /// Where the schedule file is saved (never overwriting a file).
+        /// builds with the `bug-injection` feature only). Repeat it, or
+        /// separate names with commas, for crashes of several bugs: each
+        /// artifact counts under the first bug that makes it fail.
+        #[arg(long, value_name = "BUG", value_delimiter = ',')]
+        inject_bug: Vec<String>,
+        /// Where the schedule files are saved (never overwriting a file).
         #[arg(long, default_value = "stm-check-regressions")]
         regressions: PathBuf,
         /// Print the result as JSON.

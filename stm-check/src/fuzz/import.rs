@@ -4,7 +4,7 @@
 //! its own (shrunk, fingerprinted, never overwriting a file), so that
 //! `stm-check replay` reproduces it like any other.
 
-use super::{run_interleavings, InterleavingsInput};
+use super::{run_interleavings, InterleavingFailure, InterleavingsInput};
 use crate::explore::{save_failure, ExploreConfig, FoundFailure};
 use crate::schedule::{DriverInfo, ScheduleFileError};
 use std::path::{Path, PathBuf};
@@ -30,29 +30,53 @@ pub enum ImportError {
         source: std::io::Error,
     },
     /// The input runs without any failure on this build.
-    #[error("{}: this input runs without a failure {}; nothing to import{}", path.display(), describe(injected_bug), hint(injected_bug))]
+    #[error("{}: this input runs without a failure {}; nothing to import{}", path.display(), describe(injected_bugs), hint(injected_bugs))]
     NoFailure {
         /// The artifact.
         path: PathBuf,
-        /// The bug that was switched on, if any.
-        injected_bug: Option<String>,
+        /// The bugs it was run with (none: the correct engine).
+        injected_bugs: Vec<String>,
+    },
+    /// A folder to triage holds no artifact.
+    #[error("{}: no crash artifact in this folder (hidden files and reports such as *.log, *.txt, *.json are not artifacts)", path.display())]
+    NoArtifact {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// None of the artifacts of a folder fails on this build.
+    #[error("{}: none of its {artifacts} artifacts fails {}; nothing to import{}", path.display(), describe(injected_bugs), hint(injected_bugs))]
+    NothingFails {
+        /// The folder.
+        path: PathBuf,
+        /// How many artifacts it holds.
+        artifacts: usize,
+        /// The bugs each was run with (none: the correct engine).
+        injected_bugs: Vec<String>,
     },
     /// The schedule file could not be written.
     #[error(transparent)]
     Save(#[from] ScheduleFileError),
 }
 
-fn describe(bug: &Option<String>) -> String {
-    match bug {
-        Some(bug) => format!("with the injected bug `{bug}`"),
-        None => "on the correct engine".to_string(),
+/// The engine an input ran on: correct, or with one of these bugs.
+fn describe(bugs: &[String]) -> String {
+    match bugs {
+        [] => "on the correct engine".to_string(),
+        [bug] => format!("with the injected bug `{bug}`"),
+        bugs => format!(
+            "with any of the injected bugs {}",
+            bugs.iter()
+                .map(|b| format!("`{b}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
-fn hint(bug: &Option<String>) -> &'static str {
-    match bug {
-        Some(_) => " (was it found with another bug switched on, or by another target?)",
-        None => " (if the fuzzer ran with STM_FUZZ_INJECT_BUG=NAME, import with --inject-bug NAME)",
+fn hint(bugs: &[String]) -> &'static str {
+    match bugs {
+        [_, ..] => " (was it found with another bug switched on, or by another target?)",
+        [] => " (if the fuzzer ran with STM_FUZZ_INJECT_BUG=NAME, import with a build that can inject it: cargo run -p stm-check --features bug-injection -- import-fuzz ARTIFACT --inject-bug NAME)",
     }
 }
 
@@ -63,27 +87,44 @@ fn hint(bug: &Option<String>) -> &'static str {
 /// [`IMPORTED_NAME`], its description naming the artifact) and the driver
 /// [`FUZZ_SCHEDULER`]; `config`'s driver, iterations and seed are not used.
 pub fn import_artifact(path: &Path, config: &ExploreConfig) -> Result<FoundFailure, ImportError> {
-    let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut input = InterleavingsInput::from_fuzz_bytes(&bytes);
+    let bytes = read_artifact(path)?;
+    let input = InterleavingsInput::from_fuzz_bytes(&bytes);
     let failure = run_interleavings(&input, config.injected_bug.as_deref())
         .err()
         .ok_or_else(|| ImportError::NoFailure {
             path: path.to_path_buf(),
-            injected_bug: config.injected_bug.clone(),
+            injected_bugs: config.injected_bug.iter().cloned().collect(),
         })?;
+    save_imported(path, bytes.len(), input, failure, config)
+}
+
+/// The bytes of the artifact at `path`.
+pub(super) fn read_artifact(path: &Path) -> Result<Vec<u8>, ImportError> {
+    std::fs::read(path).map_err(|source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Saves `failure`, which `input` (decoded from the `len` bytes of the
+/// artifact at `path`) showed with `config.injected_bug`, as
+/// [`import_artifact`] does.
+pub(super) fn save_imported(
+    path: &Path,
+    len: usize,
+    mut input: InterleavingsInput,
+    failure: InterleavingFailure,
+    config: &ExploreConfig,
+) -> Result<FoundFailure, ImportError> {
     // The name and description do not change the run: it depends only on
     // the variables, threads and the schedule.
     input.workload.name = IMPORTED_NAME.to_string();
     input.workload.description = format!(
-        "decoded from the fuzz input {} ({} bytes) of the interleavings target",
+        "decoded from the fuzz input {} ({len} bytes) of the interleavings target",
         path.file_name().map_or_else(
             || path.display().to_string(),
             |name| name.to_string_lossy().into_owned()
         ),
-        bytes.len()
     );
     let driver = DriverInfo {
         scheduler: FUZZ_SCHEDULER.to_string(),

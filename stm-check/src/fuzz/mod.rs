@@ -11,13 +11,19 @@
 //! * `history_check`: [`HistoryInput`] into [`check_history_input`];
 //! * `parsers`: any bytes into [`parse_all`];
 //! * [`import_artifact`]: a crash of `interleavings` into a schedule file
-//!   for `stm-check replay` (`stm-check import-fuzz`).
+//!   for `stm-check replay` (`stm-check import-fuzz`), and
+//!   [`triage_artifacts`]: a folder of crashes sorted by kind of failure,
+//!   one schedule file per kind (`stm-check import-fuzz FOLDER`);
+//! * [`seed_the_run`]: the committed seeds (`fuzz/seeds/<target>/`) merged
+//!   into a run's working corpus, which corpus tools may rewrite.
 
 mod byte_scheduler;
 mod history_input;
 mod import;
 mod interleavings;
 mod parsers;
+mod seeds;
+mod triage;
 
 pub use byte_scheduler::ByteScheduler;
 pub use history_input::{check_history_input, HistoryInput};
@@ -27,3 +33,5 @@ pub use interleavings::{
     INJECT_BUG_VARIABLE, INTERLEAVINGS_WORKLOADS,
 };
 pub use parsers::{parse_all, Parsed};
+pub use seeds::{merge_seeds, run_corpus, seed_the_run, NO_SEEDS_VARIABLE};
+pub use triage::{triage_artifacts, CrashKind, Triage, TriagedKind};

@@ -25,7 +25,8 @@ pub(crate) use replaying::fallback_choice;
 pub use replaying::{Divergence, ReplayScheduler};
 pub(crate) use runner::panic_message;
 pub use runner::{
-    replay, replay_observed, replay_recording, run_recorded, FailedExecution, Outcome,
+    first_panic_location, replay, replay_observed, replay_recording, run_recorded, FailedExecution,
+    Outcome,
 };
 pub use shrink::{shrink, Shrunk};
 

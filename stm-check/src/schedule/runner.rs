@@ -4,6 +4,7 @@
 use super::{RecordingScheduler, ReplayScheduler, Schedule};
 use shuttle::scheduler::Scheduler;
 use shuttle::{Config, FailurePersistence, Runner};
+use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -117,9 +118,24 @@ pub fn replay_observed(
     (result, executed, divergence)
 }
 
+thread_local! {
+    /// Where the first panic of the last run on this thread was raised
+    /// (shuttle runs an execution's tasks on the thread that runs it).
+    static FIRST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The source location (`file:line:column`) of the first panic in the last
+/// run of [`run_recorded`] or a replay on this thread: for a failure that
+/// is a panic of the code under test, where it panicked (its message alone
+/// may not say); `None` if nothing panicked.
+pub fn first_panic_location() -> Option<String> {
+    FIRST_PANIC.with(|first| first.borrow().clone())
+}
+
 /// Runs executions with shuttle's own failure printing off and the panic
-/// hook silenced; returns the executions run, or the failure message and
-/// the failing execution's number.
+/// hook silenced (it only notes where the first panic was raised, see
+/// [`first_panic_location`]); returns the executions run, or the failure
+/// message and the failing execution's number.
 fn run_quietly<S, F>(scheduler: S, test: F) -> Result<usize, (String, usize)>
 where
     S: Scheduler + 'static,
@@ -135,7 +151,16 @@ where
         test()
     };
     let previous_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    FIRST_PANIC.with(|first| *first.borrow_mut() = None);
+    std::panic::set_hook(Box::new(|info| {
+        FIRST_PANIC.with(|first| {
+            if let Ok(mut first) = first.try_borrow_mut() {
+                if first.is_none() {
+                    *first = info.location().map(ToString::to_string);
+                }
+            }
+        })
+    }));
     let result = catch_unwind(AssertUnwindSafe(|| {
         Runner::new(scheduler, config).run(counted)
     }));
@@ -151,4 +176,34 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .cloned()
         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "the test panicked with a non-string payload".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shuttle::scheduler::RandomScheduler;
+
+    #[test]
+    fn the_first_panic_of_a_run_is_located() {
+        let line = line!() + 3;
+        let outcome = run_recorded(RandomScheduler::new(1), || {
+            let task = shuttle::thread::spawn(|| {
+                panic!("the code under test broke");
+            });
+            let _ = task.join();
+            panic!("the test's own panic comes second");
+        });
+        let Outcome::Failed(failure) = outcome else {
+            panic!("the run fails");
+        };
+        assert!(failure.message.contains("broke"), "{}", failure.message);
+        let location = first_panic_location().unwrap();
+        assert!(
+            location.ends_with(&format!("runner.rs:{line}:17")),
+            "{location}"
+        );
+        let passing = run_recorded(RandomScheduler::new(1), || {});
+        assert_eq!(passing, Outcome::Passed { executions: 1 });
+        assert_eq!(first_panic_location(), None);
+    }
 }
