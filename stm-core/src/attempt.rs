@@ -95,8 +95,8 @@ pub(crate) fn execute<P: Platform, R, E>(
 ) -> Outcome<R, E> {
     const NESTED: &str = "stm: `atomically` was called inside a running transaction; \
          nested transactions are not flattened: pass the outer `&mut Transaction` down instead";
-    assert!(P::enter_transaction(), "{NESTED}");
-    let mut call = CallAccounting::new(runtime);
+    let kept = P::enter_transaction::<ThreadContext<P>>().expect(NESTED);
+    let mut call = CallAccounting::new(runtime, ThreadContext::for_runtime(runtime, kept));
     let mut conflicts = 0u32;
     loop {
         let irrevocable = conflicts >= runtime.config.irrevocable_after && gate.holds_turn();
@@ -245,10 +245,10 @@ struct CallAccounting<'a, P: Platform> {
 }
 
 impl<'a, P: Platform> CallAccounting<'a, P> {
-    fn new(runtime: &'a Arc<RuntimeShared<P>>) -> Self {
+    fn new(runtime: &'a Arc<RuntimeShared<P>>, context: Box<ThreadContext<P>>) -> Self {
         CallAccounting {
             runtime,
-            context: Some(ThreadContext::take(runtime)),
+            context: Some(context),
             tally: Tally::default(),
             conflicts: Vec::new(),
             finished: false,
@@ -261,13 +261,14 @@ impl<P: Platform> Drop for CallAccounting<'_, P> {
         if !self.finished {
             self.tally.panic();
         }
-        if let Some(context) = self.context.take() {
+        let context = self.context.take();
+        if let Some(context) = &context {
+            debug_assert!(context.is_idle());
             context.participant().counters.add(&self.tally);
-            context.put_back();
         }
         if !self.conflicts.is_empty() {
             self.runtime.record_conflicts(&self.conflicts);
         }
-        P::exit_transaction();
+        P::exit_transaction(context);
     }
 }

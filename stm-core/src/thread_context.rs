@@ -3,7 +3,7 @@
 //! its logs, and the values its commits replaced that are not yet handed to
 //! reclamation.
 //!
-//! A thread keeps its context between calls (see [`Platform::keep_spare`]):
+//! A thread keeps its context between calls (see [`Platform::exit_transaction`]):
 //! a transaction then claims nothing, allocates nothing and touches no
 //! shared counter to start.
 
@@ -25,30 +25,33 @@ pub(crate) struct ThreadContext<P: Platform> {
 }
 
 impl<P: Platform> ThreadContext<P> {
-    /// The calling thread's context on `runtime`: the one it kept, or a new
-    /// one (which claims a record in the runtime).
-    pub(crate) fn take(runtime: &Arc<RuntimeShared<P>>) -> Box<Self> {
-        if let Some(kept) = P::take_spare::<ThreadContext<P>>() {
-            if Arc::ptr_eq(&kept.runtime, runtime) {
-                return kept;
+    /// The thread's context on `runtime`: `kept`, the one the thread kept
+    /// (see [`Platform::enter_transaction`]), if it is on this runtime, or a
+    /// new one (which claims a record in the runtime).
+    pub(crate) fn for_runtime(
+        runtime: &Arc<RuntimeShared<P>>,
+        kept: Option<Box<Self>>,
+    ) -> Box<Self> {
+        match kept {
+            Some(kept) if Arc::ptr_eq(&kept.runtime, runtime) => kept,
+            _ => {
+                let (seat, participant) = runtime.reclaimer.participants.claim();
+                Box::new(ThreadContext {
+                    runtime: runtime.clone(),
+                    seat,
+                    participant,
+                    reads: ReadSet::new(),
+                    writes: WriteSet::new(),
+                    replaced: Vec::new(),
+                })
             }
         }
-        let (seat, participant) = runtime.reclaimer.participants.claim();
-        Box::new(ThreadContext {
-            runtime: runtime.clone(),
-            seat,
-            participant,
-            reads: ReadSet::new(),
-            writes: WriteSet::new(),
-            replaced: Vec::new(),
-        })
     }
 
-    /// Keeps the context for the thread's next call. The logs must be empty
-    /// and the thread unpinned.
-    pub(crate) fn put_back(self: Box<Self>) {
-        debug_assert!(self.reads.is_empty() && self.writes.is_empty());
-        P::keep_spare(self);
+    /// Whether the logs are empty and the thread unpinned, as a context is
+    /// between calls.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.reads.is_empty() && self.writes.is_empty()
     }
 
     pub(crate) fn participant(&self) -> &Participant<P> {

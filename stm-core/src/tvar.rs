@@ -131,11 +131,17 @@ impl<T: Clone + Send + Sync + 'static, P: Platform> TVar<T, P> {
             // Nothing to pin: the value is in the word.
             return header.load_consistent::<T>();
         }
-        let context = ThreadContext::take(header.runtime());
+        // Inside a transaction body the thread's context is in use: then
+        // a context of its own, given back at once.
+        let kept = P::enter_transaction::<ThreadContext<P>>();
+        let in_a_body = kept.is_none();
+        let context = ThreadContext::for_runtime(header.runtime(), kept.flatten());
         context.pin();
         let value = header.load_consistent::<T>();
         context.unpin();
-        context.put_back();
+        if !in_a_body {
+            P::exit_transaction(Some(context));
+        }
         value
     }
 }

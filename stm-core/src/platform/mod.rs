@@ -16,6 +16,26 @@
 
 #[macro_use]
 mod sync_primitives;
+
+/// Implements [`Platform::enter_transaction`] and [`Platform::exit_transaction`]
+/// on a backend's thread-local [`ThreadState`] `$state`. While the thread is
+/// being torn down (its state gone), it runs no transaction and keeps
+/// nothing.
+macro_rules! thread_state_methods {
+    ($state:ident) => {
+        #[inline]
+        fn enter_transaction<T: 'static>() -> Option<Option<Box<T>>> {
+            $state.try_with(|state| state.enter()).unwrap_or(Some(None))
+        }
+
+        #[inline]
+        fn exit_transaction<T: 'static>(spare: Option<Box<T>>) {
+            let previous = $state.try_with(|state| state.exit(spare));
+            drop(previous); // outside the thread-local access
+        }
+    };
+}
+
 #[cfg(any(feature = "loom", feature = "shuttle"))]
 #[macro_use]
 mod model_backend;
@@ -177,12 +197,20 @@ pub trait Platform: Sized + Send + Sync + 'static {
     /// thread on std and under shuttle (its task id); 0 under loom.
     fn thread_slot() -> usize;
 
-    /// Marks the calling thread as running a transaction. Returns `false`
-    /// (and changes nothing) if it already was: a nested `atomically`.
-    fn enter_transaction() -> bool;
+    /// Marks the calling thread as running a transaction and hands it the
+    /// spare `T` that [`exit_transaction`](Platform::exit_transaction) kept,
+    /// if any; `None`, changing nothing, if the thread already runs one (a
+    /// nested `atomically`). One thread-local access: the engine keeps a
+    /// thread's context on a runtime there between calls (its record in the
+    /// runtime, the memory of its logs).
+    fn enter_transaction<T: 'static>() -> Option<Option<Box<T>>>;
 
-    /// Clears the mark set by [`enter_transaction`](Platform::enter_transaction).
-    fn exit_transaction();
+    /// Clears the mark set by [`enter_transaction`](Platform::enter_transaction)
+    /// and keeps `spare` for the next call (dropping any spare kept before).
+    /// Spares live in thread-local storage: a thread's spare is dropped when
+    /// it exits (under a model checker, a task's when it finishes, so every
+    /// execution starts afresh).
+    fn exit_transaction<T: 'static>(spare: Option<Box<T>>);
 
     /// Waits before re-running a transaction that lost its `conflicts`-th
     /// conflict in a row, so that two transactions fighting over one TVar
@@ -192,15 +220,39 @@ pub trait Platform: Sized + Send + Sync + 'static {
         let _ = conflicts;
         Self::yield_now();
     }
+}
 
-    /// Takes the calling thread's spare `T`, if [`keep_spare`](Platform::keep_spare)
-    /// left one. The engine keeps a thread's context on a runtime there
-    /// between calls (its record in the runtime, the memory of its logs).
-    fn take_spare<T: 'static>() -> Option<Box<T>>;
+/// What a thread keeps in thread-local storage for the engine: whether it
+/// runs a transaction, and its spare (see [`Platform::enter_transaction`]).
+/// Every backend keeps one per thread.
+pub(crate) struct ThreadState {
+    in_transaction: core::cell::Cell<bool>,
+    spare: core::cell::Cell<Option<Box<dyn core::any::Any>>>,
+}
 
-    /// Keeps `spare` for the calling thread's next [`take_spare`](Platform::take_spare),
-    /// dropping any spare kept before. Spares live in thread-local storage:
-    /// a thread's spare is dropped when it exits (under a model checker, a
-    /// task's when it finishes, so every execution starts afresh).
-    fn keep_spare<T: 'static>(spare: Box<T>);
+impl ThreadState {
+    /// Not in a transaction, nothing kept.
+    pub(crate) const fn new() -> Self {
+        ThreadState {
+            in_transaction: core::cell::Cell::new(false),
+            spare: core::cell::Cell::new(None),
+        }
+    }
+
+    #[inline]
+    fn enter<T: 'static>(&self) -> Option<Option<Box<T>>> {
+        if self.in_transaction.replace(true) {
+            return None;
+        }
+        Some(self.spare.take().and_then(|spare| spare.downcast().ok()))
+    }
+
+    /// Returns the spare kept before, to be dropped outside the
+    /// thread-local access.
+    #[inline]
+    fn exit<T: 'static>(&self, spare: Option<Box<T>>) -> Option<Box<dyn core::any::Any>> {
+        self.in_transaction.set(false);
+        self.spare
+            .replace(spare.map(|spare| spare as Box<dyn core::any::Any>))
+    }
 }

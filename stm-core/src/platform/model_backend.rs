@@ -5,7 +5,6 @@
 macro_rules! model_backend {
     ($model:ident, $name:ident, $what:literal, $thread_slot:expr, $weak_memory:literal) => {
         use super::{AtomicPointer, AtomicWord, Join, Lock, Ordering, Platform, WakeEvent};
-        use std::cell::Cell;
 
         #[doc = concat!("Backend for ", $what, ". Every engine object, the runtime")]
         #[doc = concat!("(`Stm::<", stringify!($name), ">::new()`) first, must be created")]
@@ -22,8 +21,7 @@ macro_rules! model_backend {
         }
 
         $model::thread_local! {
-            static IN_TRANSACTION: Cell<bool> = Cell::new(false);
-            static SPARE: Cell<Option<Box<dyn core::any::Any>>> = Cell::new(None);
+            static STATE: super::ThreadState = super::ThreadState::new();
         }
 
         impl Platform for $name {
@@ -57,23 +55,7 @@ macro_rules! model_backend {
                 $thread_slot
             }
 
-            fn enter_transaction() -> bool {
-                IN_TRANSACTION.with(|flag| !flag.replace(true))
-            }
-
-            fn exit_transaction() {
-                IN_TRANSACTION.with(|flag| flag.set(false))
-            }
-
-            fn take_spare<T: 'static>() -> Option<Box<T>> {
-                let spare = SPARE.try_with(Cell::take).ok().flatten()?;
-                spare.downcast().ok()
-            }
-
-            fn keep_spare<T: 'static>(spare: Box<T>) {
-                let previous = SPARE.try_with(|cell| cell.replace(Some(spare)));
-                drop(previous); // outside the thread-local access
-            }
+            thread_state_methods!(STATE);
         }
     };
 }

@@ -2,7 +2,7 @@
 //! the model-checker backends are the only places in stm-core that name
 //! `std::sync` or `std::thread`.
 
-use super::{AtomicPointer, AtomicWord, Join, Lock, Ordering, Platform, WakeEvent};
+use super::{AtomicPointer, AtomicWord, Join, Lock, Ordering, Platform, ThreadState, WakeEvent};
 use crate::Stm;
 use std::cell::Cell;
 use std::sync::{Mutex, OnceLock};
@@ -41,9 +41,8 @@ impl<T: Send + 'static> Join<T> for std::thread::JoinHandle<T> {
 }
 
 thread_local! {
-    static IN_TRANSACTION: Cell<bool> = const { Cell::new(false) };
+    static STATE: ThreadState = const { ThreadState::new() };
     static THREAD_SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
-    static SPARE: Cell<Option<Box<dyn core::any::Any>>> = const { Cell::new(None) };
 }
 
 /// Hands out statistics stripes to threads round-robin.
@@ -85,15 +84,7 @@ impl Platform for Std {
         })
     }
 
-    #[inline]
-    fn enter_transaction() -> bool {
-        IN_TRANSACTION.with(|flag| !flag.replace(true))
-    }
-
-    #[inline]
-    fn exit_transaction() {
-        IN_TRANSACTION.with(|flag| flag.set(false))
-    }
+    thread_state_methods!(STATE);
 
     fn back_off(conflicts: u32) {
         // Exponential spinning (a few hundred nanoseconds at first), then
@@ -105,19 +96,6 @@ impl Platform for Std {
         if conflicts > MAX_DOUBLINGS {
             std::thread::yield_now();
         }
-    }
-
-    #[inline]
-    fn take_spare<T: 'static>() -> Option<Box<T>> {
-        // `try_with`: while the thread is being torn down there is no spare.
-        let spare = SPARE.try_with(Cell::take).ok().flatten()?;
-        spare.downcast().ok()
-    }
-
-    #[inline]
-    fn keep_spare<T: 'static>(spare: Box<T>) {
-        let previous = SPARE.try_with(|cell| cell.replace(Some(spare)));
-        drop(previous); // outside the thread-local access
     }
 }
 
