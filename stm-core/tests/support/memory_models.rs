@@ -5,6 +5,9 @@
 //! keeping alive what it waits on. Shared by the correct engine's tests and
 //! the injected bugs' tests, which run the same models on a broken runtime.
 
+// Each test binary uses the models it needs.
+#![allow(dead_code)]
+
 use super::tracked::Tracked;
 use loom::model::Builder;
 use stm_core::{LoomPlatform, Stm, StmConfig, TVar};

@@ -13,24 +13,28 @@ pub const FREED: i64 = i64::MIN;
 
 /// An `i64` behind a loom cell (and so never stored inline by the engine).
 #[derive(Debug)]
-pub struct Tracked(Arc<UnsafeCell<i64>>);
+pub struct Tracked(Arc<WatchedCell>);
 
-// SAFETY: the cell is shared only through `get` (a read) and `drop` (a
+/// The loom cell, shareable between threads.
+#[derive(Debug)]
+struct WatchedCell(UnsafeCell<i64>);
+
+// SAFETY: the cell is used only through `get` (a read) and `drop` (a
 // write), each checked by loom: an access that is not properly ordered is
 // reported as a causality violation, which is what these models look for.
-unsafe impl Sync for Tracked {}
+unsafe impl Sync for WatchedCell {}
 // SAFETY: as for `Sync`.
-unsafe impl Send for Tracked {}
+unsafe impl Send for WatchedCell {}
 
 impl Tracked {
     pub fn new(value: i64) -> Self {
-        Tracked(Arc::new(UnsafeCell::new(value)))
+        Tracked(Arc::new(WatchedCell(UnsafeCell::new(value))))
     }
 
     /// The value; a read loom checks.
     pub fn get(&self) -> i64 {
         // SAFETY: loom checks every access to the cell.
-        let value = self.0.with(|v| unsafe { *v });
+        let value = self.0 .0.with(|v| unsafe { *v });
         assert_ne!(value, FREED, "read a freed value");
         value
     }
@@ -45,6 +49,6 @@ impl Clone for Tracked {
 impl Drop for Tracked {
     fn drop(&mut self) {
         // SAFETY: loom checks every access to the cell.
-        self.0.with_mut(|v| unsafe { *v = FREED });
+        self.0 .0.with_mut(|v| unsafe { *v = FREED });
     }
 }
