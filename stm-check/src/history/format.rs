@@ -47,6 +47,7 @@ pub struct History {
 #[serde(deny_unknown_fields)]
 pub struct InitialValue {
     /// The key.
+    #[serde(deserialize_with = "key_number")]
     pub key: u64,
     /// Its value (any JSON value; compared with `==`).
     pub value: Value,
@@ -92,12 +93,12 @@ pub struct Transaction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_version: Option<u64>,
     /// The values the attempt returned to its code, in program order.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects")]
     pub reads: Vec<Read>,
     /// The values the attempt wrote, in program order. A key may appear
     /// several times: the last write of a key is its final write (installed
     /// if the attempt commits), earlier ones are intermediate.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects")]
     pub writes: Vec<Write>,
 }
 
@@ -106,6 +107,7 @@ pub struct Transaction {
 #[serde(deny_unknown_fields)]
 pub struct Read {
     /// The key read.
+    #[serde(deserialize_with = "key_number")]
     pub key: u64,
     /// The version observed: 0 for the initial value, otherwise the version
     /// of the write it returned (its own or another attempt's).
@@ -126,6 +128,7 @@ pub struct Read {
 #[serde(deny_unknown_fields)]
 pub struct Write {
     /// The key written.
+    #[serde(deserialize_with = "key_number")]
     pub key: u64,
     /// The global version this write created (not 0), unique per key. A
     /// committed final write's version places it in the key's version order;
@@ -149,6 +152,82 @@ fn recorded_value<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Value>, D::Error> {
     Value::deserialize(deserializer).map(Some)
+}
+
+/// A key: a whole number from 0 to 2^64 - 1. serde's own message for a
+/// number out of range names a floating-point type, which reads as if keys
+/// could be fractions; this one says what is wrong in words.
+pub(crate) fn key_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<u64, D::Error> {
+    struct KeyVisitor;
+    impl serde::de::Visitor<'_> for KeyVisitor {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "a key: a whole number from 0 to {}", u64::MAX)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| {
+                E::custom(format_args!(
+                    "key {v} is negative: keys are whole numbers from 0 to {}",
+                    u64::MAX
+                ))
+            })
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<u64, E> {
+            let why = if v >= 18_446_744_073_709_551_616.0 {
+                "is too large for a key"
+            } else if v < 0.0 {
+                "is negative"
+            } else {
+                "is not a whole number"
+            };
+            Err(E::custom(format_args!(
+                "key {v} {why}: keys are whole numbers from 0 to {}",
+                u64::MAX
+            )))
+        }
+    }
+    deserializer.deserialize_u64(KeyVisitor)
+}
+
+/// A JSON object and nothing else. serde's derived `Deserialize` for a
+/// struct also accepts a positional array (`[1, 0, "committed", ...]`),
+/// which no writer of this format produces and which would silently give
+/// meaning to field order; wrapping a type in `ObjectOnly` refuses it.
+#[repr(transparent)]
+pub(crate) struct ObjectOnly<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ObjectVisitor<T> {
+            type Value = ObjectOnly<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let name = std::any::type_name::<T>();
+                let name = name.rsplit("::").next().unwrap_or(name);
+                write!(f, "struct {name} (a JSON object with named fields)")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(ObjectOnly)
+            }
+        }
+        deserializer.deserialize_map(ObjectVisitor(std::marker::PhantomData))
+    }
+}
+
+/// A list of JSON objects, each read as a `T` (see [`ObjectOnly`]).
+pub(crate) fn objects<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    let wrapped = Vec::<ObjectOnly<T>>::deserialize(deserializer)?;
+    Ok(wrapped.into_iter().map(|o| o.0).collect())
 }
 
 /// The top level of the file, read in two steps so that an unknown version
@@ -189,7 +268,7 @@ impl History {
     /// `format` and `version`. The contents are validated by
     /// [`History::validate`] and [`check`](super::check).
     pub fn from_json_str(text: &str) -> Result<History, HistoryError> {
-        let envelope: Envelope<'_> =
+        let ObjectOnly(envelope): ObjectOnly<Envelope<'_>> =
             serde_json::from_str(text).map_err(|e| HistoryError::from_json(&e, (1, 1)))?;
         if envelope.format != FORMAT_NAME {
             return Err(HistoryError::UnknownFormat {
@@ -203,10 +282,10 @@ impl History {
             });
         }
         let initial = match envelope.initial {
-            Some(raw) => parse_part(text, raw)?,
+            Some(raw) => parse_objects(text, raw)?,
             None => Vec::new(),
         };
-        let transactions = parse_part(text, envelope.transactions)?;
+        let transactions = parse_objects(text, envelope.transactions)?;
         Ok(History {
             initial,
             transactions,
@@ -248,6 +327,15 @@ fn parse_part<T: serde::de::DeserializeOwned>(
         let offset = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
         HistoryError::from_json(&e, line_column(text, offset))
     })
+}
+
+/// A nested list of JSON objects of `text` (see [`ObjectOnly`]).
+fn parse_objects<T: serde::de::DeserializeOwned>(
+    text: &str,
+    raw: &RawValue,
+) -> Result<Vec<T>, HistoryError> {
+    let wrapped: Vec<ObjectOnly<T>> = parse_part(text, raw)?;
+    Ok(wrapped.into_iter().map(|o| o.0).collect())
 }
 
 /// 1-based line and column of byte `offset` of `text`.
