@@ -483,3 +483,130 @@ fn a_huge_cycle_is_found_within_the_search_budget() {
         started.elapsed()
     );
 }
+
+// --- Opacity of aborted attempts by its definition: one legal serial
+// order of the committed transactions, respecting real time, must have a
+// place for each aborted attempt taken as a read-only transaction. ---
+
+#[test]
+fn an_aborted_attempt_must_not_read_from_a_transaction_that_began_after_it_ended() {
+    // T2 (aborted) ended at event 2; T1 began at 3, yet T2 read its write.
+    let r = report(vec![
+        aborted(2, (1, 2), &[(0, 1)], &[]),
+        committed(1, (3, 4), &[], &[(0, 1)]),
+    ]);
+    let text = expect_one(&r, AnomalyClass::Opacity, &[2, 1], &[0]);
+    assert!(
+        text.contains("T2 (aborted) fits in no serial order"),
+        "{text}"
+    );
+    assert!(
+        text.contains("T2 ended (at event 2) before T1 began (at event 3)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("T1 < T2 because T2 read key 0 version 1 written by T1: a contradiction"),
+        "{text}"
+    );
+    assert!(r.strict_serializable() && !r.opaque(), "{r}");
+    // Marked committed, the same attempt is a real-time violation.
+    let as_committed = report(vec![
+        committed(2, (1, 2), &[(0, 1)], &[]),
+        committed(1, (3, 4), &[], &[(0, 1)]),
+    ]);
+    assert!(!as_committed.strict_serializable(), "{as_committed}");
+    // Close valid variant: T1 began before T2 ended (they overlap).
+    expect_valid(vec![
+        aborted(2, (2, 5), &[(0, 1)], &[]),
+        committed(1, (1, 3), &[], &[(0, 1)]),
+    ]);
+}
+
+#[test]
+fn an_aborted_attempts_reads_must_not_close_a_cycle_through_real_time() {
+    // T1 ended before T2 began, so T1 < T2. The aborted T3 read key 0
+    // before T1 overwrote it (T3 < T1) and key 1 from T2 (T2 < T3). Version
+    // numbers are per key here, so no snapshot rule can see it.
+    let r = report(vec![
+        committed(1, (1, 3), &[], &[(0, 5)]),
+        committed(2, (4, 6), &[], &[(1, 2)]),
+        aborted(3, (2, 7), &[(0, 0), (1, 2)], &[]),
+    ]);
+    let text = expect_one(&r, AnomalyClass::Opacity, &[3, 1, 2], &[0, 1]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "T3 (aborted) fits in no serial order of the committed transactions that respects real time:",
+            "T3 < T1 because T1 overwrote key 0 version 0 that T3 read (with version 5)",
+            "T1 < T2 because T1 ended (at event 3) before T2 began (at event 4)",
+            "T2 < T3 because T3 read key 1 version 2 written by T2: a contradiction",
+        ],
+        "{text}"
+    );
+    assert!(r.strict_serializable() && !r.opaque(), "{r}");
+    // Marked committed, the same transaction is caught.
+    let as_committed = report(vec![
+        committed(1, (1, 3), &[], &[(0, 5)]),
+        committed(2, (4, 6), &[], &[(1, 2)]),
+        committed(3, (2, 7), &[(0, 0), (1, 2)], &[]),
+    ]);
+    assert!(!as_committed.strict_serializable(), "{as_committed}");
+    // Close valid variant: T1 and T2 overlap, so T2 < T3 < T1 is legal;
+    // the transactions' own order does not place T3, the path search does.
+    expect_valid(vec![
+        committed(1, (1, 3), &[], &[(0, 5)]),
+        committed(2, (2, 6), &[], &[(1, 2)]),
+        aborted(3, (2, 7), &[(0, 0), (1, 2)], &[]),
+    ]);
+}
+
+#[test]
+fn an_aborted_attempts_cycle_may_run_through_dependencies() {
+    // T1 < T2 by a wr edge (T2 read T1's key 2); the aborted T3 read key 0
+    // before T1 overwrote it and key 1 from T2 (versions chosen so that
+    // no global-clock rule sees it).
+    let r = report(vec![
+        committed(1, (1, 4), &[], &[(0, 5), (2, 5)]),
+        committed(2, (2, 5), &[(2, 5)], &[(1, 2)]),
+        aborted(3, (3, 6), &[(0, 0), (1, 2)], &[]),
+    ]);
+    let text = expect_one(&r, AnomalyClass::Opacity, &[3, 1, 2], &[0, 1, 2]);
+    assert!(
+        text.contains("T1 < T2 because T2 read key 2 version 5 written by T1"),
+        "{text}"
+    );
+    // Close valid variant: T2 read key 2 before T1 wrote it: T2 < T3 < T1.
+    expect_valid(vec![
+        committed(1, (1, 4), &[], &[(0, 5), (2, 5)]),
+        committed(2, (2, 5), &[(2, 0)], &[(1, 2)]),
+        aborted(3, (3, 6), &[(0, 0), (1, 2)], &[]),
+    ]);
+}
+
+#[test]
+fn aborted_attempts_of_a_long_history_recorded_in_order_are_checked_fast() {
+    // A chain of 200k committed increments of key 0, each followed by an
+    // aborted attempt that read the value just installed: every attempt is
+    // placed by the order test, none needs the path search.
+    let n = 200_000u64;
+    let mut transactions = Vec::with_capacity(2 * n as usize);
+    for i in 0..n {
+        let t = 4 * i + 1;
+        transactions.push(committed(2 * i + 1, (t, t + 1), &[(0, i)], &[(0, i + 1)]));
+        transactions.push(aborted(2 * i + 2, (t + 2, t + 3), &[(0, i + 1)], &[]));
+    }
+    let started = std::time::Instant::now();
+    let r = report(transactions.clone());
+    assert!(r.is_valid(), "{r}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    // One stale attempt among them is found.
+    let k = 2 * 1000 + 1;
+    transactions[k].reads[0].version = 0;
+    let r = report(transactions);
+    assert_eq!(r.count(AnomalyClass::Opacity), 1, "{r}");
+}

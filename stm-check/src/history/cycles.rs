@@ -109,6 +109,21 @@ pub(crate) fn find_cycles(graph: &Graph) -> Vec<FoundCycle> {
     found
 }
 
+/// A rank per node such that every edge goes from a rank to the same or a
+/// higher one, equal exactly within a strongly connected component: the
+/// components in topological order. Tarjan's algorithm completes sinks
+/// first, so a component's rank is its number counted from the end.
+pub(crate) fn topological_ranks(graph: &Graph) -> Vec<u32> {
+    let all_nodes = 0..graph.node_count() as u32;
+    let components = tarjan(graph, all_nodes, |_, _, _| true);
+    let count = components.nontrivial_of.len() as u32;
+    components
+        .component
+        .iter()
+        .map(|&c| count - 1 - c)
+        .collect()
+}
+
 /// Whether the graph has no cycle: Kahn's peeling of nodes without
 /// incoming edges, which removes every node exactly when there is none.
 /// Valid histories are the common case, and this is several times cheaper

@@ -43,6 +43,9 @@ impl KindSet {
 /// aborted one has no edges), the rest are time points.
 pub(crate) struct Graph {
     transactions: u32,
+    /// The committed transactions in order of `end`: time point `r` (node
+    /// `transactions + r`) is the end of `times.by_end[r]`.
+    pub times: RealTimes,
     offsets: Vec<usize>,
     /// The target and kind of every edge, node by node: one array, so that
     /// filling it (edges arrive in no order of their source) touches one
@@ -78,6 +81,7 @@ impl Graph {
         offsets.pop();
         Graph {
             transactions: n,
+            times,
             offsets,
             edges,
         }
@@ -119,10 +123,13 @@ impl Graph {
 /// begins in that order. Read once rather than from the transactions in
 /// each of the two edge passes: at a million transactions, every pass over
 /// them comes from main memory.
-struct RealTimes {
-    by_end: Vec<u32>,
-    ends: Vec<u64>,
-    begins: Vec<u64>,
+pub(crate) struct RealTimes {
+    /// Committed transactions (by index) in order of `end`.
+    pub by_end: Vec<u32>,
+    /// Their ends, ascending.
+    pub ends: Vec<u64>,
+    /// Their begins, in the same order.
+    pub begins: Vec<u64>,
 }
 
 impl RealTimes {

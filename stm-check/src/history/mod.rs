@@ -62,8 +62,12 @@
 //! G1c, G-single or G2-item (and named lost update, read skew or write skew
 //! where it applies); reads of aborted or intermediate writes are G1a and
 //! G1b. Real-time order is added through a chain of time points (linear in
-//! size) for strict serializability; each attempt's reads must fit in one
-//! snapshot for opacity; recorded values must match. All of it is linear
+//! size) for strict serializability. Opacity is checked by its definition
+//! (Guerraoui and Kapalka): each aborted attempt, taken as a read-only
+//! transaction, must fit in one serial order of the committed transactions
+//! that respects real time, and a violation is explained as the cycle it
+//! closes; with a global clock, each attempt's reads must besides fit in
+//! one snapshot. Recorded values must match. All of it is linear
 //! in the size of the history when keys are dense integers and
 //! transactions are listed roughly in the order they ran (as recorders
 //! write them); sparse keys, unordered versions or out-of-order `begin`s
@@ -91,6 +95,7 @@
 //! );
 //! ```
 
+mod aborted_attempts;
 mod anomaly;
 mod cycles;
 mod dirty_reads;
@@ -174,19 +179,52 @@ fn report_on(index: &index::HistoryIndex<'_>) -> Report {
     // The same pass tells whether the graph can have a cycle at all.
     let mut acyclic = graph::writes_follow_transaction_order(index);
     let (mut dirty, mut opaque, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    // Aborted attempts that read others' writes and pass the local checks:
+    // they still have to fit in a serial order (see `aborted_attempts`).
+    let mut attempts = Vec::new();
     for t in 0..index.len() as u32 {
         if acyclic && index.committed(t) {
             acyclic = graph::reads_follow_transaction_order(index, t);
         }
         dirty_reads::dirty_reads(index, t, &mut dirty);
-        opaque.extend(opacity::attempt_violation(index, t));
+        match opacity::attempt_violation(index, t) {
+            Some(violation) => opaque.push(violation),
+            None if !index.committed(t) && !index.reads(t).is_empty() => attempts.push(t),
+            None => {}
+        }
         values::value_mismatches(index, t, &mut values);
     }
-    let cycles = if acyclic {
-        Vec::new()
+    // With the transactions' order a topological order, most attempts are
+    // placed by two binary searches; the others need the graph.
+    let to_search = if acyclic {
+        aborted_attempts::failing_order_test(index, &attempts)
     } else {
-        cycles::find_cycles(&graph::Graph::build(index))
+        attempts
     };
+    let graph = (!acyclic || !to_search.is_empty()).then(|| graph::Graph::build(index));
+    let cycles = match &graph {
+        Some(graph) if !acyclic => cycles::find_cycles(graph),
+        _ => Vec::new(),
+    };
+    let mut notes = Vec::new();
+    if let (Some(graph), false) = (&graph, to_search.is_empty()) {
+        let mut search = aborted_attempts::PathSearch::new(index, graph);
+        let mut undecided = Vec::new();
+        for &a in &to_search {
+            match search.check(index, a) {
+                aborted_attempts::Verdict::Fits => {}
+                aborted_attempts::Verdict::Violation(anomaly) => opaque.push(anomaly),
+                aborted_attempts::Verdict::Undecided => undecided.push(index.tx(a).id),
+            }
+        }
+        if !undecided.is_empty() {
+            notes.push(format!(
+                "opacity: {} aborted attempts (first T{}) were not fully checked against a serial order: the path search's budget ran out; check a subset of the history to decide them",
+                undecided.len(),
+                undecided[0]
+            ));
+        }
+    }
     let mut anomalies: Vec<Anomaly> = cycles
         .iter()
         .map(|cycle| explain::cycle_anomaly(index, cycle))
@@ -199,5 +237,6 @@ fn report_on(index: &index::HistoryIndex<'_>) -> Report {
         transactions: index.len(),
         committed: index.committed_count(),
         anomalies,
+        notes,
     }
 }

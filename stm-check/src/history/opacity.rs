@@ -9,7 +9,10 @@
 //! are left out. Committed transactions are ordered in real time by the
 //! cycle search; for aborted attempts this check also requires that no read
 //! returned a value overwritten by a transaction that ended before the
-//! attempt began, and that no read returned an uncommitted write.
+//! attempt began, and that no read returned an uncommitted write; the
+//! attempts that pass are then placed in a serial order by
+//! [`aborted_attempts`](super::aborted_attempts), which is opacity's
+//! definition.
 
 use super::anomaly::{Anomaly, AnomalyClass};
 use super::format::{Read, Transaction};

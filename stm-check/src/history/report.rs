@@ -16,6 +16,11 @@ pub struct Report {
     /// cycle per strongly connected component of the dependency graph and
     /// one opacity violation per attempt; every G1a, G1b and value mismatch.
     pub anomalies: Vec<Anomaly>,
+    /// What the verdicts rest on, in words, when it is less than the whole
+    /// history: checks skipped for lack of data (no real time, no global
+    /// clock), searches cut short by their budget, facts inferred. Empty for
+    /// a complete check.
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -84,6 +89,9 @@ impl Report {
             yes_no(self.opaque()),
             yes_no(self.values_consistent()),
         )?;
+        for note in &self.notes {
+            writeln!(out, "note: {note}")?;
+        }
         for anomaly in self.anomalies.iter().take(limit) {
             writeln!(out, "{anomaly}")?;
         }
@@ -119,6 +127,8 @@ impl Serialize for Report {
             committed: usize,
             aborted: usize,
             anomalies: &'a [Anomaly],
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            notes: &'a [String],
         }
         Out {
             valid: self.is_valid(),
@@ -130,6 +140,7 @@ impl Serialize for Report {
             committed: self.committed,
             aborted: self.transactions - self.committed,
             anomalies: &self.anomalies,
+            notes: &self.notes,
         }
         .serialize(serializer)
     }
