@@ -5,7 +5,8 @@
 
 use serde_json::json;
 use stm_check::history::{
-    check, render_dot, AnomalyClass, History, Outcome, Pattern, Read, Report, Transaction, Write,
+    check, render_dot, AnomalyClass, Checker, History, Outcome, Pattern, Read, Report, Transaction,
+    Write,
 };
 
 /// A transaction from `(key, version)` pairs; no values recorded.
@@ -609,4 +610,104 @@ fn aborted_attempts_of_a_long_history_recorded_in_order_are_checked_fast() {
     transactions[k].reads[0].version = 0;
     let r = report(transactions);
     assert_eq!(r.count(AnomalyClass::Opacity), 1, "{r}");
+}
+
+// --- The most severe class per component, or a plain word that it may
+// not be. ---
+
+#[test]
+fn a_two_transaction_g_single_is_found_whatever_the_search_budget() {
+    // A ring of 7 rw edges (a G2-item), T1 and T8 in write skew, and T8 and
+    // T9 in a lost update: one component, whose most severe cycle is the
+    // two-transaction G-single.
+    let mut transactions: Vec<Transaction> = (1..=7u64)
+        .map(|i| committed(i, (i, 100 + i), &[(i, 0)], &[(i % 7 + 1, 1)]))
+        .collect();
+    transactions[0].reads.push(Read {
+        key: 31,
+        version: 0,
+        value: None,
+    });
+    transactions[0].writes.push(Write {
+        key: 30,
+        version: 1,
+        value: None,
+    });
+    transactions.push(committed(
+        8,
+        (8, 108),
+        &[(20, 0), (30, 0)],
+        &[(20, 1), (31, 1)],
+    ));
+    transactions.push(committed(9, (9, 109), &[(20, 0)], &[(20, 2)]));
+    for budget in [0, 20_000_000] {
+        let r = Checker::with_search_budget(budget)
+            .check(&history(transactions.clone()))
+            .unwrap();
+        assert_eq!(r.anomalies.len(), 1, "one component:\n{r}");
+        let anomaly = &r.anomalies[0];
+        assert_eq!(
+            anomaly.class,
+            AnomalyClass::GSingle,
+            "budget {budget}:\n{r}"
+        );
+        assert_eq!(anomaly.pattern, Some(Pattern::LostUpdate));
+        assert_eq!(anomaly.most_severe, Some(true));
+        assert!(r.notes.is_empty(), "{r}");
+    }
+    // Close valid variant: T9 read T8's version, so no cycle through them
+    // is a G-single, and the ring's G2-item is reported as proven.
+    transactions[8].reads[0].version = 1;
+    let r = report(transactions);
+    let anomaly = r
+        .anomalies
+        .iter()
+        .find(|a| a.class == AnomalyClass::G2Item)
+        .unwrap();
+    assert_eq!(anomaly.most_severe, Some(true), "{r}");
+    assert_eq!(r.count(AnomalyClass::GSingle), 0, "{r}");
+}
+
+#[test]
+fn a_g2_item_reported_when_the_budget_ran_out_says_a_g_single_may_hide() {
+    // T1 and T2 in write skew; T3 -rw-> T4 -wr-> T5 -wr-> T3 is a
+    // three-transaction G-single; T2 -wr-> T3 -wr-> T1 joins them.
+    let transactions = vec![
+        committed(1, (1, 100), &[(0, 0), (1, 0), (6, 1)], &[(0, 1)]),
+        committed(2, (2, 101), &[(0, 0), (1, 0)], &[(1, 1), (5, 1)]),
+        committed(3, (3, 102), &[(2, 0), (4, 1), (5, 1)], &[(6, 1)]),
+        committed(4, (4, 103), &[], &[(2, 1), (3, 1)]),
+        committed(5, (5, 104), &[(3, 1)], &[(4, 1)]),
+    ];
+    let starved = Checker::with_search_budget(0)
+        .check(&history(transactions.clone()))
+        .unwrap();
+    // (Versions are per key here: the global-clock snapshot rule flags
+    // attempts too; only the cycles matter.)
+    let cycles: Vec<_> = starved
+        .anomalies
+        .iter()
+        .filter(|a| !a.cycle.is_empty())
+        .collect();
+    assert_eq!(cycles.len(), 1, "{starved}");
+    let anomaly = cycles[0];
+    assert_eq!(anomaly.class, AnomalyClass::G2Item, "{starved}");
+    assert_eq!(anomaly.most_severe, Some(false));
+    let text = anomaly.explanation.join("\n");
+    assert!(text.contains("a G-single may exist here"), "{text}");
+    assert!(text.contains("--search-budget"), "{text}");
+    assert!(
+        starved
+            .notes
+            .iter()
+            .any(|n| n.contains("may hide a G-single")),
+        "{starved}"
+    );
+    // Close variant: with the default budget, the G-single is found.
+    let r = report(transactions);
+    let cycles: Vec<_> = r.anomalies.iter().filter(|a| !a.cycle.is_empty()).collect();
+    assert_eq!(cycles.len(), 1, "{r}");
+    assert_eq!(cycles[0].class, AnomalyClass::GSingle, "{r}");
+    assert_eq!(cycles[0].most_severe, Some(true));
+    assert!(r.notes.is_empty());
 }

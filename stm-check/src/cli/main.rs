@@ -153,6 +153,12 @@ enum Command {
         /// Print the report as JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Edge visits the cycle searches may spend beyond the first search
+        /// of each component. Every cycle is found whatever the budget; a
+        /// larger one proves more cycles shortest, and rules out a G-single
+        /// where a G2-item is reported with "the search budget ran out".
+        #[arg(long, value_name = "N", default_value_t = 20_000_000)]
+        search_budget: u64,
     },
 }
 
@@ -162,7 +168,12 @@ const TEXT_ANOMALY_LIMIT: usize = 20;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { history, dot, json } => check_history(&history, dot.as_deref(), json),
+        Command::Check {
+            history,
+            dot,
+            json,
+            search_budget,
+        } => check_history(&history, dot.as_deref(), json, search_budget),
         Command::Explore {
             workload,
             scheduler,
@@ -246,7 +257,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn check_history(path: &Path, dot: Option<&Path>, json: bool) -> ExitCode {
+fn check_history(path: &Path, dot: Option<&Path>, json: bool, search_budget: u64) -> ExitCode {
     // A DOT file may only replace a regular file that is not the input: it
     // is refused before anything is read, so nothing is ever destroyed.
     if let Some(dot_path) = dot {
@@ -256,10 +267,12 @@ fn check_history(path: &Path, dot: Option<&Path>, json: bool) -> ExitCode {
         }
     }
     let report = match History::load(path) {
-        Ok(loaded) => history::check(&loaded).map_err(|error| history::LoadError::Invalid {
-            path: path.to_path_buf(),
-            error,
-        }),
+        Ok(loaded) => history::Checker::with_search_budget(search_budget)
+            .check(&loaded)
+            .map_err(|error| history::LoadError::Invalid {
+                path: path.to_path_buf(),
+                error,
+            }),
         Err(error) => Err(error),
     };
     let report = match report {

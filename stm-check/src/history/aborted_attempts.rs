@@ -257,11 +257,13 @@ impl<'g> PathSearch<'g> {
             hops,
             shortest: false,
             real_time: false,
+            most_severe: true,
         };
         let mut anomaly = cycle_anomaly(index, &cycle);
         let me = index.tx(a).id;
         anomaly.class = AnomalyClass::Opacity;
         anomaly.shortest = None;
+        anomaly.most_severe = None;
         anomaly.explanation.insert(
             0,
             format!(

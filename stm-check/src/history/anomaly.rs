@@ -223,6 +223,13 @@ pub struct Anomaly {
     /// out on a huge component).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shortest: Option<bool>,
+    /// For a cycle, whether its class is proven the most severe in its
+    /// strongly connected component. False only when the search budget ran
+    /// out before a cycle with a single rw edge (G-single) could be ruled
+    /// out: a G2-item reported then may hide a G-single (a larger budget,
+    /// `--search-budget`, or a subset of the history settles it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub most_severe: Option<bool>,
     /// The story in plain words, one line per fact; for a cycle, one line
     /// per edge, the last ending in ": a contradiction".
     pub explanation: Vec<String>,

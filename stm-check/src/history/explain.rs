@@ -44,6 +44,12 @@ pub(crate) fn cycle_anomaly(index: &HistoryIndex<'_>, cycle: &FoundCycle) -> Ano
     if let Some(last) = explanation.last_mut() {
         last.push_str(": a contradiction");
     }
+    if !cycle.most_severe {
+        explanation.push(format!(
+            "(the search budget ran out in this component before a cycle with a single rw edge could be ruled out: a G-single may exist here; rerun with a larger --search-budget or check a subset of these {} transactions to know)",
+            cycle.hops.len()
+        ));
+    }
     let mut keys: Vec<u64> = dependencies
         .iter()
         .filter_map(|d| d.witness.key())
@@ -57,6 +63,7 @@ pub(crate) fn cycle_anomaly(index: &HistoryIndex<'_>, cycle: &FoundCycle) -> Ano
         keys,
         cycle: dependencies,
         shortest: Some(cycle.shortest),
+        most_severe: Some(cycle.most_severe),
         explanation,
     }
 }

@@ -119,6 +119,7 @@ fn violation(transactions: Vec<u64>, mut keys: Vec<u64>, explanation: Vec<String
         keys,
         cycle: Vec::new(),
         shortest: None,
+        most_severe: None,
         explanation,
     }
 }
