@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use stm_check::bank::{self, BankConfig, Budget};
-use stm_check::history::{self, History};
+use stm_check::history::{self, Recorded};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -266,9 +266,9 @@ fn check_history(path: &Path, dot: Option<&Path>, json: bool, search_budget: u64
             return ExitCode::from(2);
         }
     }
-    let report = match History::load(path) {
+    let report = match Recorded::load(path) {
         Ok(loaded) => history::Checker::with_search_budget(search_budget)
-            .check(&loaded)
+            .check_recorded(&loaded)
             .map_err(|error| history::LoadError::Invalid {
                 path: path.to_path_buf(),
                 error,

@@ -23,6 +23,11 @@ pub enum AnomalyClass {
     /// A cycle with two or more rw edges.
     #[serde(rename = "G2-item")]
     G2Item,
+    /// Reads of a list that no single order of appends explains (Elle's
+    /// incompatible order; list-append histories only): one reader saw
+    /// elements in an order, or a set, that another's list contradicts.
+    #[serde(rename = "incompatible-order")]
+    IncompatibleOrder,
     /// Committed transactions can be serialized, but not in an order that
     /// respects real time (`a.end < b.begin` forces `a` before `b`):
     /// strict serializability is violated.
@@ -47,6 +52,7 @@ impl AnomalyClass {
             AnomalyClass::G1c => "G1c",
             AnomalyClass::GSingle => "G-single",
             AnomalyClass::G2Item => "G2-item",
+            AnomalyClass::IncompatibleOrder => "incompatible-order",
             AnomalyClass::RealTime => "real-time",
             AnomalyClass::Opacity => "opacity",
             AnomalyClass::Value => "value",
@@ -64,6 +70,7 @@ impl AnomalyClass {
                 | AnomalyClass::G1c
                 | AnomalyClass::GSingle
                 | AnomalyClass::G2Item
+                | AnomalyClass::IncompatibleOrder
         )
     }
 }

@@ -15,7 +15,14 @@ use std::fmt::Write;
 /// ```
 /// use stm_check::history::{render_dot, Report};
 ///
-/// let report = Report { transactions: 0, committed: 0, anomalies: Vec::new(), notes: Vec::new() };
+/// let report = Report {
+///     transactions: 0,
+///     committed: 0,
+///     anomalies: Vec::new(),
+///     notes: Vec::new(),
+///     real_time: true,
+///     names: Default::default(),
+/// };
 /// assert!(render_dot(&report).starts_with("digraph history {"));
 /// ```
 pub fn render_dot(report: &Report) -> String {

@@ -242,6 +242,20 @@ struct Envelope<'a> {
     transactions: &'a RawValue,
 }
 
+impl<'a> Envelope<'a> {
+    /// The top level of `text`, its `format` checked.
+    fn parse(text: &'a str) -> Result<Envelope<'a>, HistoryError> {
+        let ObjectOnly(envelope): ObjectOnly<Envelope<'_>> =
+            serde_json::from_str(text).map_err(|e| HistoryError::from_json(&e, (1, 1)))?;
+        if envelope.format != FORMAT_NAME {
+            return Err(HistoryError::UnknownFormat {
+                found: envelope.format,
+            });
+        }
+        Ok(envelope)
+    }
+}
+
 #[derive(Serialize)]
 struct EnvelopeOut<'a> {
     format: &'static str,
@@ -268,17 +282,21 @@ impl History {
     /// `format` and `version`. The contents are validated by
     /// [`History::validate`] and [`check`](super::check).
     pub fn from_json_str(text: &str) -> Result<History, HistoryError> {
-        let ObjectOnly(envelope): ObjectOnly<Envelope<'_>> =
-            serde_json::from_str(text).map_err(|e| HistoryError::from_json(&e, (1, 1)))?;
-        if envelope.format != FORMAT_NAME {
-            return Err(HistoryError::UnknownFormat {
-                found: envelope.format,
+        let envelope = Envelope::parse(text)?;
+        if envelope.version == super::v2::FORMAT_VERSION_2 {
+            return Err(HistoryError::Inference {
+                message: "a version 2 history is read with Recorded::from_json_str or Recorded::load, which keep what its checks must know (clock, real time, names)".to_string(),
             });
         }
+        History::from_envelope(text, envelope)
+    }
+
+    /// The version-1 history whose top level is `envelope`.
+    fn from_envelope(text: &str, envelope: Envelope<'_>) -> Result<History, HistoryError> {
         if envelope.version != FORMAT_VERSION {
             return Err(HistoryError::UnsupportedVersion {
                 found: envelope.version,
-                supported: FORMAT_VERSION,
+                supported: super::v2::FORMAT_VERSION_2,
             });
         }
         let initial = match envelope.initial {
@@ -314,6 +332,61 @@ impl History {
     /// isolation; [`check`](super::check) does this too.
     pub fn validate(&self) -> Result<(), HistoryError> {
         super::index::HistoryIndex::build(self).map(|_| ())
+    }
+}
+
+/// A history file of any version this build reads, translated for the
+/// checker: version 1 as it is, version 2 with what was inferred (see the
+/// [module documentation](super)).
+///
+/// ```
+/// use stm_check::history::{Checker, Recorded};
+///
+/// // A list-append history with string keys and no real time: T2 read the
+/// // list that T1 appended to, and appended in turn.
+/// let recorded = Recorded::from_json_str(r#"{"format": "stm-history", "version": 2,
+///   "model": "list-append",
+///   "transactions": [
+///     {"id": 1, "outcome": "committed", "appends": [{"key": "x", "value": 1}]},
+///     {"id": 2, "outcome": "committed", "reads": [{"key": "x", "value": [1]}],
+///      "appends": [{"key": "x", "value": 2}]}]}"#).unwrap();
+/// let report = Checker::new().check_recorded(&recorded).unwrap();
+/// assert!(report.serializable() && report.is_valid());
+/// assert!(!report.real_time, "strict serializability is not checked");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// The transactions, in the checker's terms.
+    pub history: History,
+    /// What the checks must know about them.
+    pub context: super::v2::Context,
+}
+
+impl Recorded {
+    /// Parses a history of version 1 or 2 from JSON text.
+    pub fn from_json_str(text: &str) -> Result<Recorded, HistoryError> {
+        let envelope = Envelope::parse(text)?;
+        if envelope.version == super::v2::FORMAT_VERSION_2 {
+            let (history, context) = super::v2::translate(text)?;
+            return Ok(Recorded { history, context });
+        }
+        Ok(Recorded {
+            history: History::from_envelope(text, envelope)?,
+            context: super::v2::Context::default(),
+        })
+    }
+
+    /// Reads and parses a history file of version 1 or 2; errors name the
+    /// file.
+    pub fn load(path: &Path) -> Result<Recorded, LoadError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Recorded::from_json_str(&text).map_err(|error| LoadError::Invalid {
+            path: path.to_path_buf(),
+            error,
+        })
     }
 }
 

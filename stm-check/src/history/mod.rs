@@ -52,6 +52,48 @@
 //! an aborted attempt or used twice, a write of version 0, two writes of
 //! one `(key, version)`, a read of a version nobody wrote.
 //!
+//! # Histories from any system (`stm-history`, version 2)
+//!
+//! Version 2 keeps version 1's shape and relaxes what a recorder must know,
+//! so that histories of other STMs, databases and services can be checked
+//! (read it with [`Recorded::load`]; version 1 files are still read, and
+//! [`Recorded`] reads both):
+//!
+//! ```json
+//! { "format": "stm-history", "version": 2, "model": "list-append",
+//!   "transactions": [
+//!     { "id": "a1", "thread": "p1", "outcome": "unknown",
+//!       "reads":   [{"key": "x", "value": [1, 2]}],
+//!       "appends": [{"key": "x", "value": 3}] } ] }
+//! ```
+//!
+//! | field | meaning |
+//! | --- | --- |
+//! | `model` | `"rw-register"` (default: `reads` and `writes` of values) or `"list-append"` (Elle's: `appends` of unique elements to per-key lists, `reads` of whole lists as `value`) |
+//! | `versions` | register model: `"global"` (default, as version 1) or `"per-key"` (numbers that order each key's versions and nothing else) |
+//! | `id`, `key`, `thread` | a string or a whole number; `thread` is optional |
+//! | `outcome` | `"committed"`, `"aborted"` or `"unknown"` (the client never learned): committed if another transaction read one of its writes, otherwise taken as not committed (its reads are then checked as an aborted attempt's) |
+//! | `begin`, `end` | optional, but for every transaction or for none |
+//! | `snapshot`, `commit_version` | only with global versions |
+//! | reads (register) | `key` and a `version`, or only a `value`: the writer is the one transaction that wrote that value to that key (values must be unique per key, as in Jepsen's rw-register tests), or the initial value |
+//! | writes (register) | `key`, `value`, and a `version` on every write or on none |
+//!
+//! What is inferred, and what each kind of history can be checked for:
+//!
+//! | history | version order | checked |
+//! | --- | --- | --- |
+//! | register, global versions (version 1) | given | serializability (G0-G2), strict serializability, opacity with snapshot rules, values |
+//! | register, per-key versions | given, per key | the same but the snapshot rules, which need one clock; opacity by its definition |
+//! | register, reads by value, no versions | inferred: a write that follows a read of the key in its transaction comes after the value read; a key with two writes not so linked is refused (give versions, or use list-append) | as per-key |
+//! | list-append | the longest list read of each key; every other read must be a prefix of it (else an `incompatible-order` anomaly); committed appends nobody read are placed after it when one transaction made them all, and otherwise left out of the ww and rw dependencies (said in a note) | as per-key, G1a and G1b included |
+//! | no real time | - | serializability and opacity without real-time order; strict serializability is reported as not checked |
+//!
+//! Everything inferred or skipped is said in the report's notes; what
+//! cannot be inferred (an element nobody appended, a value nobody wrote, a
+//! value written twice, writes whose order no read links) is refused with
+//! a message naming the transaction and key ([`HistoryError::Inference`]).
+//! Reports spell string ids and keys as `T[a1]` and `key x`.
+//!
 //! # What is checked
 //!
 //! [`check`] builds Adya's direct serialization graph over committed
@@ -108,15 +150,17 @@ mod graph;
 mod index;
 mod opacity;
 mod report;
+mod v2;
 mod values;
 
 pub use anomaly::{Anomaly, AnomalyClass, Dependency, Pattern, Witness};
 pub use dot::render_dot;
 pub use error::{HistoryError, LoadError};
 pub use format::{
-    History, InitialValue, Outcome, Read, Transaction, Write, FORMAT_NAME, FORMAT_VERSION,
+    History, InitialValue, Outcome, Read, Recorded, Transaction, Write, FORMAT_NAME, FORMAT_VERSION,
 };
 pub use report::Report;
+pub use v2::{Context, Names, FORMAT_VERSION_2};
 
 /// Validates a history and checks it: serializability (Adya's G0, G1a,
 /// G1b, G1c, G-single, G2-item), strict serializability (real-time order),
@@ -185,15 +229,38 @@ impl Checker {
 
     /// Validates `history` and checks it, exactly as [`check`] does.
     pub fn check(&mut self, history: &History) -> Result<Report, HistoryError> {
+        self.check_in_context(history, &Context::default())
+    }
+
+    /// Checks a history read from a file of any version: a version-2
+    /// history's context says which checks apply (no snapshot rules
+    /// without a global clock, no real-time order without real time) and
+    /// brings the anomalies and notes of its translation.
+    pub fn check_recorded(&mut self, recorded: &Recorded) -> Result<Report, HistoryError> {
+        self.check_in_context(&recorded.history, &recorded.context)
+    }
+
+    fn check_in_context(
+        &mut self,
+        history: &History,
+        context: &Context,
+    ) -> Result<Report, HistoryError> {
         let index = index::HistoryIndex::build_in(history, &mut self.buffers)?;
-        let report = report_on(&index, self.search_budget);
+        let mut report = report_on(&index, self.search_budget, context.global_clock);
         index.into_buffers(&mut self.buffers);
+        if !context.anomalies.is_empty() {
+            report.anomalies.extend(context.anomalies.iter().cloned());
+            report.anomalies.sort_by_key(|a| a.class);
+        }
+        report.notes.splice(0..0, context.notes.iter().cloned());
+        report.real_time = context.real_time;
+        report.names = context.names.clone();
         Ok(report)
     }
 }
 
 /// Every check of an indexed history.
-fn report_on(index: &index::HistoryIndex<'_>, search_budget: u64) -> Report {
+fn report_on(index: &index::HistoryIndex<'_>, search_budget: u64, global_clock: bool) -> Report {
     // The per-read checks share one pass over the transactions, so each
     // transaction's reads come from memory once, not four times; each keeps
     // its own list so the report lists them exactly as separate passes did.
@@ -208,7 +275,7 @@ fn report_on(index: &index::HistoryIndex<'_>, search_budget: u64) -> Report {
             acyclic = graph::reads_follow_transaction_order(index, t);
         }
         dirty_reads::dirty_reads(index, t, &mut dirty);
-        match opacity::attempt_violation(index, t) {
+        match opacity::attempt_violation(index, t, global_clock) {
             Some(violation) => opaque.push(violation),
             None if !index.committed(t) && !index.reads(t).is_empty() => attempts.push(t),
             None => {}
@@ -265,5 +332,7 @@ fn report_on(index: &index::HistoryIndex<'_>, search_budget: u64) -> Report {
         committed: index.committed_count(),
         anomalies,
         notes,
+        real_time: true,
+        names: Names::default(),
     }
 }
