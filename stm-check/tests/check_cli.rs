@@ -202,6 +202,16 @@ fn missing_file_exits_2() {
 
 // --- `--dot` never destroys a file; the JSON is objects only ---
 
+/// `stm-check check HISTORY --dot DOT`.
+fn check_with_dot(history: &Path, dot: &Path) -> Output {
+    stm_check(&[
+        "check",
+        history.to_str().unwrap(),
+        "--dot",
+        dot.to_str().unwrap(),
+    ])
+}
+
 /// A directory with the lost-update history in `lost.json`.
 fn lost_update_dir() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -212,12 +222,7 @@ fn lost_update_dir() -> (tempfile::TempDir, PathBuf) {
 #[test]
 fn dot_refuses_the_input_history_and_leaves_it_intact() {
     let (dir, path) = lost_update_dir();
-    let out = stm_check(&[
-        "check",
-        path.to_str().unwrap(),
-        "--dot",
-        path.to_str().unwrap(),
-    ]);
+    let out = check_with_dot(&path, &path);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -228,22 +233,12 @@ fn dot_refuses_the_input_history_and_leaves_it_intact() {
     // The same file by another name (a hard link) is refused too.
     let link = dir.path().join("link.json");
     std::fs::hard_link(&path, &link).unwrap();
-    let out = stm_check(&[
-        "check",
-        path.to_str().unwrap(),
-        "--dot",
-        link.to_str().unwrap(),
-    ]);
+    let out = check_with_dot(&path, &link);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), LOST_UPDATE);
     // Close valid variant: another file beside it is written.
     let other = dir.path().join("graph.dot");
-    let out = stm_check(&[
-        "check",
-        path.to_str().unwrap(),
-        "--dot",
-        other.to_str().unwrap(),
-    ]);
+    let out = check_with_dot(&path, &other);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(std::fs::read_to_string(&other)
         .unwrap()
@@ -267,12 +262,7 @@ fn dot_refuses_symlinks_fifos_and_devices() {
         &PathBuf::from("/dev/null"),
         &dir.path().to_path_buf(),
     ] {
-        let out = stm_check(&[
-            "check",
-            path.to_str().unwrap(),
-            "--dot",
-            refused.to_str().unwrap(),
-        ]);
+        let out = check_with_dot(&path, &refused);
         let stderr = text(&out.stderr);
         assert_eq!(
             out.status.code(),
@@ -301,12 +291,7 @@ fn dot_keeps_an_existing_files_mode() {
     let (dir, path) = lost_update_dir();
     let dot = write(dir.path(), "graph.dot", "old");
     std::fs::set_permissions(&dot, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = stm_check(&[
-        "check",
-        path.to_str().unwrap(),
-        "--dot",
-        dot.to_str().unwrap(),
-    ]);
+    let out = check_with_dot(&path, &dot);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let mode = std::fs::metadata(&dot).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o644);
@@ -315,12 +300,7 @@ fn dot_keeps_an_existing_files_mode() {
         .starts_with("digraph"));
     // A new file gets the usual mode of a new file, not 0600.
     let fresh = dir.path().join("fresh.dot");
-    stm_check(&[
-        "check",
-        path.to_str().unwrap(),
-        "--dot",
-        fresh.to_str().unwrap(),
-    ]);
+    check_with_dot(&path, &fresh);
     let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
     assert_ne!(mode, 0o600, "{mode:o}");
 }
@@ -329,12 +309,7 @@ fn dot_keeps_an_existing_files_mode() {
 fn the_verdict_is_printed_when_the_dot_cannot_be_written() {
     let (dir, path) = lost_update_dir();
     let unwritable = dir.path().join("no-such-dir").join("graph.dot");
-    let out = stm_check(&[
-        "check",
-        path.to_str().unwrap(),
-        "--dot",
-        unwritable.to_str().unwrap(),
-    ]);
+    let out = check_with_dot(&path, &unwritable);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(
         out.status.code(),
@@ -353,12 +328,7 @@ fn the_verdict_is_printed_when_the_dot_cannot_be_written() {
         1,
     );
     let ok = write(dir.path(), "ok.json", &valid);
-    let out = stm_check(&[
-        "check",
-        ok.to_str().unwrap(),
-        "--dot",
-        unwritable.to_str().unwrap(),
-    ]);
+    let out = check_with_dot(&ok, &unwritable);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stdout).contains("VALID"));
 }
@@ -405,7 +375,13 @@ fn a_key_too_large_says_so_in_words() {
         r#"{"key": -3, "version": 1}"#,
         1,
     );
-    expect_bad_input(&negative, &["key -3 is negative"]);
+    expect_bad_input(&negative, &["-3 is negative"]);
+    let string = LOST_UPDATE.replacen(
+        r#"{"key": 0, "version": 1}"#,
+        r#"{"key": "x", "version": 1}"#,
+        1,
+    );
+    expect_bad_input(&string, &["key \"x\" is a string", "format version 2"]);
     // Close valid variant: the largest key is accepted.
     let dir = tempfile::tempdir().unwrap();
     let largest = LOST_UPDATE.replace(r#""key": 0"#, r#""key": 18446744073709551615"#);

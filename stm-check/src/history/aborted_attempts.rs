@@ -170,34 +170,39 @@ impl<'g> PathSearch<'g> {
             starts.extend(self.by_begin[from..to].iter().map(|&(_, t)| t));
         }
         for s in starts {
-            if self.stamp[s as usize] == current || self.rank[s as usize] > max_rank {
-                continue;
-            }
-            self.stamp[s as usize] = current;
-            self.parent[s as usize] = NONE;
-            if self.target_stamp[s as usize] == current {
+            if self.enter(s, NONE, max_rank) {
                 return Verdict::Violation(self.explain(index, a, s));
             }
-            self.queue.push_back(s);
         }
         while let Some(u) = self.queue.pop_front() {
-            for (v, _) in self.graph.edges(u) {
+            for (v, _) in graph.edges(u) {
                 if self.budget == 0 {
                     return Verdict::Undecided;
                 }
                 self.budget -= 1;
-                if self.stamp[v as usize] == current || self.rank[v as usize] > max_rank {
-                    continue;
-                }
-                self.stamp[v as usize] = current;
-                self.parent[v as usize] = u;
-                if self.target_stamp[v as usize] == current {
+                if self.enter(v, u, max_rank) {
                     return Verdict::Violation(self.explain(index, a, v));
                 }
-                self.queue.push_back(v);
             }
         }
         Verdict::Fits
+    }
+
+    /// Reaches `v` from `parent` (`NONE` for a start) in the current
+    /// search: whether it is a predecessor, which closes a cycle. Nodes
+    /// seen already, or ranked past every predecessor, are not entered.
+    fn enter(&mut self, v: u32, parent: u32, max_rank: u32) -> bool {
+        let current = self.current;
+        if self.stamp[v as usize] == current || self.rank[v as usize] > max_rank {
+            return false;
+        }
+        self.stamp[v as usize] = current;
+        self.parent[v as usize] = parent;
+        if self.target_stamp[v as usize] == current {
+            return true;
+        }
+        self.queue.push_back(v);
+        false
     }
 
     /// The cycle `a -> path -> a` that the path ending at `found` closes, as

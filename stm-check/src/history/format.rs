@@ -160,38 +160,12 @@ fn recorded_value<'de, D: serde::Deserializer<'de>>(
 pub(crate) fn key_number<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<u64, D::Error> {
-    struct KeyVisitor;
-    impl serde::de::Visitor<'_> for KeyVisitor {
-        type Value = u64;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            write!(f, "a key: a whole number from 0 to {}", u64::MAX)
-        }
-        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u64, E> {
-            Ok(v)
-        }
-        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
-            u64::try_from(v).map_err(|_| {
-                E::custom(format_args!(
-                    "key {v} is negative: keys are whole numbers from 0 to {}",
-                    u64::MAX
-                ))
-            })
-        }
-        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<u64, E> {
-            let why = if v >= 18_446_744_073_709_551_616.0 {
-                "is too large for a key"
-            } else if v < 0.0 {
-                "is negative"
-            } else {
-                "is not a whole number"
-            };
-            Err(E::custom(format_args!(
-                "key {v} {why}: keys are whole numbers from 0 to {}",
-                u64::MAX
-            )))
-        }
+    match super::v2::Name::deserialize(deserializer)? {
+        super::v2::Name::Number(key) => Ok(key),
+        super::v2::Name::Text(text) => Err(serde::de::Error::custom(format_args!(
+            "key {text:?} is a string: version 1 keys are whole numbers (string keys need format version 2)"
+        ))),
     }
-    deserializer.deserialize_u64(KeyVisitor)
 }
 
 /// A JSON object and nothing else. serde's derived `Deserialize` for a
@@ -312,14 +286,7 @@ impl History {
 
     /// Reads and parses a history file; errors name the file.
     pub fn load(path: &Path) -> Result<History, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        History::from_json_str(&text).map_err(|error| LoadError::Invalid {
-            path: path.to_path_buf(),
-            error,
-        })
+        crate::load_error::load_file(path, History::from_json_str)
     }
 
     /// The history as JSON text in the current format version.
@@ -379,14 +346,7 @@ impl Recorded {
     /// Reads and parses a history file of version 1 or 2; errors name the
     /// file.
     pub fn load(path: &Path) -> Result<Recorded, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Recorded::from_json_str(&text).map_err(|error| LoadError::Invalid {
-            path: path.to_path_buf(),
-            error,
-        })
+        crate::load_error::load_file(path, Recorded::from_json_str)
     }
 }
 

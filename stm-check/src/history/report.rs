@@ -89,24 +89,18 @@ impl Report {
                 format!("{} anomalies", self.anomalies.len())
             }
         )?;
-        if self.real_time {
-            writeln!(
-                out,
-                "serializable: {}, strict serializable: {}, opaque: {}, values consistent: {}",
-                yes_no(self.serializable()),
-                yes_no(self.strict_serializable()),
-                yes_no(self.opaque()),
-                yes_no(self.values_consistent()),
-            )?;
+        let (strict, opaque) = if self.real_time {
+            (yes_no(self.strict_serializable()), "opaque")
         } else {
-            writeln!(
-                out,
-                "serializable: {}, strict serializable: not checked (no real time), opaque (without real time): {}, values consistent: {}",
-                yes_no(self.serializable()),
-                yes_no(self.opaque()),
-                yes_no(self.values_consistent()),
-            )?;
-        }
+            ("not checked (no real time)", "opaque (without real time)")
+        };
+        writeln!(
+            out,
+            "serializable: {}, strict serializable: {strict}, {opaque}: {}, values consistent: {}",
+            yes_no(self.serializable()),
+            yes_no(self.opaque()),
+            yes_no(self.values_consistent()),
+        )?;
         for note in &self.notes {
             writeln!(out, "note: {note}")?;
         }

@@ -21,7 +21,9 @@ pub const FORMAT_VERSION_2: u64 = 2;
 /// A key, transaction id or thread: a whole number or a string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Name {
+    /// A whole number.
     Number(u64),
+    /// A string.
     Text(String),
 }
 
@@ -39,7 +41,7 @@ impl<'de> Deserialize<'de> for Name {
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Name, E> {
                 u64::try_from(v).map(Name::Number).map_err(|_| {
                     E::custom(format_args!(
-                        "{v} is negative: keys and ids are strings or whole numbers from 0 to {}",
+                        "{v} is negative: keys and ids are whole numbers from 0 to {} (or, in version 2, strings)",
                         u64::MAX
                     ))
                 })
@@ -51,7 +53,7 @@ impl<'de> Deserialize<'de> for Name {
                     "is not a whole number"
                 };
                 Err(E::custom(format_args!(
-                    "{v} {why}: keys and ids are strings or whole numbers from 0 to {} (write larger ones as strings)",
+                    "{v} {why}: keys and ids are whole numbers from 0 to {} (or, in version 2, strings)",
                     u64::MAX
                 )))
             }
