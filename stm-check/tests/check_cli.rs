@@ -262,7 +262,7 @@ fn dot_refuses_symlinks_fifos_and_devices() {
         &PathBuf::from("/dev/null"),
         &dir.path().to_path_buf(),
     ] {
-        let out = check_with_dot(&path, &refused);
+        let out = check_with_dot(&path, refused);
         let stderr = text(&out.stderr);
         assert_eq!(
             out.status.code(),
