@@ -339,3 +339,48 @@ fn version_1_is_still_read_and_unknown_versions_are_refused() {
     ));
     assert!(message.contains("\"appends\""), "{message}");
 }
+
+// --- Program order per thread, where real time is not recorded ---
+
+#[test]
+fn each_threads_program_order_is_checked_without_real_time() {
+    // p1 appended 1 to x, then read x empty: its own write is missing.
+    let txs = r#"
+      {"id": 1, "thread": "p1", "outcome": "committed", "appends": [{"key": "x", "value": 1}]},
+      {"id": 2, "thread": "p1", "outcome": "committed", "reads": [{"key": "x", "value": []}]},
+      {"id": 3, "thread": "p2", "outcome": "committed", "reads": [{"key": "x", "value": [1]}]}"#;
+    let r = check(&v2(r#""model": "list-append","#, txs));
+    assert!(r.session && !r.real_time);
+    assert!(r.serializable(), "{r}");
+    let anomaly = r
+        .of_class(AnomalyClass::Session)
+        .next()
+        .expect("a session anomaly");
+    let text = anomaly.explanation.join("\n");
+    assert!(text.contains("T1 ran before T2 on thread"), "{text}");
+    assert!(r.to_string().contains("session serializable: NO"), "{r}");
+    // The same read by an aborted attempt breaks opacity in program order.
+    let aborted = txs.replacen(
+        r#""thread": "p1", "outcome": "committed", "reads""#,
+        r#""thread": "p1", "outcome": "aborted", "reads""#,
+        1,
+    );
+    let r = check(&v2(r#""model": "list-append","#, &aborted));
+    assert_eq!(r.count(AnomalyClass::Opacity), 1, "{r}");
+    // Close valid variants: the read saw the append; or the two ran on
+    // different threads (no order between them).
+    let r = check(&v2(
+        r#""model": "list-append","#,
+        &txs.replacen(r#""value": []"#, r#""value": [1]"#, 1),
+    ));
+    assert!(r.is_valid(), "{r}");
+    let r = check(&v2(
+        r#""model": "list-append","#,
+        &txs.replacen(
+            r#""id": 2, "thread": "p1""#,
+            r#""id": 2, "thread": "p3""#,
+            1,
+        ),
+    ));
+    assert!(r.is_valid(), "{r}");
+}

@@ -31,10 +31,15 @@ const PATH_BUDGET: u64 = 20_000_000;
 /// Which aborted attempts pass the order test, when the transactions'
 /// order is a topological order of the committed graph (real time
 /// included): those that do not pass need the path search.
-pub(crate) fn failing_order_test(index: &HistoryIndex<'_>, attempts: &[u32]) -> Vec<u32> {
+pub(crate) fn failing_order_test(
+    index: &HistoryIndex<'_>,
+    attempts: &[u32],
+    session: bool,
+) -> Vec<u32> {
     if attempts.is_empty() {
         return Vec::new();
     }
+    let neighbours = session.then(|| ThreadNeighbours::of(index));
     // Committed transactions are listed in order of `end` on this path.
     let committed: Vec<u32> = (0..index.len() as u32)
         .filter(|&t| index.committed(t))
@@ -59,6 +64,14 @@ pub(crate) fn failing_order_test(index: &HistoryIndex<'_>, attempts: &[u32]) -> 
                 .map_or(-1, |r| committed[r] as i64);
             let began_after = begun_by.partition_point(|&begin| begin <= tx.end);
             let mut first_succ = committed.get(began_after).map_or(i64::MAX, |&t| t as i64);
+            if let Some(n) = &neighbours {
+                if n.before[a as usize] != NONE {
+                    last_pred = last_pred.max(n.before[a as usize] as i64);
+                }
+                if n.after[a as usize] != NONE {
+                    first_succ = first_succ.min(n.after[a as usize] as i64);
+                }
+            }
             for read in index.reads(a) {
                 if !read.initial() && read.writer != a {
                     last_pred = last_pred.max(read.writer as i64);
@@ -70,6 +83,38 @@ pub(crate) fn failing_order_test(index: &HistoryIndex<'_>, attempts: &[u32]) -> 
             last_pred >= first_succ
         })
         .collect()
+}
+
+/// For each transaction, the committed transactions of its thread just
+/// before and just after it in the history's order ([`NONE`] if none):
+/// its program-order neighbours, when program order is checked.
+struct ThreadNeighbours {
+    before: Vec<u32>,
+    after: Vec<u32>,
+}
+
+impl ThreadNeighbours {
+    fn of(index: &HistoryIndex<'_>) -> ThreadNeighbours {
+        let n = index.len();
+        let (mut before, mut after) = (vec![NONE; n], vec![NONE; n]);
+        let mut last: rustc_hash::FxHashMap<u64, u32> = Default::default();
+        for t in 0..n as u32 {
+            let thread = index.tx(t).thread;
+            before[t as usize] = last.get(&thread).copied().unwrap_or(NONE);
+            if index.committed(t) {
+                last.insert(thread, t);
+            }
+        }
+        last.clear();
+        for t in (0..n as u32).rev() {
+            let thread = index.tx(t).thread;
+            after[t as usize] = last.get(&thread).copied().unwrap_or(NONE);
+            if index.committed(t) {
+                last.insert(thread, t);
+            }
+        }
+        ThreadNeighbours { before, after }
+    }
 }
 
 /// The path search over the committed graph, shared by the attempts of one
@@ -85,6 +130,8 @@ pub(crate) struct PathSearch<'g> {
     parent: Vec<u32>,
     queue: VecDeque<u32>,
     budget: u64,
+    /// Program-order neighbours, when program order is checked.
+    neighbours: Option<ThreadNeighbours>,
 }
 
 /// What the search decided for one attempt.
@@ -117,6 +164,7 @@ impl<'g> PathSearch<'g> {
             parent: vec![NONE; n],
             queue: VecDeque::new(),
             budget: PATH_BUDGET,
+            neighbours: graph.times.session.then(|| ThreadNeighbours::of(index)),
         }
     }
 
@@ -148,6 +196,13 @@ impl<'g> PathSearch<'g> {
         if ended_before > 0 {
             mark(n_tx + ended_before as u32 - 1, self);
         }
+        let before = self
+            .neighbours
+            .as_ref()
+            .map_or(NONE, |n| n.before[a as usize]);
+        if before != NONE {
+            mark(before, self);
+        }
         if !any_target {
             return Verdict::Fits;
         }
@@ -168,6 +223,9 @@ impl<'g> PathSearch<'g> {
             let from = self.by_begin.partition_point(|&(b, _)| b <= tx.end);
             let to = self.by_begin.partition_point(|&(b, _)| b <= until);
             starts.extend(self.by_begin[from..to].iter().map(|&(_, t)| t));
+        }
+        if let Some(n) = &self.neighbours {
+            starts.extend((n.after[a as usize] != NONE).then_some(n.after[a as usize]));
         }
         for s in starts {
             if self.enter(s, NONE, max_rank) {
@@ -249,11 +307,17 @@ impl<'g> PathSearch<'g> {
             .reads(a)
             .iter()
             .any(|r| !r.initial() && r.writer == previous && r.installed);
+        let session_before = self
+            .neighbours
+            .as_ref()
+            .is_some_and(|n| n.before[a as usize] == previous);
         hops.push(Hop {
             from: previous,
             to: a,
             kind: if reads_last {
                 EdgeKind::WriteRead
+            } else if session_before {
+                EdgeKind::Session
             } else {
                 EdgeKind::RealTime
             },
@@ -283,6 +347,12 @@ impl<'g> PathSearch<'g> {
     fn first_kind(&self, index: &HistoryIndex<'_>, a: u32, v: u32) -> EdgeKind {
         if index.reads(a).iter().any(|r| r.overwriter == v) {
             EdgeKind::ReadWrite
+        } else if self
+            .neighbours
+            .as_ref()
+            .is_some_and(|n| n.after[a as usize] == v)
+        {
+            EdgeKind::Session
         } else {
             EdgeKind::RealTime
         }

@@ -33,6 +33,12 @@ pub enum AnomalyClass {
     /// strict serializability is violated.
     #[serde(rename = "real-time")]
     RealTime,
+    /// Committed transactions can be serialized, but not in an order that
+    /// keeps each thread's program order (histories without real time,
+    /// where it is checked instead): strong session serializability is
+    /// violated.
+    #[serde(rename = "session")]
+    Session,
     /// An attempt (aborted ones included) did not read one consistent
     /// snapshot: opacity is violated.
     #[serde(rename = "opacity")]
@@ -54,6 +60,7 @@ impl AnomalyClass {
             AnomalyClass::G2Item => "G2-item",
             AnomalyClass::IncompatibleOrder => "incompatible-order",
             AnomalyClass::RealTime => "real-time",
+            AnomalyClass::Session => "session",
             AnomalyClass::Opacity => "opacity",
             AnomalyClass::Value => "value",
         }
@@ -154,6 +161,12 @@ pub enum Witness {
         /// `to`'s begin position.
         begin: u64,
     },
+    /// Program order: `from` ran before `to` on the same thread.
+    #[serde(rename = "session")]
+    Session {
+        /// The thread.
+        thread: u64,
+    },
 }
 
 impl Witness {
@@ -163,7 +176,7 @@ impl Witness {
             Witness::WriteWrite { key, .. }
             | Witness::WriteRead { key, .. }
             | Witness::ReadWrite { key, .. } => Some(key),
-            Witness::RealTime { .. } => None,
+            Witness::RealTime { .. } | Witness::Session { .. } => None,
         }
     }
 }
@@ -205,6 +218,9 @@ impl fmt::Display for Dependency {
                 f,
                 "T{a} ended (at event {end}) before T{b} began (at event {begin})"
             ),
+            Witness::Session { thread } => {
+                write!(f, "T{a} ran before T{b} on thread {thread}")
+            }
         }
     }
 }

@@ -22,6 +22,7 @@ use std::fmt::Write;
 ///     notes: Vec::new(),
 ///     real_time: true,
 ///     names: Default::default(),
+///     session: false,
 /// };
 /// assert!(render_dot(&report).starts_with("digraph history {"));
 /// ```
@@ -56,6 +57,7 @@ fn cluster(out: &mut String, i: usize, anomaly: &Anomaly) {
                 format!("rw key {key}: read v{read}, overwritten by v{written}")
             }
             Witness::RealTime { end, begin } => format!("rt: end {end} < begin {begin}"),
+            Witness::Session { thread } => format!("program order, thread {thread}"),
         };
         let _ = writeln!(
             out,

@@ -16,8 +16,13 @@ pub(crate) fn cycle_anomaly(index: &HistoryIndex<'_>, cycle: &FoundCycle) -> Ano
         .iter()
         .filter(|h| h.kind == EdgeKind::ReadWrite)
         .count();
+    let in_session = |kind| cycle.hops.iter().any(|h| h.kind == kind);
     let class = if cycle.real_time {
-        AnomalyClass::RealTime
+        if in_session(EdgeKind::Session) && !in_session(EdgeKind::RealTime) {
+            AnomalyClass::Session
+        } else {
+            AnomalyClass::RealTime
+        }
     } else if read_writes == 0 {
         if cycle.hops.iter().all(|h| h.kind == EdgeKind::WriteWrite) {
             AnomalyClass::G0
@@ -171,6 +176,7 @@ fn witnesses(index: &HistoryIndex<'_>, hop: &Hop) -> Vec<Witness> {
             end: ta.end,
             begin: tb.begin,
         }),
+        EdgeKind::Session => found.push(Witness::Session { thread: ta.thread }),
     }
     found
 }

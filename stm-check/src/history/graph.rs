@@ -22,6 +22,9 @@ pub(crate) enum EdgeKind {
     ReadWrite = 2,
     /// Real-time order, through time points.
     RealTime = 3,
+    /// Program order: the next transaction of the same thread (histories
+    /// without real time only, where it is not implied).
+    Session = 4,
 }
 
 /// A set of [`EdgeKind`]s.
@@ -32,7 +35,8 @@ impl KindSet {
     pub const WW: KindSet = KindSet(1 << EdgeKind::WriteWrite as u8);
     pub const WW_WR: KindSet = KindSet(Self::WW.0 | 1 << EdgeKind::WriteRead as u8);
     pub const DSG: KindSet = KindSet(Self::WW_WR.0 | 1 << EdgeKind::ReadWrite as u8);
-    pub const ALL: KindSet = KindSet(Self::DSG.0 | 1 << EdgeKind::RealTime as u8);
+    pub const ALL: KindSet =
+        KindSet(Self::DSG.0 | 1 << EdgeKind::RealTime as u8 | 1 << EdgeKind::Session as u8);
 
     pub fn contains(self, kind: EdgeKind) -> bool {
         self.0 & (1 << kind as u8) != 0
@@ -56,9 +60,10 @@ pub(crate) struct Graph {
 impl Graph {
     /// Builds the graph of a validated history in two passes over the edges
     /// (count, then fill), so no edge list is ever held twice.
-    pub fn build(index: &HistoryIndex<'_>) -> Graph {
+    pub fn build(index: &HistoryIndex<'_>, session: bool) -> Graph {
         let n = index.len() as u32;
-        let times = RealTimes::of(index);
+        let mut times = RealTimes::of(index);
+        times.session = session;
         let nodes = n as usize + times.by_end.len();
 
         // Counts go two slots ahead so that, once summed, `offsets[v + 1]`
@@ -130,6 +135,9 @@ pub(crate) struct RealTimes {
     pub ends: Vec<u64>,
     /// Their begins, in the same order.
     pub begins: Vec<u64>,
+    /// Whether each thread's program order is an edge (see
+    /// [`EdgeKind::Session`]).
+    pub session: bool,
 }
 
 impl RealTimes {
@@ -154,6 +162,7 @@ impl RealTimes {
             by_end,
             ends,
             begins,
+            session: false,
         }
     }
 }
@@ -191,6 +200,22 @@ fn for_each_edge(
 ) {
     for_each_dependency(index, edge);
     for_each_real_time_edge(index, times, edge);
+    if times.session {
+        for_each_session_edge(index, edge);
+    }
+}
+
+/// Calls `edge(from, to, kind)` from each committed transaction to the next
+/// committed one of its thread, in the order the history lists them.
+fn for_each_session_edge(index: &HistoryIndex<'_>, edge: &mut impl FnMut(u32, u32, EdgeKind)) {
+    let mut last_of_thread: rustc_hash::FxHashMap<u64, u32> = Default::default();
+    for t in 0..index.len() as u32 {
+        if index.committed(t) {
+            if let Some(previous) = last_of_thread.insert(index.tx(t).thread, t) {
+                edge(previous, t, EdgeKind::Session);
+            }
+        }
+    }
 }
 
 /// Calls `edge(from, to, kind)` for every ww, wr and rw edge.

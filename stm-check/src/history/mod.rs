@@ -73,7 +73,7 @@
 //! | `versions` | register model: `"global"` (default, as version 1) or `"per-key"` (numbers that order each key's versions and nothing else) |
 //! | `id`, `key`, `thread` | a string or a whole number; `thread` is optional |
 //! | `outcome` | `"committed"`, `"aborted"` or `"unknown"` (the client never learned): committed if another transaction read one of its writes, otherwise taken as not committed (its reads are then checked as an aborted attempt's) |
-//! | `begin`, `end` | optional, but for every transaction or for none |
+//! | `begin`, `end` | optional, but for every transaction or for none; without them, a thread's transactions are in program order in the order the file lists them |
 //! | `snapshot`, `commit_version` | only with global versions |
 //! | reads (register) | `key` and a `version`, or only a `value`: the writer is the one transaction that wrote that value to that key (values must be unique per key, as in Jepsen's rw-register tests), or the initial value |
 //! | writes (register) | `key`, `value`, and a `version` on every write or on none |
@@ -87,6 +87,7 @@
 //! | register, reads by value, no versions | inferred: a write that follows a read of the key in its transaction comes after the value read; a key with two writes not so linked is refused (give versions, or use list-append) | as per-key |
 //! | list-append | the longest list read of each key; every other read must be a prefix of it (else an `incompatible-order` anomaly); committed appends nobody read are placed after it when one transaction made them all, and otherwise left out of the ww and rw dependencies (said in a note) | as per-key, G1a and G1b included |
 //! | no real time | - | serializability and opacity without real-time order; strict serializability is reported as not checked |
+//! | no real time, with `thread`s | - | as above, plus each thread's program order (its transactions in the order the file lists them): a cycle that needs it is a `session` anomaly (strong session serializability), and aborted attempts are placed in program order too |
 //!
 //! Everything inferred or skipped is said in the report's notes; what
 //! cannot be inferred (an element nobody appended, a value nobody wrote, a
@@ -246,7 +247,7 @@ impl Checker {
         context: &Context,
     ) -> Result<Report, HistoryError> {
         let index = index::HistoryIndex::build_in(history, &mut self.buffers)?;
-        let mut report = report_on(&index, self.search_budget, context.global_clock);
+        let mut report = report_on(&index, self.search_budget, context);
         index.into_buffers(&mut self.buffers);
         if !context.anomalies.is_empty() {
             report.anomalies.extend(context.anomalies.iter().cloned());
@@ -254,13 +255,15 @@ impl Checker {
         }
         report.notes.splice(0..0, context.notes.iter().cloned());
         report.real_time = context.real_time;
+        report.session = context.session;
         report.names = context.names.clone();
         Ok(report)
     }
 }
 
 /// Every check of an indexed history.
-fn report_on(index: &index::HistoryIndex<'_>, search_budget: u64, global_clock: bool) -> Report {
+fn report_on(index: &index::HistoryIndex<'_>, search_budget: u64, context: &Context) -> Report {
+    let global_clock = context.global_clock;
     // The per-read checks share one pass over the transactions, so each
     // transaction's reads come from memory once, not four times; each keeps
     // its own list so the report lists them exactly as separate passes did.
@@ -285,11 +288,12 @@ fn report_on(index: &index::HistoryIndex<'_>, search_budget: u64, global_clock: 
     // With the transactions' order a topological order, most attempts are
     // placed by two binary searches; the others need the graph.
     let to_search = if acyclic {
-        aborted_attempts::failing_order_test(index, &attempts)
+        aborted_attempts::failing_order_test(index, &attempts, context.session)
     } else {
         attempts
     };
-    let graph = (!acyclic || !to_search.is_empty()).then(|| graph::Graph::build(index));
+    let graph =
+        (!acyclic || !to_search.is_empty()).then(|| graph::Graph::build(index, context.session));
     let cycles = match &graph {
         Some(graph) if !acyclic => cycles::find_cycles(graph, search_budget),
         _ => Vec::new(),
@@ -334,5 +338,6 @@ fn report_on(index: &index::HistoryIndex<'_>, search_budget: u64, global_clock: 
         notes,
         real_time: true,
         names: Names::default(),
+        session: false,
     }
 }

@@ -244,6 +244,10 @@ pub struct Context {
     pub global_clock: bool,
     /// Whether real time (`begin`, `end`) was recorded.
     pub real_time: bool,
+    /// Whether each thread's program order (the order the file lists its
+    /// transactions) is to be checked: when threads are given and real
+    /// time, which implies it, is not.
+    pub session: bool,
     /// Names of keys and ids, where the document used strings.
     pub names: Names,
     /// Anomalies found while inferring (lists no single order explains).
@@ -258,6 +262,7 @@ impl Default for Context {
         Context {
             global_clock: true,
             real_time: true,
+            session: false,
             names: Names::default(),
             anomalies: Vec::new(),
             notes: Vec::new(),
@@ -375,6 +380,7 @@ pub(crate) fn translate(text: &str) -> Result<(History, Context), HistoryError> 
     let mut context = Context {
         global_clock: document.model == Model::RwRegister && document.versions == Versions::Global,
         real_time,
+        session: !real_time && document.transactions.iter().any(|t| t.thread.is_some()),
         ..Context::default()
     };
     if !context.global_clock {
@@ -421,7 +427,11 @@ pub(crate) fn translate(text: &str) -> Result<(History, Context), HistoryError> 
         }
         Model::ListAppend => lists(&document, &keys, &ids, &mut transactions, &mut context)?,
     }
-    if !real_time {
+    if context.session {
+        context.notes.push(
+            "no real time recorded: strict serializability is not checked; each thread's program order (the order of its transactions in the file) is checked instead, for committed transactions and aborted attempts".to_string(),
+        );
+    } else if !real_time {
         context.notes.push(
             "no real time recorded: strict serializability is not checked, and opacity is checked without real-time order".to_string(),
         );
