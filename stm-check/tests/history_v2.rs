@@ -384,3 +384,35 @@ fn each_threads_program_order_is_checked_without_real_time() {
     ));
     assert!(r.is_valid(), "{r}");
 }
+
+#[test]
+fn string_names_are_spelled_in_text_json_and_dot() {
+    let txs = WRITE_SKEW
+        .replace(r#""id": 1,"#, r#""id": "t-1","#)
+        .replace(r#""id": 2,"#, r#""id": "t-2","#)
+        .replace(r#""id": 3,"#, r#""id": "t-3","#);
+    let r = check(&v2(r#""model": "list-append","#, &txs));
+    let text = r.to_string();
+    assert!(
+        text.contains("G2-item (write skew): T[t-1], T[t-2]"),
+        "{text}"
+    );
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["transaction_names"][0], "t-1", "{json}");
+    assert_eq!(json["key_names"][1], "y", "{json}");
+    let line = json["anomalies"][0]["explanation"][0].as_str().unwrap();
+    assert!(line.contains("T[t-") && line.contains("key "), "{line}");
+    let dot = stm_check::history::render_dot(&r);
+    assert!(dot.contains(r#"[label="T[t-1]"]"#), "{dot}");
+    assert!(dot.contains("key y") || dot.contains("key x"), "{dot}");
+    // Close variant: numeric ids and keys are left as they are.
+    let r = check(&v2(
+        r#""model": "list-append","#,
+        &WRITE_SKEW.replace(r#""x""#, "0").replace(r#""y""#, "1"),
+    ));
+    assert!(r.names.keys.is_none() && r.names.ids.is_none());
+    assert!(
+        r.to_string().contains("G2-item (write skew): T1, T2"),
+        "{r}"
+    );
+}
