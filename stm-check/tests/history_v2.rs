@@ -416,3 +416,19 @@ fn string_names_are_spelled_in_text_json_and_dot() {
         "{r}"
     );
 }
+
+#[test]
+fn a_read_by_version_observes_an_unknown_outcome_too() {
+    let txs = r#"
+      {"id": 1, "outcome": "unknown", "writes": [{"key": 0, "version": 1}]},
+      {"id": 2, "outcome": "committed", "reads": [{"key": 0, "version": 1}]}"#;
+    let r = check(&v2(r#""versions": "per-key","#, txs));
+    assert!(r.is_valid(), "T1 committed, as T2 read its write:\n{r}");
+    assert_eq!(r.committed, 2);
+    // Close variant: a known abort read is G1a.
+    let r = check(&v2(
+        r#""versions": "per-key","#,
+        &txs.replace("unknown", "aborted"),
+    ));
+    assert_eq!(r.count(AnomalyClass::G1a), 1, "{r}");
+}

@@ -553,6 +553,20 @@ fn registers(
         infer_register_orders(document, keys, &written, &initial_of, context)?
     };
     let mut observed = vec![false; document.transactions.len()];
+    // Reads by version of a transaction of unknown outcome observe it too.
+    let unknown_writes: FxHashMap<(u64, u64), usize> = document
+        .transactions
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.outcome == OutcomeV2::Unknown)
+        .flat_map(|(i, t)| {
+            let versions = &versions[i];
+            t.writes
+                .iter()
+                .zip(versions)
+                .map(move |(w, &v)| ((keys.of(&w.key), v), i))
+        })
+        .collect();
     for (i, t) in document.transactions.iter().enumerate() {
         transactions[i].writes = t
             .writes
@@ -568,7 +582,12 @@ fn registers(
         for r in &t.reads {
             let key = keys.of(&r.key);
             let version = match (r.version, &r.value) {
-                (Some(version), _) => version,
+                (Some(version), _) => {
+                    if let Some(&writer) = unknown_writes.get(&(key, version)) {
+                        observed[writer] |= writer != i;
+                    }
+                    version
+                }
                 (None, None) => {
                     return Err(invalid(format!(
                         "T{} reads key {} with neither a version nor a value",
