@@ -139,15 +139,21 @@ enum Command {
         #[arg(long)]
         report: bool,
     },
-    /// Check a recorded history (JSON, format `stm-history` version 1):
+    /// Check a recorded history (JSON, format `stm-history` version 1, or
+    /// version 2 for histories from any system: per-key versions, reads by
+    /// value, list-append, unknown outcomes, string names, no real time):
     /// serializability with Adya's anomaly classes, strict serializability,
     /// opacity and values. Exits 0 when valid, 1 on a violation, 2 when the
-    /// file is not a valid history.
+    /// file is not a valid history (or --dot names the input or a file that
+    /// is not a regular one).
     Check {
         /// The history file.
         history: PathBuf,
         /// Also write the anomalies as a Graphviz graph to this file
-        /// (replaced atomically).
+        /// (replaced atomically, keeping its mode; never the input history,
+        /// a link, a FIFO or a device). The verdict is printed even when
+        /// it cannot be written; the exit code is then 2 unless a violation
+        /// (1) was found.
         #[arg(long, value_name = "OUT.dot")]
         dot: Option<PathBuf>,
         /// Print the report as JSON instead of text.
