@@ -65,6 +65,26 @@ impl<'de> Deserialize<'de> for Name {
     }
 }
 
+impl Name {
+    /// The name as reports spell a transaction after its `T`: a number as
+    /// it is, a string in brackets (`T[a1]`).
+    pub(crate) fn as_id(&self) -> IdText<'_> {
+        IdText(self)
+    }
+}
+
+/// A transaction id as reports spell it (see [`Name::as_id`]).
+pub(crate) struct IdText<'a>(&'a Name);
+
+impl std::fmt::Display for IdText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Name::Number(n) => write!(f, "{n}"),
+            Name::Text(s) => write!(f, "[{s}]"),
+        }
+    }
+}
+
 impl std::fmt::Display for Name {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -374,7 +394,7 @@ pub(crate) fn translate(text: &str) -> Result<(History, Context), HistoryError> 
             .expect("some transaction lacks a time");
         return Err(invalid(format!(
             "T{} has no \"begin\" and \"end\" but other transactions do: real time must be recorded for every transaction or for none",
-            t.id
+            t.id.as_id()
         )));
     }
     let mut context = Context {
@@ -391,7 +411,7 @@ pub(crate) fn translate(text: &str) -> Result<(History, Context), HistoryError> 
         {
             return Err(invalid(format!(
                 "T{}: \"snapshot\" and \"commit_version\" need global versions (\"versions\": \"global\", register model)",
-                t.id
+                t.id.as_id()
             )));
         }
     }
@@ -493,7 +513,7 @@ fn registers(
     if let Some(t) = document.transactions.iter().find(|t| !t.appends.is_empty()) {
         return Err(invalid(format!(
             "T{} has \"appends\", which only the \"list-append\" model has",
-            t.id
+            t.id.as_id()
         )));
     }
     let versioned = document
@@ -525,14 +545,14 @@ fn registers(
                 let Some(value) = &w.value else {
                     return Err(invalid(format!(
                         "T{} writes key {} without a value: reads by value and inferred orders need every written value",
-                        t.id, w.key
+                        t.id.as_id(), w.key
                     )));
                 };
                 let key = keys.of(&w.key);
                 if let Some((first, _)) = written.insert((key, ValueKey::of(value)), (i, j)) {
                     return Err(invalid(format!(
                         "T{} and T{} both write {value} to key {}: reads by value need unique written values per key",
-                        document.transactions[first].id, t.id, w.key
+                        document.transactions[first].id.as_id(), t.id.as_id(), w.key
                     )));
                 }
             }
@@ -591,7 +611,8 @@ fn registers(
                 (None, None) => {
                     return Err(invalid(format!(
                         "T{} reads key {} with neither a version nor a value",
-                        t.id, r.key
+                        t.id.as_id(),
+                        r.key
                     )))
                 }
                 (None, Some(value)) => {
@@ -608,7 +629,7 @@ fn registers(
                         None => {
                             return Err(invalid(format!(
                                 "T{} read {value} from key {}, which no transaction wrote and is not its initial value",
-                                t.id, r.key
+                                t.id.as_id(), r.key
                             )))
                         }
                     }
@@ -691,7 +712,7 @@ fn infer_register_orders(
             if count > 1 {
                 return Err(invalid(format!(
                     "key {}: T{} wrote it without reading it first, so its place among the key's {count} writes cannot be inferred; give every write a \"version\" (with \"versions\": \"per-key\") or use the \"list-append\" model",
-                    txs[i].writes[j].key, txs[i].id
+                    txs[i].writes[j].key, txs[i].id.as_id()
                 )));
             }
             children.entry((key, None)).or_default().push((i, j));
@@ -760,7 +781,7 @@ fn lists(
     if let Some(t) = txs.iter().find(|t| !t.writes.is_empty()) {
         return Err(invalid(format!(
             "T{} has \"writes\"; the \"list-append\" model has \"appends\" and reads of whole lists",
-            t.id
+            t.id.as_id()
         )));
     }
     // Who appended each element of each key.
@@ -770,7 +791,8 @@ fn lists(
             let Some(value) = &a.value else {
                 return Err(invalid(format!(
                     "T{} appends to key {} without a value",
-                    t.id, a.key
+                    t.id.as_id(),
+                    a.key
                 )));
             };
             if let Some((first, _)) =
@@ -778,7 +800,7 @@ fn lists(
             {
                 return Err(invalid(format!(
                     "T{} and T{} both append {value} to key {}: appended elements must be unique per key",
-                    txs[first].id, t.id, a.key
+                    txs[first].id.as_id(), t.id.as_id(), a.key
                 )));
             }
         }
@@ -792,13 +814,13 @@ fn lists(
                 Some(Value::Null) | None if r.version.is_none() => {
                     return Err(invalid(format!(
                         "T{} reads key {} without the list it saw (\"value\": [...])",
-                        t.id, r.key
+                        t.id.as_id(), r.key
                     )))
                 }
                 _ => {
                     return Err(invalid(format!(
                         "T{} reads key {}: in the \"list-append\" model a read's \"value\" is the whole list (and it has no \"version\")",
-                        t.id, r.key
+                        t.id.as_id(), r.key
                     )))
                 }
             };
@@ -828,7 +850,7 @@ fn lists(
                     .map(|x| &x.key);
                 return Err(invalid(format!(
                     "T{} read {element} in the list of key {}, which no transaction appended",
-                    r.id,
+                    r.id.as_id(),
                     name.map_or_else(|| key.to_string(), |n| n.to_string())
                 )));
             };
