@@ -214,6 +214,12 @@ struct Envelope<'a> {
     initial: Option<&'a RawValue>,
     #[serde(borrow)]
     transactions: &'a RawValue,
+    /// Version 2 only (see [`super::v2`]).
+    #[serde(borrow, default)]
+    model: Option<&'a RawValue>,
+    /// Version 2 only.
+    #[serde(borrow, default)]
+    versions: Option<&'a RawValue>,
 }
 
 impl<'a> Envelope<'a> {
@@ -334,7 +340,13 @@ impl Recorded {
     pub fn from_json_str(text: &str) -> Result<Recorded, HistoryError> {
         let envelope = Envelope::parse(text)?;
         if envelope.version == super::v2::FORMAT_VERSION_2 {
-            let (history, context) = super::v2::translate(text)?;
+            let parts = super::v2::Parts {
+                model: envelope.model,
+                versions: envelope.versions,
+                initial: envelope.initial,
+                transactions: envelope.transactions,
+            };
+            let (history, context) = super::v2::translate(text, parts)?;
             return Ok(Recorded { history, context });
         }
         Ok(Recorded {
@@ -351,7 +363,7 @@ impl Recorded {
 }
 
 /// Parses a nested part of `text`, reporting positions relative to `text`.
-fn parse_part<T: serde::de::DeserializeOwned>(
+pub(crate) fn parse_part<T: serde::de::DeserializeOwned>(
     text: &str,
     raw: &RawValue,
 ) -> Result<T, HistoryError> {
@@ -363,7 +375,7 @@ fn parse_part<T: serde::de::DeserializeOwned>(
 }
 
 /// A nested list of JSON objects of `text` (see [`ObjectOnly`]).
-fn parse_objects<T: serde::de::DeserializeOwned>(
+pub(crate) fn parse_objects<T: serde::de::DeserializeOwned>(
     text: &str,
     raw: &RawValue,
 ) -> Result<Vec<T>, HistoryError> {

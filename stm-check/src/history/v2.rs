@@ -9,10 +9,11 @@
 use super::anomaly::{Anomaly, AnomalyClass};
 use super::error::HistoryError;
 use super::format::{
-    objects, History, InitialValue, ObjectOnly, Outcome, Read, Transaction, Write,
+    objects, parse_objects, parse_part, History, InitialValue, Outcome, Read, Transaction, Write,
 };
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// The newest format version this build reads.
@@ -129,21 +130,21 @@ enum OutcomeV2 {
     Unknown,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A version-2 document, read part by part from the envelope that the
+/// version-1 reader also uses (so the file is scanned once).
 struct Document {
-    #[allow(dead_code)] // checked by the envelope
-    format: String,
-    #[allow(dead_code)]
-    version: u64,
-    #[serde(default)]
     model: Model,
-    #[serde(default)]
     versions: Versions,
-    #[serde(default, deserialize_with = "objects")]
     initial: Vec<InitialV2>,
-    #[serde(deserialize_with = "objects")]
     transactions: Vec<TransactionV2>,
+}
+
+/// The raw top-level parts of a version-2 document.
+pub(crate) struct Parts<'a> {
+    pub model: Option<&'a RawValue>,
+    pub versions: Option<&'a RawValue>,
+    pub initial: Option<&'a RawValue>,
+    pub transactions: &'a RawValue,
 }
 
 #[derive(Deserialize)]
@@ -361,9 +362,19 @@ fn invalid(message: String) -> HistoryError {
 }
 
 /// Parses a version-2 document and translates it.
-pub(crate) fn translate(text: &str) -> Result<(History, Context), HistoryError> {
-    let ObjectOnly(document): ObjectOnly<Document> =
-        serde_json::from_str(text).map_err(|e| HistoryError::from_json(&e, (1, 1)))?;
+pub(crate) fn translate(text: &str, parts: Parts<'_>) -> Result<(History, Context), HistoryError> {
+    let document = Document {
+        model: parts
+            .model
+            .map_or(Ok(Model::default()), |raw| parse_part(text, raw))?,
+        versions: parts
+            .versions
+            .map_or(Ok(Versions::default()), |raw| parse_part(text, raw))?,
+        initial: parts
+            .initial
+            .map_or(Ok(Vec::new()), |raw| parse_objects(text, raw))?,
+        transactions: parse_objects(text, parts.transactions)?,
+    };
     let keys = Interner::new(document.initial.iter().map(|i| &i.key).chain(
         document.transactions.iter().flat_map(|t| {
             t.reads
