@@ -290,18 +290,23 @@ fn check_history(path: &Path, dot: Option<&Path>, json: bool, search_budget: u64
     };
     // The verdict comes first: a DOT file that cannot be written must not
     // hide it.
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("a report always serializes")
-        );
+    let text = if json {
+        let mut text = serde_json::to_string_pretty(&report).expect("a report always serializes");
+        text.push('\n');
+        text
     } else {
         let mut text = format!("{}: ", path.display());
         // Writing to a String cannot fail.
         let _ = report.write_text(&mut text, TEXT_ANOMALY_LIMIT);
-        print!("{text}");
-    }
-    let _ = std::io::stdout().flush();
+        text
+    };
+    // A reader that stops early (`| head`) closes the pipe: not a reason to
+    // panic, and the exit code still tells the verdict.
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+    drop(stdout);
     let verdict = if report.is_valid() {
         ExitCode::SUCCESS
     } else {
