@@ -18,6 +18,7 @@ pub mod bank;
 pub mod checker;
 pub mod counter;
 pub mod machine;
+pub mod peer_histories;
 pub mod queue;
 pub mod read_mostly;
 pub mod report;

@@ -56,3 +56,19 @@ impl<E: std::error::Error + 'static> LoadError<E> {
         }
     }
 }
+
+/// Reads the file at `path` and parses it with `parse`; errors name the
+/// file.
+pub(crate) fn load_file<T, E: std::error::Error + 'static>(
+    path: &std::path::Path,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, LoadError<E>> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text).map_err(|error| LoadError::Invalid {
+        path: path.to_path_buf(),
+        error,
+    })
+}

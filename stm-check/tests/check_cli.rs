@@ -199,3 +199,228 @@ fn missing_file_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("/nonexistent/history.json: cannot read"));
 }
+
+// --- `--dot` never destroys a file; the JSON is objects only ---
+
+/// `stm-check check HISTORY --dot DOT`.
+fn check_with_dot(history: &Path, dot: &Path) -> Output {
+    stm_check(&[
+        "check",
+        history.to_str().unwrap(),
+        "--dot",
+        dot.to_str().unwrap(),
+    ])
+}
+
+/// A directory with the lost-update history in `lost.json`.
+fn lost_update_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "lost.json", LOST_UPDATE);
+    (dir, path)
+}
+
+#[test]
+fn dot_refuses_the_input_history_and_leaves_it_intact() {
+    let (dir, path) = lost_update_dir();
+    let out = check_with_dot(&path, &path);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("lost.json") && stderr.contains("it is the input history"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), LOST_UPDATE);
+    // The same file by another name (a hard link) is refused too.
+    let link = dir.path().join("link.json");
+    std::fs::hard_link(&path, &link).unwrap();
+    let out = check_with_dot(&path, &link);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), LOST_UPDATE);
+    // Close valid variant: another file beside it is written.
+    let other = dir.path().join("graph.dot");
+    let out = check_with_dot(&path, &other);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(std::fs::read_to_string(&other)
+        .unwrap()
+        .starts_with("digraph"));
+}
+
+#[cfg(unix)]
+#[test]
+fn dot_refuses_symlinks_fifos_and_devices() {
+    use std::os::unix::fs::FileTypeExt;
+    let (dir, path) = lost_update_dir();
+    let target = write(dir.path(), "target.txt", "keep me");
+    let link = dir.path().join("link.dot");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let fifo = dir.path().join("pipe.dot");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    for refused in [
+        &link,
+        &fifo,
+        &PathBuf::from("/dev/null"),
+        &dir.path().to_path_buf(),
+    ] {
+        let out = check_with_dot(&path, refused);
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: {stderr}",
+            refused.display()
+        );
+        assert!(
+            stderr.contains(refused.to_str().unwrap()),
+            "names it: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "refused before checking");
+    }
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+}
+
+#[cfg(unix)]
+#[test]
+fn dot_keeps_an_existing_files_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, path) = lost_update_dir();
+    let dot = write(dir.path(), "graph.dot", "old");
+    std::fs::set_permissions(&dot, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = check_with_dot(&path, &dot);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let mode = std::fs::metadata(&dot).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
+    assert!(std::fs::read_to_string(&dot)
+        .unwrap()
+        .starts_with("digraph"));
+    // A new file gets the usual mode of a new file, not 0600.
+    let fresh = dir.path().join("fresh.dot");
+    check_with_dot(&path, &fresh);
+    let mode = std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+    assert_ne!(mode, 0o600, "{mode:o}");
+}
+
+#[test]
+fn the_verdict_is_printed_when_the_dot_cannot_be_written() {
+    let (dir, path) = lost_update_dir();
+    let unwritable = dir.path().join("no-such-dir").join("graph.dot");
+    let out = check_with_dot(&path, &unwritable);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the violation's exit code: {stderr}"
+    );
+    assert!(stdout.contains("G-single (lost update)"), "{stdout}");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains("graph.dot"),
+        "{stderr}"
+    );
+    // A valid history whose DOT cannot be written: verdict printed, exit 2.
+    let valid = LOST_UPDATE.replacen(
+        r#""reads": [{"key": 0, "version": 0}], "writes": [{"key": 0, "version": 2}]"#,
+        r#""reads": [{"key": 0, "version": 1}], "writes": [{"key": 0, "version": 2}]"#,
+        1,
+    );
+    let ok = write(dir.path(), "ok.json", &valid);
+    let out = check_with_dot(&ok, &unwritable);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stdout).contains("VALID"));
+}
+
+#[test]
+fn positional_arrays_are_refused_for_every_object() {
+    let positional_tx = LOST_UPDATE.replacen(
+        r#"{"id": 1, "thread": 0, "outcome": "committed", "begin": 1, "end": 4,
+     "reads": [{"key": 0, "version": 0}], "writes": [{"key": 0, "version": 1}]}"#,
+        r#"[1, 0, "committed", 1, 4, null, null, [], []]"#,
+        1,
+    );
+    expect_bad_input(
+        &positional_tx,
+        &["expected struct Transaction (a JSON object"],
+    );
+    let positional_read = LOST_UPDATE.replacen(r#"{"key": 0, "version": 0}"#, "[0, 0]", 1);
+    expect_bad_input(&positional_read, &["expected struct Read (a JSON object"]);
+    let positional_write = LOST_UPDATE.replacen(r#"{"key": 0, "version": 1}"#, "[0, 1]", 1);
+    expect_bad_input(&positional_write, &["expected struct Write (a JSON object"]);
+    let positional_top = r#"["stm-history", 1, [], []]"#;
+    expect_bad_input(positional_top, &["a JSON object"]);
+    let positional_initial = LOST_UPDATE.replacen(
+        r#""transactions""#,
+        r#""initial": [[0, 5]], "transactions""#,
+        1,
+    );
+    expect_bad_input(
+        &positional_initial,
+        &["expected struct InitialValue (a JSON object"],
+    );
+}
+
+#[test]
+fn a_key_too_large_says_so_in_words() {
+    let huge = LOST_UPDATE.replacen(
+        r#"{"key": 0, "version": 0}"#,
+        r#"{"key": 18446744073709551616, "version": 0}"#,
+        1,
+    );
+    expect_bad_input(&huge, &["too large for a key", "18446744073709551615"]);
+    let negative = LOST_UPDATE.replacen(
+        r#"{"key": 0, "version": 1}"#,
+        r#"{"key": -3, "version": 1}"#,
+        1,
+    );
+    expect_bad_input(&negative, &["-3 is negative"]);
+    let string = LOST_UPDATE.replacen(
+        r#"{"key": 0, "version": 1}"#,
+        r#"{"key": "x", "version": 1}"#,
+        1,
+    );
+    expect_bad_input(&string, &["key \"x\" is a string", "format version 2"]);
+    // Close valid variant: the largest key is accepted.
+    let dir = tempfile::tempdir().unwrap();
+    let largest = LOST_UPDATE.replace(r#""key": 0"#, r#""key": 18446744073709551615"#);
+    let path = write(dir.path(), "largest.json", &largest);
+    let out = stm_check(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}
+
+#[test]
+fn version_2_histories_are_checked_and_refused_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let skew = r#"{"format": "stm-history", "version": 2, "model": "list-append", "transactions": [
+      {"id": "a", "outcome": "committed", "reads": [{"key": "x", "value": []}, {"key": "y", "value": []}], "appends": [{"key": "x", "value": 1}]},
+      {"id": "b", "outcome": "committed", "reads": [{"key": "x", "value": []}, {"key": "y", "value": []}], "appends": [{"key": "y", "value": 2}]},
+      {"id": "c", "outcome": "committed", "reads": [{"key": "x", "value": [1]}, {"key": "y", "value": [2]}]}]}"#;
+    let path = write(dir.path(), "skew.json", skew);
+    let out = stm_check(&["check", path.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("G2-item (write skew): T[a], T[b]"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("strict serializable: not checked (no real time)"),
+        "{stdout}"
+    );
+    // Close valid variant: b saw a's append.
+    let ok = skew.replacen(
+        r#"{"key": "x", "value": []}, {"key": "y", "value": []}], "appends": [{"key": "y""#,
+        r#"{"key": "x", "value": [1]}, {"key": "y", "value": []}], "appends": [{"key": "y""#,
+        1,
+    );
+    let path = write(dir.path(), "ok.json", &ok);
+    let out = stm_check(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    // What cannot be inferred: exit 2, naming the file and the element.
+    expect_bad_input(
+        &skew.replace("[2]}]}", "[9]}]}"),
+        &["T[c] read 9 in the list of key \"y\", which no transaction appended"],
+    );
+}

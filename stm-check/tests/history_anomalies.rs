@@ -5,7 +5,8 @@
 
 use serde_json::json;
 use stm_check::history::{
-    check, render_dot, AnomalyClass, History, Outcome, Pattern, Read, Report, Transaction, Write,
+    check, render_dot, AnomalyClass, Checker, History, Outcome, Pattern, Read, Report, Transaction,
+    Write,
 };
 
 /// A transaction from `(key, version)` pairs; no values recorded.
@@ -482,4 +483,231 @@ fn a_huge_cycle_is_found_within_the_search_budget() {
         "the search budget keeps a huge component linear: {:?}",
         started.elapsed()
     );
+}
+
+// --- Opacity of aborted attempts by its definition: one legal serial
+// order of the committed transactions, respecting real time, must have a
+// place for each aborted attempt taken as a read-only transaction. ---
+
+#[test]
+fn an_aborted_attempt_must_not_read_from_a_transaction_that_began_after_it_ended() {
+    // T2 (aborted) ended at event 2; T1 began at 3, yet T2 read its write.
+    let r = report(vec![
+        aborted(2, (1, 2), &[(0, 1)], &[]),
+        committed(1, (3, 4), &[], &[(0, 1)]),
+    ]);
+    let text = expect_one(&r, AnomalyClass::Opacity, &[2, 1], &[0]);
+    assert!(
+        text.contains("T2 (aborted) fits in no serial order"),
+        "{text}"
+    );
+    assert!(
+        text.contains("T2 ended (at event 2) before T1 began (at event 3)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("T1 < T2 because T2 read key 0 version 1 written by T1: a contradiction"),
+        "{text}"
+    );
+    assert!(r.strict_serializable() && !r.opaque(), "{r}");
+    // Marked committed, the same attempt is a real-time violation.
+    let as_committed = report(vec![
+        committed(2, (1, 2), &[(0, 1)], &[]),
+        committed(1, (3, 4), &[], &[(0, 1)]),
+    ]);
+    assert!(!as_committed.strict_serializable(), "{as_committed}");
+    // Close valid variant: T1 began before T2 ended (they overlap).
+    expect_valid(vec![
+        aborted(2, (2, 5), &[(0, 1)], &[]),
+        committed(1, (1, 3), &[], &[(0, 1)]),
+    ]);
+}
+
+#[test]
+fn an_aborted_attempts_reads_must_not_close_a_cycle_through_real_time() {
+    // T1 ended before T2 began, so T1 < T2. The aborted T3 read key 0
+    // before T1 overwrote it (T3 < T1) and key 1 from T2 (T2 < T3). Version
+    // numbers are per key here, so no snapshot rule can see it.
+    let r = report(vec![
+        committed(1, (1, 3), &[], &[(0, 5)]),
+        committed(2, (4, 6), &[], &[(1, 2)]),
+        aborted(3, (2, 7), &[(0, 0), (1, 2)], &[]),
+    ]);
+    let text = expect_one(&r, AnomalyClass::Opacity, &[3, 1, 2], &[0, 1]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "T3 (aborted) fits in no serial order of the committed transactions that respects real time:",
+            "T3 < T1 because T1 overwrote key 0 version 0 that T3 read (with version 5)",
+            "T1 < T2 because T1 ended (at event 3) before T2 began (at event 4)",
+            "T2 < T3 because T3 read key 1 version 2 written by T2: a contradiction",
+        ],
+        "{text}"
+    );
+    assert!(r.strict_serializable() && !r.opaque(), "{r}");
+    // Marked committed, the same transaction is caught.
+    let as_committed = report(vec![
+        committed(1, (1, 3), &[], &[(0, 5)]),
+        committed(2, (4, 6), &[], &[(1, 2)]),
+        committed(3, (2, 7), &[(0, 0), (1, 2)], &[]),
+    ]);
+    assert!(!as_committed.strict_serializable(), "{as_committed}");
+    // Close valid variant: T1 and T2 overlap, so T2 < T3 < T1 is legal;
+    // the transactions' own order does not place T3, the path search does.
+    expect_valid(vec![
+        committed(1, (1, 3), &[], &[(0, 5)]),
+        committed(2, (2, 6), &[], &[(1, 2)]),
+        aborted(3, (2, 7), &[(0, 0), (1, 2)], &[]),
+    ]);
+}
+
+#[test]
+fn an_aborted_attempts_cycle_may_run_through_dependencies() {
+    // T1 < T2 by a wr edge (T2 read T1's key 2); the aborted T3 read key 0
+    // before T1 overwrote it and key 1 from T2 (versions chosen so that
+    // no global-clock rule sees it).
+    let r = report(vec![
+        committed(1, (1, 4), &[], &[(0, 5), (2, 5)]),
+        committed(2, (2, 5), &[(2, 5)], &[(1, 2)]),
+        aborted(3, (3, 6), &[(0, 0), (1, 2)], &[]),
+    ]);
+    let text = expect_one(&r, AnomalyClass::Opacity, &[3, 1, 2], &[0, 1, 2]);
+    assert!(
+        text.contains("T1 < T2 because T2 read key 2 version 5 written by T1"),
+        "{text}"
+    );
+    // Close valid variant: T2 read key 2 before T1 wrote it: T2 < T3 < T1.
+    expect_valid(vec![
+        committed(1, (1, 4), &[], &[(0, 5), (2, 5)]),
+        committed(2, (2, 5), &[(2, 0)], &[(1, 2)]),
+        aborted(3, (3, 6), &[(0, 0), (1, 2)], &[]),
+    ]);
+}
+
+#[test]
+fn aborted_attempts_of_a_long_history_recorded_in_order_are_checked_fast() {
+    // A chain of 200k committed increments of key 0, each followed by an
+    // aborted attempt that read the value just installed: every attempt is
+    // placed by the order test, none needs the path search.
+    let n = 200_000u64;
+    let mut transactions = Vec::with_capacity(2 * n as usize);
+    for i in 0..n {
+        let t = 4 * i + 1;
+        transactions.push(committed(2 * i + 1, (t, t + 1), &[(0, i)], &[(0, i + 1)]));
+        transactions.push(aborted(2 * i + 2, (t + 2, t + 3), &[(0, i + 1)], &[]));
+    }
+    let started = std::time::Instant::now();
+    let r = report(transactions.clone());
+    assert!(r.is_valid(), "{r}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    // One stale attempt among them is found.
+    let k = 2 * 1000 + 1;
+    transactions[k].reads[0].version = 0;
+    let r = report(transactions);
+    assert_eq!(r.count(AnomalyClass::Opacity), 1, "{r}");
+}
+
+// --- The most severe class per component, or a plain word that it may
+// not be. ---
+
+#[test]
+fn a_two_transaction_g_single_is_found_whatever_the_search_budget() {
+    // A ring of 7 rw edges (a G2-item), T1 and T8 in write skew, and T8 and
+    // T9 in a lost update: one component, whose most severe cycle is the
+    // two-transaction G-single.
+    let mut transactions: Vec<Transaction> = (1..=7u64)
+        .map(|i| committed(i, (i, 100 + i), &[(i, 0)], &[(i % 7 + 1, 1)]))
+        .collect();
+    transactions[0].reads.push(Read {
+        key: 31,
+        version: 0,
+        value: None,
+    });
+    transactions[0].writes.push(Write {
+        key: 30,
+        version: 1,
+        value: None,
+    });
+    transactions.push(committed(
+        8,
+        (8, 108),
+        &[(20, 0), (30, 0)],
+        &[(20, 1), (31, 1)],
+    ));
+    transactions.push(committed(9, (9, 109), &[(20, 0)], &[(20, 2)]));
+    for budget in [0, 20_000_000] {
+        let r = Checker::with_search_budget(budget)
+            .check(&history(transactions.clone()))
+            .unwrap();
+        assert_eq!(r.anomalies.len(), 1, "one component:\n{r}");
+        let anomaly = &r.anomalies[0];
+        assert_eq!(
+            anomaly.class,
+            AnomalyClass::GSingle,
+            "budget {budget}:\n{r}"
+        );
+        assert_eq!(anomaly.pattern, Some(Pattern::LostUpdate));
+        assert_eq!(anomaly.most_severe, Some(true));
+        assert!(r.notes.is_empty(), "{r}");
+    }
+    // Close valid variant: T9 read T8's version, so no cycle through them
+    // is a G-single, and the ring's G2-item is reported as proven.
+    transactions[8].reads[0].version = 1;
+    let r = report(transactions);
+    let anomaly = r
+        .anomalies
+        .iter()
+        .find(|a| a.class == AnomalyClass::G2Item)
+        .unwrap();
+    assert_eq!(anomaly.most_severe, Some(true), "{r}");
+    assert_eq!(r.count(AnomalyClass::GSingle), 0, "{r}");
+}
+
+#[test]
+fn a_g2_item_reported_when_the_budget_ran_out_says_a_g_single_may_hide() {
+    // T1 and T2 in write skew; T3 -rw-> T4 -wr-> T5 -wr-> T3 is a
+    // three-transaction G-single; T2 -wr-> T3 -wr-> T1 joins them.
+    let transactions = vec![
+        committed(1, (1, 100), &[(0, 0), (1, 0), (6, 1)], &[(0, 1)]),
+        committed(2, (2, 101), &[(0, 0), (1, 0)], &[(1, 1), (5, 1)]),
+        committed(3, (3, 102), &[(2, 0), (4, 1), (5, 1)], &[(6, 1)]),
+        committed(4, (4, 103), &[], &[(2, 1), (3, 1)]),
+        committed(5, (5, 104), &[(3, 1)], &[(4, 1)]),
+    ];
+    let starved = Checker::with_search_budget(0)
+        .check(&history(transactions.clone()))
+        .unwrap();
+    // (Versions are per key here: the global-clock snapshot rule flags
+    // attempts too; only the cycles matter.)
+    let cycles: Vec<_> = starved
+        .anomalies
+        .iter()
+        .filter(|a| !a.cycle.is_empty())
+        .collect();
+    assert_eq!(cycles.len(), 1, "{starved}");
+    let anomaly = cycles[0];
+    assert_eq!(anomaly.class, AnomalyClass::G2Item, "{starved}");
+    assert_eq!(anomaly.most_severe, Some(false));
+    let text = anomaly.explanation.join("\n");
+    assert!(text.contains("a G-single may exist here"), "{text}");
+    assert!(text.contains("--search-budget"), "{text}");
+    assert!(
+        starved
+            .notes
+            .iter()
+            .any(|n| n.contains("may hide a G-single")),
+        "{starved}"
+    );
+    // Close variant: with the default budget, the G-single is found.
+    let r = report(transactions);
+    let cycles: Vec<_> = r.anomalies.iter().filter(|a| !a.cycle.is_empty()).collect();
+    assert_eq!(cycles.len(), 1, "{r}");
+    assert_eq!(cycles[0].class, AnomalyClass::GSingle, "{r}");
+    assert_eq!(cycles[0].most_severe, Some(true));
+    assert!(r.notes.is_empty());
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use stm_check::bank::{self, BankConfig, Budget};
-use stm_check::history::{self, History};
+use stm_check::history::{self, Recorded};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -145,20 +145,32 @@ enum Command {
         #[arg(long)]
         report: bool,
     },
-    /// Check a recorded history (JSON, format `stm-history` version 1):
+    /// Check a recorded history (JSON, format `stm-history` version 1, or
+    /// version 2 for histories from any system: per-key versions, reads by
+    /// value, list-append, unknown outcomes, string names, no real time):
     /// serializability with Adya's anomaly classes, strict serializability,
     /// opacity and values. Exits 0 when valid, 1 on a violation, 2 when the
-    /// file is not a valid history.
+    /// file is not a valid history (or --dot names the input or a file that
+    /// is not a regular one).
     Check {
         /// The history file.
         history: PathBuf,
         /// Also write the anomalies as a Graphviz graph to this file
-        /// (replaced atomically).
+        /// (replaced atomically, keeping its mode; never the input history,
+        /// a link, a FIFO or a device). The verdict is printed even when
+        /// it cannot be written; the exit code is then 2 unless a violation
+        /// (1) was found.
         #[arg(long, value_name = "OUT.dot")]
         dot: Option<PathBuf>,
         /// Print the report as JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Edge visits the cycle searches may spend beyond the first search
+        /// of each component. Every cycle is found whatever the budget; a
+        /// larger one proves more cycles shortest, and rules out a G-single
+        /// where a G2-item is reported with "the search budget ran out".
+        #[arg(long, value_name = "N", default_value_t = 20_000_000)]
+        search_budget: u64,
     },
 }
 
@@ -168,7 +180,12 @@ const TEXT_ANOMALY_LIMIT: usize = 20;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { history, dot, json } => check_history(&history, dot.as_deref(), json),
+        Command::Check {
+            history,
+            dot,
+            json,
+            search_budget,
+        } => check_history(&history, dot.as_deref(), json, search_budget),
         Command::Explore {
             workload,
             scheduler,
@@ -252,12 +269,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn check_history(path: &Path, dot: Option<&Path>, json: bool) -> ExitCode {
-    let report = match History::load(path) {
-        Ok(loaded) => history::check(&loaded).map_err(|error| history::LoadError::Invalid {
-            path: path.to_path_buf(),
-            error,
-        }),
+fn check_history(path: &Path, dot: Option<&Path>, json: bool, search_budget: u64) -> ExitCode {
+    // A DOT file may only replace a regular file that is not the input: it
+    // is refused before anything is read, so nothing is ever destroyed.
+    if let Some(dot_path) = dot {
+        if let Err(why) = dot_target_allowed(path, dot_path) {
+            eprintln!("stm-check: refusing --dot {}: {why}", dot_path.display());
+            return ExitCode::from(2);
+        }
+    }
+    let report = match Recorded::load(path) {
+        Ok(loaded) => history::Checker::with_search_budget(search_budget)
+            .check_recorded(&loaded)
+            .map_err(|error| history::LoadError::Invalid {
+                path: path.to_path_buf(),
+                error,
+            }),
         Err(error) => Err(error),
     };
     let report = match report {
@@ -267,32 +294,82 @@ fn check_history(path: &Path, dot: Option<&Path>, json: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(dot_path) = dot {
-        if let Err(error) = write_atomically(dot_path, history::render_dot(&report).as_bytes()) {
-            eprintln!("stm-check: cannot write {}: {error}", dot_path.display());
-            return ExitCode::from(2);
-        }
-    }
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("a report always serializes")
-        );
+    // The verdict comes first: a DOT file that cannot be written must not
+    // hide it.
+    let text = if json {
+        let mut text = serde_json::to_string_pretty(&report).expect("a report always serializes");
+        text.push('\n');
+        text
     } else {
         let mut text = format!("{}: ", path.display());
         // Writing to a String cannot fail.
         let _ = report.write_text(&mut text, TEXT_ANOMALY_LIMIT);
-        print!("{text}");
-    }
-    if report.is_valid() {
+        text
+    };
+    // A reader that stops early (`| head`) closes the pipe: not a reason to
+    // panic, and the exit code still tells the verdict.
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+    drop(stdout);
+    let verdict = if report.is_valid() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    };
+    if let Some(dot_path) = dot {
+        if let Err(error) = write_atomically(dot_path, history::render_dot(&report).as_bytes()) {
+            eprintln!("stm-check: cannot write {}: {error}", dot_path.display());
+            // A violation stays exit 1; otherwise the missing file is an error.
+            if report.is_valid() {
+                return ExitCode::from(2);
+            }
+        }
     }
+    verdict
+}
+
+/// Why `dot` may not be written over, if it may not: it is the input
+/// history (the same file, by any name), or something other than a regular
+/// file (a symbolic link, a FIFO, a device, a directory). A path that does
+/// not exist yet is allowed.
+fn dot_target_allowed(input: &Path, dot: &Path) -> Result<(), String> {
+    let target = match std::fs::symlink_metadata(dot) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(format!("cannot inspect it: {error}")),
+    };
+    let kind = target.file_type();
+    if kind.is_symlink() {
+        return Err("it is a symbolic link, not a regular file".to_string());
+    }
+    if !kind.is_file() {
+        return Err("it is not a regular file (a directory, FIFO, socket or device)".to_string());
+    }
+    if let Ok(source) = std::fs::metadata(input) {
+        if same_file(&source, &target) {
+            return Err(format!("it is the input history {}", input.display()));
+        }
+    }
+    Ok(())
+}
+
+/// Whether two files' metadata are of the same file (hard links included).
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
 }
 
 /// Writes `contents` to a temporary file next to `path`, then renames it
 /// over `path`: readers see the old file or the whole new one, never a part.
+/// A file replaced keeps its permissions (the temporary file starts 0600).
 fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -300,8 +377,39 @@ fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     };
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
     file.write_all(contents)?;
+    match std::fs::metadata(path) {
+        Ok(existing) => file.as_file().set_permissions(existing.permissions())?,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            set_default_permissions(file.as_file())?
+        }
+        Err(error) => return Err(error),
+    }
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// A new file gets the permissions any new file gets (0666 less the umask),
+/// not the temporary file's 0600.
+#[cfg(unix)]
+fn set_default_permissions(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    // std cannot read the umask (only libc's `umask`, which also sets it);
+    // Linux shows it in /proc, elsewhere the usual 022 is assumed.
+    let umask = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Umask:"))
+                .and_then(|value| u32::from_str_radix(value.trim(), 8).ok())
+        })
+        .unwrap_or(0o022);
+    file.set_permissions(std::fs::Permissions::from_mode(0o666 & !umask))
+}
+
+#[cfg(not(unix))]
+fn set_default_permissions(_: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
 

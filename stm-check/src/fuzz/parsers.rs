@@ -3,7 +3,7 @@
 //! must answer with the document or with an error that says what is wrong,
 //! never with a panic, whatever the bytes.
 
-use crate::history::{check, History};
+use crate::history::{Checker, Recorded};
 use crate::schedule::{ScheduleFile, Target};
 use crate::workload::Workload;
 use std::path::Path;
@@ -15,7 +15,8 @@ pub struct Parsed {
     /// [`ScheduleFile::parse`] (and, for a workload schedule, the embedded
     /// workload, as `stm-check replay` reads it).
     pub schedule_file: Result<(), String>,
-    /// [`History::from_json_str`], then [`check`] on what it accepted.
+    /// [`Recorded::from_json_str`] (history format version 1 or 2), then
+    /// [`Checker::check_recorded`] on what it accepted.
     pub history: Result<(), String>,
     /// [`Workload::from_json_str`] (which also validates).
     pub workload: Result<(), String>,
@@ -68,8 +69,8 @@ pub fn parse_all(bytes: &[u8]) -> Result<Parsed, String> {
         }
     };
 
-    let history = match History::from_json_str(&text) {
-        Ok(history) => match check(&history) {
+    let history = match Recorded::from_json_str(&text) {
+        Ok(recorded) => match Checker::new().check_recorded(&recorded) {
             Ok(report) => {
                 let mut verdict = String::new();
                 let _ = report.write_text(&mut verdict, 3);

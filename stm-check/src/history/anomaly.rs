@@ -23,11 +23,22 @@ pub enum AnomalyClass {
     /// A cycle with two or more rw edges.
     #[serde(rename = "G2-item")]
     G2Item,
+    /// Reads of a list that no single order of appends explains (Elle's
+    /// incompatible order; list-append histories only): one reader saw
+    /// elements in an order, or a set, that another's list contradicts.
+    #[serde(rename = "incompatible-order")]
+    IncompatibleOrder,
     /// Committed transactions can be serialized, but not in an order that
     /// respects real time (`a.end < b.begin` forces `a` before `b`):
     /// strict serializability is violated.
     #[serde(rename = "real-time")]
     RealTime,
+    /// Committed transactions can be serialized, but not in an order that
+    /// keeps each thread's program order (histories without real time,
+    /// where it is checked instead): strong session serializability is
+    /// violated.
+    #[serde(rename = "session")]
+    Session,
     /// An attempt (aborted ones included) did not read one consistent
     /// snapshot: opacity is violated.
     #[serde(rename = "opacity")]
@@ -47,7 +58,9 @@ impl AnomalyClass {
             AnomalyClass::G1c => "G1c",
             AnomalyClass::GSingle => "G-single",
             AnomalyClass::G2Item => "G2-item",
+            AnomalyClass::IncompatibleOrder => "incompatible-order",
             AnomalyClass::RealTime => "real-time",
+            AnomalyClass::Session => "session",
             AnomalyClass::Opacity => "opacity",
             AnomalyClass::Value => "value",
         }
@@ -64,6 +77,7 @@ impl AnomalyClass {
                 | AnomalyClass::G1c
                 | AnomalyClass::GSingle
                 | AnomalyClass::G2Item
+                | AnomalyClass::IncompatibleOrder
         )
     }
 }
@@ -147,6 +161,12 @@ pub enum Witness {
         /// `to`'s begin position.
         begin: u64,
     },
+    /// Program order: `from` ran before `to` on the same thread.
+    #[serde(rename = "session")]
+    Session {
+        /// The thread.
+        thread: u64,
+    },
 }
 
 impl Witness {
@@ -156,7 +176,7 @@ impl Witness {
             Witness::WriteWrite { key, .. }
             | Witness::WriteRead { key, .. }
             | Witness::ReadWrite { key, .. } => Some(key),
-            Witness::RealTime { .. } => None,
+            Witness::RealTime { .. } | Witness::Session { .. } => None,
         }
     }
 }
@@ -198,6 +218,9 @@ impl fmt::Display for Dependency {
                 f,
                 "T{a} ended (at event {end}) before T{b} began (at event {begin})"
             ),
+            Witness::Session { thread } => {
+                write!(f, "T{a} ran before T{b} on thread {thread}")
+            }
         }
     }
 }
@@ -223,6 +246,13 @@ pub struct Anomaly {
     /// out on a huge component).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shortest: Option<bool>,
+    /// For a cycle, whether its class is proven the most severe in its
+    /// strongly connected component. False only when the search budget ran
+    /// out before a cycle with a single rw edge (G-single) could be ruled
+    /// out: a G2-item reported then may hide a G-single (a larger budget,
+    /// `--search-budget`, or a subset of the history settles it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub most_severe: Option<bool>,
     /// The story in plain words, one line per fact; for a cycle, one line
     /// per edge, the last ending in ": a contradiction".
     pub explanation: Vec<String>,

@@ -8,15 +8,20 @@
 //! Components that only close through real-time order are searched last.
 //! The searches share a budget of edge visits so a huge component cannot
 //! make the check quadratic; a cycle found after the budget ran out is short
-//! but not proven shortest.
+//! but not proven shortest. G0 and G1c are found exactly whatever the
+//! budget (each is a cycle of a subgraph's strongly connected component),
+//! and so is every two-transaction G-single (one scan of the rw edges);
+//! only a longer G-single can be missed when the budget runs out, and then
+//! the cycle reported says that its class may be understated.
 
 use super::graph::{EdgeKind, Graph, KindSet};
 use super::index::NONE;
 use std::collections::VecDeque;
 
 /// Edge visits the breadth-first searches may spend beyond the first search
-/// of each component (which always completes).
-const SEARCH_BUDGET: u64 = 20_000_000;
+/// of each component (which always completes), unless the checker is told
+/// otherwise.
+pub(crate) const SEARCH_BUDGET: u64 = 20_000_000;
 
 /// One step of a cycle, between two transactions (by index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,11 +40,14 @@ pub(crate) struct FoundCycle {
     pub shortest: bool,
     /// Whether it needs real-time order (no cycle of the DSG alone).
     pub real_time: bool,
+    /// Whether its class is proven the most severe of its component; false
+    /// when the budget ran out before a G-single could be ruled out.
+    pub most_severe: bool,
 }
 
 /// Every cycle worth reporting: at most one per strongly connected
 /// component, the most severe one found in it.
-pub(crate) fn find_cycles(graph: &Graph) -> Vec<FoundCycle> {
+pub(crate) fn find_cycles(graph: &Graph, budget: u64) -> Vec<FoundCycle> {
     if is_acyclic(graph) {
         return Vec::new(); // what Tarjan would find, for less work
     }
@@ -48,7 +56,7 @@ pub(crate) fn find_cycles(graph: &Graph) -> Vec<FoundCycle> {
     if full.nontrivial.is_empty() {
         return Vec::new();
     }
-    let mut search = Search::new(graph);
+    let mut search = Search::new(graph, budget);
     let mut found = Vec::new();
 
     let in_full = full.nontrivial.iter().flatten().copied();
@@ -82,13 +90,24 @@ pub(crate) fn find_cycles(graph: &Graph) -> Vec<FoundCycle> {
             continue;
         }
         let id = dsg.component[nodes[0] as usize];
-        let cycle = search
-            .single_read_write_cycle(nodes, &dsg.component, id)
-            .unwrap_or_else(|| {
-                search.shortest_cycle(nodes, |_, v, kind| {
+        let cycle = match search.single_read_write_cycle(nodes, &dsg.component, id) {
+            SingleReadWrite::Found(cycle) => cycle,
+            none => {
+                let mut cycle = search.shortest_cycle(nodes, |_, v, kind| {
                     KindSet::DSG.contains(kind) && dsg.component[v as usize] == id
-                })
-            });
+                });
+                // Any cycle with one rw edge is a G-single, the most severe
+                // class left; with two or more, it is proven only when the
+                // search for a G-single ran to its end.
+                let read_writes = cycle
+                    .hops
+                    .iter()
+                    .filter(|h| h.kind == EdgeKind::ReadWrite)
+                    .count();
+                cycle.most_severe = read_writes <= 1 || matches!(none, SingleReadWrite::None);
+                cycle
+            }
+        };
         found.push(cycle);
     }
 
@@ -107,6 +126,21 @@ pub(crate) fn find_cycles(graph: &Graph) -> Vec<FoundCycle> {
         found.push(cycle);
     }
     found
+}
+
+/// A rank per node such that every edge goes from a rank to the same or a
+/// higher one, equal exactly within a strongly connected component: the
+/// components in topological order. Tarjan's algorithm completes sinks
+/// first, so a component's rank is its number counted from the end.
+pub(crate) fn topological_ranks(graph: &Graph) -> Vec<u32> {
+    let all_nodes = 0..graph.node_count() as u32;
+    let components = tarjan(graph, all_nodes, |_, _, _| true);
+    let count = components.nontrivial_of.len() as u32;
+    components
+        .component
+        .iter()
+        .map(|&c| count - 1 - c)
+        .collect()
 }
 
 /// Whether the graph has no cycle: Kahn's peeling of nodes without
@@ -239,6 +273,16 @@ fn tarjan(
     }
 }
 
+/// What the search for a G-single in one component found.
+enum SingleReadWrite {
+    /// A shortest such cycle (or the shortest found, see `shortest`).
+    Found(FoundCycle),
+    /// There is none.
+    None,
+    /// The budget ran out first: there may be one.
+    OutOfBudget,
+}
+
 /// Breadth-first search state, reused across searches: a node's entries are
 /// valid only when its stamp is the current one, so nothing is cleared.
 struct Search<'g> {
@@ -252,7 +296,7 @@ struct Search<'g> {
 }
 
 impl<'g> Search<'g> {
-    fn new(graph: &'g Graph) -> Self {
+    fn new(graph: &'g Graph, budget: u64) -> Self {
         let n = graph.node_count();
         Search {
             graph,
@@ -261,7 +305,7 @@ impl<'g> Search<'g> {
             cost: vec![0; n],
             parent: vec![NONE; n],
             queue: VecDeque::new(),
-            budget: SEARCH_BUDGET,
+            budget,
         }
     }
 
@@ -361,33 +405,52 @@ impl<'g> Search<'g> {
             hops: self.hops(&path, KindSet::ALL),
             shortest,
             real_time: false,
+            most_severe: true,
         }
     }
 
     /// A shortest cycle with exactly one rw edge in a DSG component (`id`
     /// in `component`) without ww/wr cycles: for each rw edge `a -> b`, the
-    /// shortest ww/wr path from `b` back to `a`. `None` when there is none
-    /// or the budget ran out first.
+    /// shortest ww/wr path from `b` back to `a`. Two-transaction cycles (a
+    /// direct ww or wr edge back) are looked for first, in one scan that
+    /// the budget does not limit.
     fn single_read_write_cycle(
         &mut self,
         nodes: &[u32],
         component: &[u32],
         id: u32,
-    ) -> Option<FoundCycle> {
-        let allow = |_: u32, v: u32, kind: EdgeKind| {
-            KindSet::WW_WR.contains(kind) && component[v as usize] == id
-        };
+    ) -> SingleReadWrite {
+        let in_layer =
+            |v: u32, kind: EdgeKind| KindSet::WW_WR.contains(kind) && component[v as usize] == id;
+        let graph = self.graph;
+        for &a in nodes {
+            for (b, kind) in graph.edges(a) {
+                if kind == EdgeKind::ReadWrite
+                    && component[b as usize] == id
+                    && graph
+                        .edges(b)
+                        .any(|(back, kind)| back == a && in_layer(back, kind))
+                {
+                    return SingleReadWrite::Found(FoundCycle {
+                        hops: self.hops(&[a, b, a], KindSet::DSG),
+                        shortest: true,
+                        real_time: false,
+                        most_severe: true,
+                    });
+                }
+            }
+        }
+        let allow = |_: u32, v: u32, kind: EdgeKind| in_layer(v, kind);
         let mut best: Option<Vec<u32>> = None;
         let mut shortest = true;
         'edges: for &a in nodes {
-            let graph = self.graph;
             for (b, kind) in graph.edges(a) {
                 if kind != EdgeKind::ReadWrite || component[b as usize] != id {
                     continue;
                 }
                 let limit = best.as_ref().map_or(u32::MAX, |p| self.cost_of(p));
-                if limit <= 2 {
-                    break 'edges;
+                if limit <= 3 {
+                    break 'edges; // the two-transaction ones were ruled out
                 }
                 if self.budget == 0 {
                     shortest = false;
@@ -402,13 +465,16 @@ impl<'g> Search<'g> {
                 }
             }
         }
-        let path = best?;
-        let hops = self.hops(&path, KindSet::DSG);
-        Some(FoundCycle {
-            hops,
-            shortest,
-            real_time: false,
-        })
+        match best {
+            Some(path) => SingleReadWrite::Found(FoundCycle {
+                hops: self.hops(&path, KindSet::DSG),
+                shortest,
+                real_time: false,
+                most_severe: true,
+            }),
+            None if shortest => SingleReadWrite::None,
+            None => SingleReadWrite::OutOfBudget,
+        }
     }
 
     /// Transactions on a closed path (first node == last node).

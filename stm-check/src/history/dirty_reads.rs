@@ -47,6 +47,7 @@ pub(crate) fn dirty_reads(index: &HistoryIndex<'_>, t: u32, found: &mut Vec<Anom
             keys: vec![k],
             cycle: Vec::new(),
             shortest: None,
+            most_severe: None,
             explanation: vec![explanation],
         });
     }

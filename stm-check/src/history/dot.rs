@@ -4,6 +4,7 @@
 
 use super::anomaly::{Anomaly, Witness};
 use super::report::Report;
+use super::v2::Names;
 use std::fmt::Write;
 
 /// The report as a Graphviz `digraph` (render with `dot -Tsvg`).
@@ -15,7 +16,15 @@ use std::fmt::Write;
 /// ```
 /// use stm_check::history::{render_dot, Report};
 ///
-/// let report = Report { transactions: 0, committed: 0, anomalies: Vec::new() };
+/// let report = Report {
+///     transactions: 0,
+///     committed: 0,
+///     anomalies: Vec::new(),
+///     notes: Vec::new(),
+///     real_time: true,
+///     names: Default::default(),
+///     session: false,
+/// };
 /// assert!(render_dot(&report).starts_with("digraph history {"));
 /// ```
 pub fn render_dot(report: &Report) -> String {
@@ -24,18 +33,25 @@ pub fn render_dot(report: &Report) -> String {
         out.push_str("  label=\"no anomalies\";\n");
     }
     for (i, anomaly) in report.anomalies.iter().enumerate() {
-        cluster(&mut out, i, anomaly);
+        cluster(&mut out, i, anomaly, &report.names);
     }
     out.push_str("}\n");
     out
 }
 
-fn cluster(out: &mut String, i: usize, anomaly: &Anomaly) {
+/// One anomaly as a cluster; labels spell the document's names, node ids
+/// keep the numbers.
+fn cluster(out: &mut String, i: usize, anomaly: &Anomaly, names: &Names) {
+    let escape = |text: &str| escape(&names.rewrite(text));
     // Writing to a String cannot fail.
     let _ = writeln!(out, "  subgraph cluster_{i} {{");
     let _ = writeln!(out, "    label=\"{}\";", escape(&anomaly.title()));
     for t in &anomaly.transactions {
-        let _ = writeln!(out, "    a{i}_t{t} [label=\"T{t}\"];");
+        let _ = writeln!(
+            out,
+            "    a{i}_t{t} [label=\"{}\"];",
+            escape(&format!("T{t}"))
+        );
     }
     for d in &anomaly.cycle {
         let label = match d.witness {
@@ -49,6 +65,7 @@ fn cluster(out: &mut String, i: usize, anomaly: &Anomaly) {
                 format!("rw key {key}: read v{read}, overwritten by v{written}")
             }
             Witness::RealTime { end, begin } => format!("rt: end {end} < begin {begin}"),
+            Witness::Session { thread } => format!("program order, thread {thread}"),
         };
         let _ = writeln!(
             out,
@@ -78,5 +95,7 @@ fn cluster(out: &mut String, i: usize, anomaly: &Anomaly) {
 
 /// Escapes a DOT string literal, keeping `\n` line breaks.
 fn escape(text: &str) -> String {
-    text.replace('"', "\\\"")
+    text.replace('\\', "\\\\")
+        .replace("\\\\n", "\\n")
+        .replace('"', "\\\"")
 }

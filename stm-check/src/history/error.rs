@@ -28,7 +28,7 @@ pub enum HistoryError {
     },
     /// The `version` field is one this build does not read.
     #[error(
-        "unsupported history format version {found}; this stm-check reads version {supported}"
+        "unsupported history format version {found}; this stm-check reads version 1 or {supported}"
     )]
     UnsupportedVersion {
         /// The version found in the file.
@@ -109,6 +109,14 @@ pub enum HistoryError {
     DuplicateInitialKey {
         /// The key.
         key: u64,
+    },
+    /// A version-2 history from which the checker cannot infer what it
+    /// needs (a version order, the writer of a value), or whose parts do
+    /// not go together; the message names the transaction and key.
+    #[error("{message}")]
+    Inference {
+        /// What cannot be inferred, and what to record instead.
+        message: String,
     },
     /// More transactions, reads or writes than the checker indexes (2^32 - 1).
     #[error("history too large: {what} exceeds 4294967294 entries")]

@@ -16,8 +16,13 @@ pub(crate) fn cycle_anomaly(index: &HistoryIndex<'_>, cycle: &FoundCycle) -> Ano
         .iter()
         .filter(|h| h.kind == EdgeKind::ReadWrite)
         .count();
+    let in_session = |kind| cycle.hops.iter().any(|h| h.kind == kind);
     let class = if cycle.real_time {
-        AnomalyClass::RealTime
+        if in_session(EdgeKind::Session) && !in_session(EdgeKind::RealTime) {
+            AnomalyClass::Session
+        } else {
+            AnomalyClass::RealTime
+        }
     } else if read_writes == 0 {
         if cycle.hops.iter().all(|h| h.kind == EdgeKind::WriteWrite) {
             AnomalyClass::G0
@@ -44,6 +49,12 @@ pub(crate) fn cycle_anomaly(index: &HistoryIndex<'_>, cycle: &FoundCycle) -> Ano
     if let Some(last) = explanation.last_mut() {
         last.push_str(": a contradiction");
     }
+    if !cycle.most_severe {
+        explanation.push(format!(
+            "(the search budget ran out in this component before a cycle with a single rw edge could be ruled out: a G-single may exist here; rerun with a larger --search-budget or check a subset of these {} transactions to know)",
+            cycle.hops.len()
+        ));
+    }
     let mut keys: Vec<u64> = dependencies
         .iter()
         .filter_map(|d| d.witness.key())
@@ -57,6 +68,7 @@ pub(crate) fn cycle_anomaly(index: &HistoryIndex<'_>, cycle: &FoundCycle) -> Ano
         keys,
         cycle: dependencies,
         shortest: Some(cycle.shortest),
+        most_severe: Some(cycle.most_severe),
         explanation,
     }
 }
@@ -164,6 +176,7 @@ fn witnesses(index: &HistoryIndex<'_>, hop: &Hop) -> Vec<Witness> {
             end: ta.end,
             begin: tb.begin,
         }),
+        EdgeKind::Session => found.push(Witness::Session { thread: ta.thread }),
     }
     found
 }

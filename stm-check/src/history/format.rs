@@ -47,6 +47,7 @@ pub struct History {
 #[serde(deny_unknown_fields)]
 pub struct InitialValue {
     /// The key.
+    #[serde(deserialize_with = "key_number")]
     pub key: u64,
     /// Its value (any JSON value; compared with `==`).
     pub value: Value,
@@ -92,12 +93,12 @@ pub struct Transaction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_version: Option<u64>,
     /// The values the attempt returned to its code, in program order.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects")]
     pub reads: Vec<Read>,
     /// The values the attempt wrote, in program order. A key may appear
     /// several times: the last write of a key is its final write (installed
     /// if the attempt commits), earlier ones are intermediate.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "objects")]
     pub writes: Vec<Write>,
 }
 
@@ -106,6 +107,7 @@ pub struct Transaction {
 #[serde(deny_unknown_fields)]
 pub struct Read {
     /// The key read.
+    #[serde(deserialize_with = "key_number")]
     pub key: u64,
     /// The version observed: 0 for the initial value, otherwise the version
     /// of the write it returned (its own or another attempt's).
@@ -126,6 +128,7 @@ pub struct Read {
 #[serde(deny_unknown_fields)]
 pub struct Write {
     /// The key written.
+    #[serde(deserialize_with = "key_number")]
     pub key: u64,
     /// The global version this write created (not 0), unique per key. A
     /// committed final write's version places it in the key's version order;
@@ -151,6 +154,56 @@ fn recorded_value<'de, D: serde::Deserializer<'de>>(
     Value::deserialize(deserializer).map(Some)
 }
 
+/// A key: a whole number from 0 to 2^64 - 1. serde's own message for a
+/// number out of range names a floating-point type, which reads as if keys
+/// could be fractions; this one says what is wrong in words.
+pub(crate) fn key_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<u64, D::Error> {
+    match super::v2::Name::deserialize(deserializer)? {
+        super::v2::Name::Number(key) => Ok(key),
+        super::v2::Name::Text(text) => Err(serde::de::Error::custom(format_args!(
+            "key {text:?} is a string: version 1 keys are whole numbers (string keys need format version 2)"
+        ))),
+    }
+}
+
+/// A JSON object and nothing else. serde's derived `Deserialize` for a
+/// struct also accepts a positional array (`[1, 0, "committed", ...]`),
+/// which no writer of this format produces and which would silently give
+/// meaning to field order; wrapping a type in `ObjectOnly` refuses it.
+#[repr(transparent)]
+pub(crate) struct ObjectOnly<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ObjectVisitor<T> {
+            type Value = ObjectOnly<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let name = std::any::type_name::<T>();
+                let name = name.rsplit("::").next().unwrap_or(name);
+                write!(f, "struct {name} (a JSON object with named fields)")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(ObjectOnly)
+            }
+        }
+        deserializer.deserialize_map(ObjectVisitor(std::marker::PhantomData))
+    }
+}
+
+/// A list of JSON objects, each read as a `T` (see [`ObjectOnly`]).
+pub(crate) fn objects<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    let wrapped = Vec::<ObjectOnly<T>>::deserialize(deserializer)?;
+    Ok(wrapped.into_iter().map(|o| o.0).collect())
+}
+
 /// The top level of the file, read in two steps so that an unknown version
 /// is reported as such even when the rest no longer parses.
 #[derive(Deserialize)]
@@ -161,6 +214,26 @@ struct Envelope<'a> {
     initial: Option<&'a RawValue>,
     #[serde(borrow)]
     transactions: &'a RawValue,
+    /// Version 2 only (see [`super::v2`]).
+    #[serde(borrow, default)]
+    model: Option<&'a RawValue>,
+    /// Version 2 only.
+    #[serde(borrow, default)]
+    versions: Option<&'a RawValue>,
+}
+
+impl<'a> Envelope<'a> {
+    /// The top level of `text`, its `format` checked.
+    fn parse(text: &'a str) -> Result<Envelope<'a>, HistoryError> {
+        let ObjectOnly(envelope): ObjectOnly<Envelope<'_>> =
+            serde_json::from_str(text).map_err(|e| HistoryError::from_json(&e, (1, 1)))?;
+        if envelope.format != FORMAT_NAME {
+            return Err(HistoryError::UnknownFormat {
+                found: envelope.format,
+            });
+        }
+        Ok(envelope)
+    }
 }
 
 #[derive(Serialize)]
@@ -189,24 +262,28 @@ impl History {
     /// `format` and `version`. The contents are validated by
     /// [`History::validate`] and [`check`](super::check).
     pub fn from_json_str(text: &str) -> Result<History, HistoryError> {
-        let envelope: Envelope<'_> =
-            serde_json::from_str(text).map_err(|e| HistoryError::from_json(&e, (1, 1)))?;
-        if envelope.format != FORMAT_NAME {
-            return Err(HistoryError::UnknownFormat {
-                found: envelope.format,
+        let envelope = Envelope::parse(text)?;
+        if envelope.version == super::v2::FORMAT_VERSION_2 {
+            return Err(HistoryError::Inference {
+                message: "a version 2 history is read with Recorded::from_json_str or Recorded::load, which keep what its checks must know (clock, real time, names)".to_string(),
             });
         }
+        History::from_envelope(text, envelope)
+    }
+
+    /// The version-1 history whose top level is `envelope`.
+    fn from_envelope(text: &str, envelope: Envelope<'_>) -> Result<History, HistoryError> {
         if envelope.version != FORMAT_VERSION {
             return Err(HistoryError::UnsupportedVersion {
                 found: envelope.version,
-                supported: FORMAT_VERSION,
+                supported: super::v2::FORMAT_VERSION_2,
             });
         }
         let initial = match envelope.initial {
-            Some(raw) => parse_part(text, raw)?,
+            Some(raw) => parse_objects(text, raw)?,
             None => Vec::new(),
         };
-        let transactions = parse_part(text, envelope.transactions)?;
+        let transactions = parse_objects(text, envelope.transactions)?;
         Ok(History {
             initial,
             transactions,
@@ -215,14 +292,7 @@ impl History {
 
     /// Reads and parses a history file; errors name the file.
     pub fn load(path: &Path) -> Result<History, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        History::from_json_str(&text).map_err(|error| LoadError::Invalid {
-            path: path.to_path_buf(),
-            error,
-        })
+        crate::load_error::load_file(path, History::from_json_str)
     }
 
     /// The history as JSON text in the current format version.
@@ -238,8 +308,62 @@ impl History {
     }
 }
 
+/// A history file of any version this build reads, translated for the
+/// checker: version 1 as it is, version 2 with what was inferred (see the
+/// [module documentation](super)).
+///
+/// ```
+/// use stm_check::history::{Checker, Recorded};
+///
+/// // A list-append history with string keys and no real time: T2 read the
+/// // list that T1 appended to, and appended in turn.
+/// let recorded = Recorded::from_json_str(r#"{"format": "stm-history", "version": 2,
+///   "model": "list-append",
+///   "transactions": [
+///     {"id": 1, "outcome": "committed", "appends": [{"key": "x", "value": 1}]},
+///     {"id": 2, "outcome": "committed", "reads": [{"key": "x", "value": [1]}],
+///      "appends": [{"key": "x", "value": 2}]}]}"#).unwrap();
+/// let report = Checker::new().check_recorded(&recorded).unwrap();
+/// assert!(report.serializable() && report.is_valid());
+/// assert!(!report.real_time, "strict serializability is not checked");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// The transactions, in the checker's terms.
+    pub history: History,
+    /// What the checks must know about them.
+    pub context: super::v2::Context,
+}
+
+impl Recorded {
+    /// Parses a history of version 1 or 2 from JSON text.
+    pub fn from_json_str(text: &str) -> Result<Recorded, HistoryError> {
+        let envelope = Envelope::parse(text)?;
+        if envelope.version == super::v2::FORMAT_VERSION_2 {
+            let parts = super::v2::Parts {
+                model: envelope.model,
+                versions: envelope.versions,
+                initial: envelope.initial,
+                transactions: envelope.transactions,
+            };
+            let (history, context) = super::v2::translate(text, parts)?;
+            return Ok(Recorded { history, context });
+        }
+        Ok(Recorded {
+            history: History::from_envelope(text, envelope)?,
+            context: super::v2::Context::default(),
+        })
+    }
+
+    /// Reads and parses a history file of version 1 or 2; errors name the
+    /// file.
+    pub fn load(path: &Path) -> Result<Recorded, LoadError> {
+        crate::load_error::load_file(path, Recorded::from_json_str)
+    }
+}
+
 /// Parses a nested part of `text`, reporting positions relative to `text`.
-fn parse_part<T: serde::de::DeserializeOwned>(
+pub(crate) fn parse_part<T: serde::de::DeserializeOwned>(
     text: &str,
     raw: &RawValue,
 ) -> Result<T, HistoryError> {
@@ -248,6 +372,15 @@ fn parse_part<T: serde::de::DeserializeOwned>(
         let offset = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
         HistoryError::from_json(&e, line_column(text, offset))
     })
+}
+
+/// A nested list of JSON objects of `text` (see [`ObjectOnly`]).
+pub(crate) fn parse_objects<T: serde::de::DeserializeOwned>(
+    text: &str,
+    raw: &RawValue,
+) -> Result<Vec<T>, HistoryError> {
+    let wrapped: Vec<ObjectOnly<T>> = parse_part(text, raw)?;
+    Ok(wrapped.into_iter().map(|o| o.0).collect())
 }
 
 /// 1-based line and column of byte `offset` of `text`.

@@ -22,6 +22,9 @@ pub(crate) enum EdgeKind {
     ReadWrite = 2,
     /// Real-time order, through time points.
     RealTime = 3,
+    /// Program order: the next transaction of the same thread (histories
+    /// without real time only, where it is not implied).
+    Session = 4,
 }
 
 /// A set of [`EdgeKind`]s.
@@ -32,7 +35,8 @@ impl KindSet {
     pub const WW: KindSet = KindSet(1 << EdgeKind::WriteWrite as u8);
     pub const WW_WR: KindSet = KindSet(Self::WW.0 | 1 << EdgeKind::WriteRead as u8);
     pub const DSG: KindSet = KindSet(Self::WW_WR.0 | 1 << EdgeKind::ReadWrite as u8);
-    pub const ALL: KindSet = KindSet(Self::DSG.0 | 1 << EdgeKind::RealTime as u8);
+    pub const ALL: KindSet =
+        KindSet(Self::DSG.0 | 1 << EdgeKind::RealTime as u8 | 1 << EdgeKind::Session as u8);
 
     pub fn contains(self, kind: EdgeKind) -> bool {
         self.0 & (1 << kind as u8) != 0
@@ -43,6 +47,9 @@ impl KindSet {
 /// aborted one has no edges), the rest are time points.
 pub(crate) struct Graph {
     transactions: u32,
+    /// The committed transactions in order of `end`: time point `r` (node
+    /// `transactions + r`) is the end of `times.by_end[r]`.
+    pub times: RealTimes,
     offsets: Vec<usize>,
     /// The target and kind of every edge, node by node: one array, so that
     /// filling it (edges arrive in no order of their source) touches one
@@ -53,9 +60,10 @@ pub(crate) struct Graph {
 impl Graph {
     /// Builds the graph of a validated history in two passes over the edges
     /// (count, then fill), so no edge list is ever held twice.
-    pub fn build(index: &HistoryIndex<'_>) -> Graph {
+    pub fn build(index: &HistoryIndex<'_>, session: bool) -> Graph {
         let n = index.len() as u32;
-        let times = RealTimes::of(index);
+        let mut times = RealTimes::of(index);
+        times.session = session;
         let nodes = n as usize + times.by_end.len();
 
         // Counts go two slots ahead so that, once summed, `offsets[v + 1]`
@@ -78,6 +86,7 @@ impl Graph {
         offsets.pop();
         Graph {
             transactions: n,
+            times,
             offsets,
             edges,
         }
@@ -119,10 +128,16 @@ impl Graph {
 /// begins in that order. Read once rather than from the transactions in
 /// each of the two edge passes: at a million transactions, every pass over
 /// them comes from main memory.
-struct RealTimes {
-    by_end: Vec<u32>,
-    ends: Vec<u64>,
-    begins: Vec<u64>,
+pub(crate) struct RealTimes {
+    /// Committed transactions (by index) in order of `end`.
+    pub by_end: Vec<u32>,
+    /// Their ends, ascending.
+    pub ends: Vec<u64>,
+    /// Their begins, in the same order.
+    pub begins: Vec<u64>,
+    /// Whether each thread's program order is an edge (see
+    /// [`EdgeKind::Session`]).
+    pub session: bool,
 }
 
 impl RealTimes {
@@ -147,6 +162,7 @@ impl RealTimes {
             by_end,
             ends,
             begins,
+            session: false,
         }
     }
 }
@@ -184,6 +200,22 @@ fn for_each_edge(
 ) {
     for_each_dependency(index, edge);
     for_each_real_time_edge(index, times, edge);
+    if times.session {
+        for_each_session_edge(index, edge);
+    }
+}
+
+/// Calls `edge(from, to, kind)` from each committed transaction to the next
+/// committed one of its thread, in the order the history lists them.
+fn for_each_session_edge(index: &HistoryIndex<'_>, edge: &mut impl FnMut(u32, u32, EdgeKind)) {
+    let mut last_of_thread: rustc_hash::FxHashMap<u64, u32> = Default::default();
+    for t in 0..index.len() as u32 {
+        if index.committed(t) {
+            if let Some(previous) = last_of_thread.insert(index.tx(t).thread, t) {
+                edge(previous, t, EdgeKind::Session);
+            }
+        }
+    }
 }
 
 /// Calls `edge(from, to, kind)` for every ww, wr and rw edge.

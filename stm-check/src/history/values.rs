@@ -43,6 +43,7 @@ pub(crate) fn value_mismatches(index: &HistoryIndex<'_>, t: u32, found: &mut Vec
             keys: vec![k],
             cycle: Vec::new(),
             shortest: None,
+            most_severe: None,
             explanation: vec![explanation],
         });
     }

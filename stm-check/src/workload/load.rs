@@ -61,14 +61,7 @@ impl Workload {
 
     /// Reads, parses and validates a workload file; errors name the file.
     pub fn load(path: &Path) -> Result<Workload, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Workload::from_json_str(&text).map_err(|error| LoadError::Invalid {
-            path: path.to_path_buf(),
-            error,
-        })
+        crate::load_error::load_file(path, Workload::from_json_str)
     }
 
     /// Checks the contents of a workload built in memory (a built-in, a
