@@ -1,22 +1,29 @@
-//! A bank loop to profile with `perf record` (one thread, as long as asked).
-use stm_benchmarks::bank::StmCore;
-use stm_benchmarks::rng::Rng;
-use stm_benchmarks::threads::SharedOp;
+//! The `bank` workload on stm-core in a plain loop, to profile with `perf`:
+//!
+//! ```sh
+//! cargo build --release -p stm-benchmarks --example profile_bank
+//! perf record -g ./target/release/examples/profile_bank 20000000 2
+//! ```
+//!
+//! Arguments: transfers per thread (default 20 million), threads (default 1).
+
+use stm_benchmarks::bank::{NoWork, StmCore};
+use stm_benchmarks::threads::run_threads;
 
 fn main() {
-    let ops: u64 = std::env::args()
-        .nth(1)
+    let mut args = std::env::args().skip(1);
+    let transfers: u64 = args
+        .next()
         .and_then(|a| a.parse().ok())
         .unwrap_or(20_000_000);
-    let bank = StmCore::<stm_benchmarks::bank::NoWork>::new();
-    let mut rng = Rng::new(1);
-    let start = std::time::Instant::now();
-    for _ in 0..ops {
-        bank.op(&mut rng);
-    }
-    let elapsed = start.elapsed();
+    let threads: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
+    let bank = StmCore::<NoWork>::new();
+    let elapsed = run_threads(&bank, threads, transfers, 1);
+    let all = transfers * threads as u64;
     println!(
-        "{:.1} ns per transfer",
-        elapsed.as_nanos() as f64 / ops as f64
+        "{threads} thread(s): {:.1} ns per transfer, {:.2e} transfers/s",
+        elapsed.as_nanos() as f64 / transfers as f64,
+        all as f64 / elapsed.as_secs_f64()
     );
+    assert_eq!(bank.total(), stm_benchmarks::bank::TOTAL);
 }

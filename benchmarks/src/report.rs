@@ -698,11 +698,14 @@ mod tests {
                 .find(|t| t.target.starts_with(prefix))
                 .unwrap()
         };
-        // stm-core is 0.1x of sequential: met, just.
+        // stm-core is 0.1x of sequential: met.
         assert!(find("`bank`, 1 thread: stm-core against sequential").met());
-        // 2.5x the better peer (kovan at a quarter): not met.
+        // 4x the better peer (kovan at a quarter): met, just; 6x is needed
+        // in `read_mostly`, so the same 4x there is not.
         let peers = find("`bank`, 1 thread: stm-core against the better");
-        assert!((peers.measured - 4.0).abs() < 1e-9 && !peers.met());
+        assert!((peers.measured - 4.0).abs() < 1e-9 && peers.met());
+        let read_mostly = find("`read_mostly`, 1 thread: stm-core against the better");
+        assert!((read_mostly.measured - 4.0).abs() < 1e-9 && !read_mostly.met());
         assert!((find("exploration").measured - 0.8).abs() < 1e-9);
         assert!(find("`queue`: run on").met());
         assert!(!find("`queue`: run_ordered").met());

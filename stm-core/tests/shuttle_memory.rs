@@ -11,7 +11,6 @@ mod support {
 }
 
 use shuttle::{check_pct, check_random};
-use stm_core::platform::Join;
 use stm_core::{ShuttlePlatform, Stm, TVar};
 
 type Runtime = Stm<ShuttlePlatform>;
