@@ -8,7 +8,7 @@ pub struct StmConfig {
     /// bounds the attempts of every transaction: no livelock, no starvation.
     pub irrevocable_after: u32,
     /// Record which TVars make transactions abort, how, and how much time
-    /// the aborted attempts cost (see [`Stm::conflict_report`]). Off by
+    /// the aborted attempts cost (see [`Stm::conflict_report`](crate::Stm::conflict_report)). Off by
     /// default: recording times every attempt.
     pub conflict_reports: bool,
 }

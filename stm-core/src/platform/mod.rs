@@ -8,9 +8,10 @@
 //! is a type parameter rather than a cargo feature, so one binary can run the
 //! engine on std threads and under shuttle side by side.
 //!
-//! The trait is deliberately small: a 64-bit atomic word, a mutex driven by a
-//! closure (no guard types to abstract), a one-shot wake-up [`Event`], thread
-//! spawning, yielding, and a per-thread nesting flag.
+//! The trait is deliberately small: a 64-bit atomic word, an atomic pointer,
+//! a mutex driven by a closure (no guard types to abstract), a one-shot
+//! wake-up [`Event`], thread spawning, yielding, and a per-thread state (the
+//! nesting mark and the context a thread keeps between transactions).
 //!
 //! [`Event`]: WakeEvent
 
