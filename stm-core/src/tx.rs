@@ -222,6 +222,17 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         self.write(tvar, f(value))
     }
 
+    /// Applies `f` to the TVar's value (placeholder: a read-modify-write;
+    /// to be replaced by a commit-time application, issue 12).
+    #[inline]
+    pub fn commute<T: Clone + Send + Sync + 'static>(
+        &mut self,
+        tvar: &TVar<T, P>,
+        f: impl FnOnce(T) -> T + Send + 'static,
+    ) -> Result<(), StmError> {
+        self.modify(tvar, f)
+    }
+
     /// Abandons this attempt and blocks until a TVar read so far is changed
     /// by another commit, then runs the transaction again (GHC's `retry`).
     ///
