@@ -15,6 +15,7 @@ use crate::ids::CallSite;
 use crate::platform::{Arc, Platform};
 use crate::recorder::AttemptEnd;
 use crate::shared::RuntimeShared;
+use crate::speculation::{DetachedAttempt, Ending};
 use crate::stats::Tally;
 use crate::thread_context::ThreadContext;
 use crate::tx::Transaction;
@@ -26,13 +27,22 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 pub(crate) enum Turn {
     /// Commit (or settle the error).
     Go,
+    /// Not yet: earlier transactions must commit first ([`CommitGate::poll_turn`]).
+    NotYet,
     /// Give the transaction up without effect: the run is stopping.
     Abandon,
 }
 
 /// When an attempt may commit; see the module docs.
 pub(crate) trait CommitGate {
-    /// Blocks until the attempt may commit or settle its outcome.
+    /// Whether the attempt may commit or settle its outcome now, without
+    /// blocking. Gates that can say [`Turn::NotYet`] let a finished attempt
+    /// be detached (see `speculation`) instead of waiting.
+    fn poll_turn(&mut self) -> Turn {
+        self.wait_for_turn()
+    }
+    /// Blocks until the attempt may commit or settle its outcome (never
+    /// [`Turn::NotYet`]).
     fn wait_for_turn(&mut self) -> Turn;
     /// Whether the attempt already holds its turn: only then may it run
     /// irrevocably (an irrevocable attempt waiting for a turn would stop the
@@ -63,8 +73,10 @@ pub(crate) type Body<'b, P, R, E> =
     dyn FnMut(&mut Transaction<'_, P>) -> Result<R, TxError<E>> + 'b;
 
 /// How a transaction ended.
-pub(crate) enum Outcome<R, E> {
-    Committed(R),
+pub(crate) enum Outcome<P: Platform, R, E> {
+    /// Committed, at this point of the serial order
+    /// ([`Transaction::serialization_point`]).
+    Committed(R, u64),
     /// The body gave up with the caller's error; nothing was written.
     Failed(E),
     /// The body panicked (caught only when the gate settles at the turn).
@@ -74,15 +86,9 @@ pub(crate) enum Outcome<R, E> {
     /// It retried at its turn with nothing left that could change what it
     /// read: a serial run would block forever here.
     Stuck,
-}
-
-/// What settling a failure at the turn found.
-enum Settled {
-    /// The failure stands: the attempt read the state a serial run would.
-    Final,
-    /// What the attempt read has changed since: run it again.
-    Stale,
-    Abandon,
+    /// Its body finished before its turn: the attempt waits, detached, to
+    /// be [`resume`]d at the turn.
+    Detached(DetachedAttempt<P, R, E>),
 }
 
 /// Runs `body` as a transaction from `site` on `runtime`, committing
@@ -92,57 +98,124 @@ pub(crate) fn execute<P: Platform, R, E>(
     site: CallSite,
     gate: &mut impl CommitGate,
     body: &mut Body<'_, P, R, E>,
-) -> Outcome<R, E> {
+) -> Outcome<P, R, E> {
+    run_attempts(runtime, site, gate, body, None)
+}
+
+/// Takes up a detached attempt of `body` at its turn (the `gate` holds
+/// it): commits it if what it read is unchanged, settles its failure if
+/// that stands, and runs `body` again otherwise.
+pub(crate) fn resume<P: Platform, R, E>(
+    runtime: &Arc<RuntimeShared<P>>,
+    site: CallSite,
+    gate: &mut impl CommitGate,
+    body: &mut Body<'_, P, R, E>,
+    detached: DetachedAttempt<P, R, E>,
+) -> Outcome<P, R, E> {
+    debug_assert!(gate.holds_turn());
+    run_attempts(runtime, site, gate, body, Some(detached))
+}
+
+fn run_attempts<P: Platform, R, E>(
+    runtime: &Arc<RuntimeShared<P>>,
+    site: CallSite,
+    gate: &mut impl CommitGate,
+    body: &mut Body<'_, P, R, E>,
+    mut detached: Option<DetachedAttempt<P, R, E>>,
+) -> Outcome<P, R, E> {
     const NESTED: &str = "stm: `atomically` was called inside a running transaction; \
          nested transactions are not flattened: pass the outer `&mut Transaction` down instead";
     let kept = P::enter_transaction::<ThreadContext<P>>().expect(NESTED);
     let mut call = CallAccounting::new(runtime, ThreadContext::for_runtime(runtime, kept));
     let mut conflicts = 0u32;
     loop {
-        let irrevocable = conflicts >= runtime.config.irrevocable_after && gate.holds_turn();
-        call.tally.attempt();
-        if irrevocable {
-            call.tally.irrevocable_run();
-        }
         let context = call
             .context
             .as_deref_mut()
             .expect("held until the call ends");
-        let mut tx = Transaction::begin(runtime, context, irrevocable, site);
-        let result = if gate.settles_at_turn() {
-            catch_unwind(AssertUnwindSafe(|| body(&mut tx)))
-        } else {
-            Ok(body(&mut tx))
+        let (mut tx, result) = match detached.take() {
+            // Counted as an attempt where it began.
+            Some(detached) => {
+                let (tx, ending) = detached.resume(runtime, context, site);
+                let result = match ending {
+                    Ending::Ready(value) => Ok(Ok(value)),
+                    Ending::Failed(error) => Ok(Err(TxError::Abort(error))),
+                    Ending::Retried => Ok(Err(TxError::Stm(StmError::Retry))),
+                    Ending::Panicked(panic) => Err(panic),
+                };
+                (tx, result)
+            }
+            None => {
+                let irrevocable =
+                    conflicts >= runtime.config.irrevocable_after && gate.holds_turn();
+                call.tally.attempt();
+                if irrevocable {
+                    call.tally.irrevocable_run();
+                }
+                let mut tx = Transaction::begin(runtime, context, irrevocable, site);
+                let result = if gate.settles_at_turn() {
+                    catch_unwind(AssertUnwindSafe(|| body(&mut tx)))
+                } else {
+                    Ok(body(&mut tx))
+                };
+                (tx, result)
+            }
         };
         let abort = match result {
             Ok(Ok(value)) => {
-                if gate.wait_for_turn() == Turn::Abandon {
-                    tx.record_end(AttemptEnd::Abandoned);
-                    call.finished = true;
-                    return Outcome::Abandoned;
-                }
+                let value = match gate.poll_turn() {
+                    Turn::Go => value,
+                    Turn::Abandon => {
+                        tx.record_end(AttemptEnd::Abandoned);
+                        call.finished = true;
+                        return Outcome::Abandoned;
+                    }
+                    Turn::NotYet => match tx.detach(Ending::Ready(value)) {
+                        Ok(detached) => {
+                            call.finished = true;
+                            return Outcome::Detached(detached);
+                        }
+                        Err((back, Ending::Ready(value))) => {
+                            tx = back;
+                            if gate.wait_for_turn() == Turn::Abandon {
+                                tx.record_end(AttemptEnd::Abandoned);
+                                call.finished = true;
+                                return Outcome::Abandoned;
+                            }
+                            value
+                        }
+                        Err(_) => unreachable!("detach gives back what it was given"),
+                    },
+                };
                 match tx.commit() {
                     Ok(()) => {
                         call.tally.commit();
                         call.finished = true;
-                        return Outcome::Committed(value);
+                        return Outcome::Committed(value, tx.serialization_point());
                     }
                     Err(kind) => kind,
                 }
             }
             Ok(Err(TxError::Stm(StmError::Retry))) if tx.doomed().is_none() => {
                 if gate.settles_at_turn() {
-                    match settle(gate, &mut tx) {
-                        Settled::Final => {
+                    match settle(gate, tx, (), |()| Ending::Retried, |_| ()) {
+                        Settlement::Final(mut tx, ()) => {
                             tx.record_end(AttemptEnd::Retry);
                             call.finished = true;
                             return Outcome::Stuck;
                         }
-                        Settled::Stale => AbortKind::Validation,
-                        Settled::Abandon => {
+                        Settlement::Stale(stale) => {
+                            tx = stale;
+                            AbortKind::Validation
+                        }
+                        Settlement::Abandon(mut tx) => {
                             tx.record_end(AttemptEnd::Abandoned);
                             call.finished = true;
                             return Outcome::Abandoned;
+                        }
+                        Settlement::Detached(detached) => {
+                            call.finished = true;
+                            return Outcome::Detached(detached);
                         }
                     }
                 } else {
@@ -164,29 +237,51 @@ pub(crate) fn execute<P: Platform, R, E>(
             }
             // A conflict raised by a read, or one the body made up.
             Ok(Err(TxError::Stm(_))) => tx.doomed().unwrap_or(AbortKind::Validation),
-            Ok(Err(TxError::Abort(error))) => match settle(gate, &mut tx) {
-                Settled::Final => {
-                    tx.record_end(AttemptEnd::UserAbort);
-                    call.tally.user_abort();
-                    call.finished = true;
-                    return Outcome::Failed(error);
+            Ok(Err(TxError::Abort(error))) => {
+                match settle(gate, tx, error, Ending::Failed, |ending| match ending {
+                    Ending::Failed(error) => error,
+                    _ => unreachable!("detach gives back what it was given"),
+                }) {
+                    Settlement::Final(mut tx, error) => {
+                        tx.record_end(AttemptEnd::UserAbort);
+                        call.tally.user_abort();
+                        call.finished = true;
+                        return Outcome::Failed(error);
+                    }
+                    Settlement::Stale(stale) => {
+                        tx = stale;
+                        AbortKind::Validation
+                    }
+                    Settlement::Abandon(mut tx) => {
+                        tx.record_end(AttemptEnd::Abandoned);
+                        call.finished = true;
+                        return Outcome::Abandoned;
+                    }
+                    Settlement::Detached(detached) => {
+                        call.finished = true;
+                        return Outcome::Detached(detached);
+                    }
                 }
-                Settled::Stale => AbortKind::Validation,
-                Settled::Abandon => {
-                    tx.record_end(AttemptEnd::Abandoned);
-                    call.finished = true;
-                    return Outcome::Abandoned;
-                }
-            },
-            Err(panic) => match settle(gate, &mut tx) {
+            }
+            Err(panic) => match settle(gate, tx, panic, Ending::Panicked, |ending| match ending {
+                Ending::Panicked(panic) => panic,
+                _ => unreachable!("detach gives back what it was given"),
+            }) {
                 // `call` is not finished: its drop counts the panic, and
                 // the transaction's drop records it.
-                Settled::Final => return Outcome::Panicked(panic),
-                Settled::Stale => AbortKind::Validation,
-                Settled::Abandon => {
+                Settlement::Final(_, panic) => return Outcome::Panicked(panic),
+                Settlement::Stale(stale) => {
+                    tx = stale;
+                    AbortKind::Validation
+                }
+                Settlement::Abandon(mut tx) => {
                     tx.record_end(AttemptEnd::Abandoned);
                     call.finished = true;
                     return Outcome::Abandoned;
+                }
+                Settlement::Detached(detached) => {
+                    call.finished = true;
+                    return Outcome::Detached(detached);
                 }
             },
         };
@@ -216,19 +311,51 @@ pub(crate) fn execute<P: Platform, R, E>(
     }
 }
 
-/// Decides whether a failed attempt's outcome stands (see [`Settled`]).
-fn settle<P: Platform>(gate: &mut impl CommitGate, tx: &mut Transaction<'_, P>) -> Settled {
+/// What settling a failed attempt (a `retry`, an error or a panic `F`)
+/// found.
+enum Settlement<'rt, P: Platform, R, E, F> {
+    /// The failure stands: the attempt read the state a serial run would.
+    Final(Transaction<'rt, P>, F),
+    /// What the attempt read has changed since: run it again.
+    Stale(Transaction<'rt, P>),
+    /// The run is stopping.
+    Abandon(Transaction<'rt, P>),
+    /// Not the turn yet: the attempt waits, detached, with its failure.
+    Detached(DetachedAttempt<P, R, E>),
+}
+
+/// Decides whether a failed attempt's outcome stands (see [`Settlement`]):
+/// at once unless the gate settles at the turn; else at the turn, or by
+/// detaching the attempt (`into` and `back` convert the failure to and from
+/// a detached attempt's [`Ending`]).
+fn settle<'rt, P: Platform, R, E, F>(
+    gate: &mut impl CommitGate,
+    tx: Transaction<'rt, P>,
+    failure: F,
+    into: impl FnOnce(F) -> Ending<R, E>,
+    back: impl FnOnce(Ending<R, E>) -> F,
+) -> Settlement<'rt, P, R, E, F> {
     if !gate.settles_at_turn() {
-        return Settled::Final;
+        return Settlement::Final(tx, failure);
     }
-    if gate.wait_for_turn() == Turn::Abandon {
-        return Settled::Abandon;
-    }
+    let (mut tx, failure) = match gate.poll_turn() {
+        Turn::Go => (tx, failure),
+        Turn::Abandon => return Settlement::Abandon(tx),
+        Turn::NotYet => match tx.detach(into(failure)) {
+            Ok(detached) => return Settlement::Detached(detached),
+            Err((tx, ending)) => {
+                if gate.wait_for_turn() == Turn::Abandon {
+                    return Settlement::Abandon(tx);
+                }
+                (tx, back(ending))
+            }
+        },
+    };
     match tx.first_changed_read(false).map(core::ptr::NonNull::from) {
-        None => Settled::Final,
+        None => Settlement::Final(tx, failure),
         Some(changed) => {
             tx.blame(changed);
-            Settled::Stale
+            Settlement::Stale(tx)
         }
     }
 }

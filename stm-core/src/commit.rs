@@ -60,6 +60,7 @@ impl<P: Platform> Transaction<'_, P> {
             None => Vec::new(),
         };
         self.write_back(commit_version);
+        self.commit_version = Some(commit_version);
         self.record_commit(Some(commit_version), &written);
         Ok(())
     }

@@ -118,7 +118,7 @@ pub mod transaction;
 // 2. participants -> reclaim: threads' records, deferred reclamation;
 // 3. conflict_report -> shared: what a runtime's users share;
 // 4. tvar -> log -> thread_context: variables, logs, a thread's own state;
-// 5. tx -> commit, retry_wait: one attempt;
+// 5. tx -> commit, retry_wait, speculation: one attempt;
 // 6. attempt -> stm -> transaction: the attempt loop, the public entry
 //    points, the queue.
 mod attempt;
@@ -133,6 +133,7 @@ mod participants;
 mod reclaim;
 mod retry_wait;
 mod shared;
+mod speculation;
 mod stats;
 mod stm;
 mod thread_context;

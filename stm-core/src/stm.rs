@@ -182,11 +182,11 @@ impl<P: Platform> Stm<P> {
         mut body: impl FnMut(&mut Transaction<'_, P>) -> Result<R, TxError<E>>,
     ) -> Result<R, E> {
         match attempt::execute(&self.shared, Location::caller(), &mut Ungated, &mut body) {
-            Outcome::Committed(value) => Ok(value),
+            Outcome::Committed(value, _) => Ok(value),
             Outcome::Failed(error) => Err(error),
             Outcome::Panicked(panic) => std::panic::resume_unwind(panic),
-            Outcome::Abandoned | Outcome::Stuck => {
-                unreachable!("an ungated transaction is never abandoned or stuck")
+            Outcome::Abandoned | Outcome::Stuck | Outcome::Detached(_) => {
+                unreachable!("an ungated transaction is never abandoned, stuck or detached")
             }
         }
     }

@@ -41,6 +41,8 @@ pub struct Transaction<'rt, P: Platform = Std> {
     pub(crate) attempt: Option<AttemptId>,
     /// Whether the recorder has been told how the attempt ended.
     end_recorded: bool,
+    /// The version this attempt committed its writes at (set by `commit`).
+    pub(crate) commit_version: Option<u64>,
 }
 
 impl<'rt, P: Platform> Transaction<'rt, P> {
@@ -67,6 +69,45 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
             started: runtime.config.conflict_reports.then(Instant::now),
             attempt,
             end_recorded: false,
+            commit_version: None,
+        }
+    }
+
+    /// Takes up, on this thread, an attempt whose body finished earlier
+    /// (possibly on another thread): pinned again, with its snapshot, its
+    /// recorder id and its start time. The caller installs its logs.
+    pub(crate) fn resume(
+        runtime: &'rt Arc<RuntimeShared<P>>,
+        context: &'rt mut ThreadContext<P>,
+        site: CallSite,
+        read_version: u64,
+        attempt: Option<AttemptId>,
+        started: Option<Instant>,
+    ) -> Self {
+        context.pin();
+        Transaction {
+            runtime,
+            read_version,
+            context,
+            irrevocable: false,
+            doomed: None,
+            conflict: None,
+            site,
+            started,
+            attempt,
+            end_recorded: false,
+            commit_version: None,
+        }
+    }
+
+    /// The point in the serial order this committed attempt takes: after
+    /// every commit at or below the version it serialized at. Read-only
+    /// attempts serialize at their snapshot, after the writer of that
+    /// version.
+    pub(crate) fn serialization_point(&self) -> u64 {
+        match self.commit_version {
+            Some(version) => version * 2,
+            None => self.read_version * 2 + 1,
         }
     }
 

@@ -195,7 +195,6 @@ fn ordered_retry_waits_for_an_earlier_item_or_reports_a_hang() {
 
 #[test]
 fn the_report_names_the_hot_tvar_by_its_creation_line() {
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Barrier};
 
     let stm = Stm::with_config(StmConfig {
@@ -205,17 +204,21 @@ fn the_report_names_the_hot_tvar_by_its_creation_line() {
     let hot_line = line!() + 1;
     let hot = stm.new_tvar(0u64);
     hot.set_label("the hot counter");
-    // Items 0 and 1 meet here after both have read the hot TVar (in their
-    // first attempts), so one of them must abort: the conflict is certain.
+    // The first attempt each worker runs (whatever item it claimed) waits
+    // here for the other's, after both have read the hot TVar, so one of
+    // them must abort: the conflict is certain.
+    thread_local! {
+        static MET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
     let rendezvous = Arc::new(Barrier::new(2));
     let mut q = queue(&stm, 2);
-    for i in 0..2_000usize {
+    for _ in 0..2_000usize {
         let (hot, cold) = (hot.clone(), stm.new_tvar(0u64));
-        let (rendezvous, first_attempt) = (rendezvous.clone(), AtomicBool::new(i < 2));
+        let rendezvous = rendezvous.clone();
         q.add(move |tx| {
             tx.modify(&cold, |c| c + 1)?;
             let h = tx.read(&hot)?;
-            if first_attempt.swap(false, Ordering::Relaxed) {
+            if !MET.replace(true) {
                 rendezvous.wait();
             }
             tx.write(&hot, h + 1)?;

@@ -117,6 +117,8 @@ pub trait AtomicPointer: Send + Sync + 'static {
     fn load(&self, order: Ordering) -> *mut ();
     /// Stores `value`.
     fn store(&self, value: *mut (), order: Ordering);
+    /// Stores `value`, returning the previous pointer.
+    fn swap(&self, value: *mut (), order: Ordering) -> *mut ();
 }
 
 /// A mutual-exclusion lock of one backend, used through a closure so that no

@@ -57,6 +57,10 @@ macro_rules! sync_primitives {
             fn store(&self, value: *mut (), order: Ordering) {
                 self.store(value, order)
             }
+            #[inline]
+            fn swap(&self, value: *mut (), order: Ordering) -> *mut () {
+                self.swap(value, order)
+            }
         }
 
         impl<T: Send> Lock<T> for $sync::Mutex<T> {

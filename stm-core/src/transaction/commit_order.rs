@@ -1,107 +1,84 @@
-//! When a queue item may commit: at once in `run`, at its turn in
-//! `run_ordered`.
+//! When a queue item may commit: at once in `run`; at its turn in
+//! `run_ordered`, without making its worker wait for it.
 //!
-//! Ordered turns: `next` holds the number of the item allowed to commit.
-//! An item that is not next polls briefly, then registers a wake-up event
-//! under the waiters' mutex and checks `next` again before sleeping; the item
-//! that passes the turn stores `next` first and then takes the events under
-//! the same mutex. Either the waiter's second check sees the new `next`, or
-//! the passer sees the waiter's event: no wake-up is lost.
+//! Ordered turns: `turn` holds the number of the item allowed to commit;
+//! every item below it has committed. A worker whose item finishes before
+//! its turn does not wait: the attempt is detached (`speculation`) and put
+//! in the item's slot of `finished`, and the worker goes on with another
+//! item. Whoever commits item `k` passes the turn to `k + 1` and, if item
+//! `k + 1` is waiting in `finished`, takes it and commits it too (running
+//! it again first if an earlier item changed what it read), and so on: the
+//! turn is carried along by the workers, Block-STM style, and an item that
+//! must run again does so at once, behind nothing but its turn.
+//!
+//! The hand-over of a finished item, race-free without a lock: its worker
+//! stores it in its slot and then reads `turn` with a read-modify-write;
+//! the worker passing the turn to it moves `turn` with a read-modify-write
+//! and then swaps the slot empty. If the finishing worker's read comes later
+//! in `turn`'s modification order, it sees its turn and swaps the slot
+//! itself; otherwise the passer's read-modify-write synchronises with it,
+//! so the passer's swap finds the item. One of them, and only one (the swap
+//! decides), commits it.
 
-use super::work_queue::WorkQueue;
+use super::hand_off::{read, Padded};
+use super::parking::Parking;
+use super::slots::SlotTable;
 use super::ItemId;
 use crate::attempt::{CommitGate, Turn};
-use crate::platform::{Arc, AtomicWord, Lock, Ordering, Platform, WakeEvent};
+use crate::platform::{AtomicWord, Ordering, Platform};
 
-const STOPPED: u64 = u64::MAX;
-
-/// Items sleeping until their turn: (item id, its wake-up event).
-type TurnWaiters<P> = Vec<(u64, Arc<<P as Platform>::Event>)>;
-
-/// The commit turn of an ordered run.
-pub(crate) struct CommitOrder<P: Platform> {
-    /// The id of the item whose turn it is, or `STOPPED`.
-    next: P::AtomicU64,
-    waiters: P::Mutex<TurnWaiters<P>>,
+/// The commit turn of an ordered run, and the items waiting for it.
+pub(crate) struct CommitOrder<P: Platform, F: Send> {
+    /// The number of the item whose turn it is to commit.
+    turn: Padded<P::AtomicU64>,
+    /// Items whose body finished before their turn.
+    finished: SlotTable<P, F>,
 }
 
-impl<P: Platform> CommitOrder<P> {
-    pub(crate) fn new() -> Self {
+impl<P: Platform, F: Send> CommitOrder<P, F> {
+    pub(crate) fn new(items: usize) -> Self {
         CommitOrder {
-            next: P::AtomicU64::new(0),
-            waiters: P::Mutex::new(Vec::new()),
+            turn: Padded(P::AtomicU64::new(0)),
+            finished: SlotTable::new(items),
         }
     }
 
-    fn turn_of(&self, id: ItemId) -> Option<Turn> {
-        match self.next.load(Ordering::SeqCst) {
-            STOPPED => Some(Turn::Abandon),
-            next if next == id.0 => Some(Turn::Go),
-            _ => None,
-        }
+    /// The number of the item whose turn it is (`exact`: by a
+    /// read-modify-write, see `parking`).
+    #[inline]
+    pub(crate) fn turn(&self, exact: bool) -> u64 {
+        read(&*self.turn, exact)
     }
 
-    /// Blocks until it is `id`'s turn to commit, or the run stops.
-    fn wait_for(&self, id: ItemId) -> Turn {
-        for _ in 0..P::SPINS_BEFORE_BLOCKING {
-            if let Some(turn) = self.turn_of(id) {
-                return turn;
-            }
-            P::yield_now();
-        }
-        loop {
-            if let Some(turn) = self.turn_of(id) {
-                return turn;
-            }
-            let event = Arc::new(P::Event::new());
-            self.waiters.with(|w| w.push((id.0, event.clone())));
-            if let Some(turn) = self.turn_of(id) {
-                self.waiters
-                    .with(|w| w.retain(|(_, e)| !Arc::ptr_eq(e, &event)));
-                return turn;
-            }
-            event.wait();
-        }
+    /// Ends item `id`'s turn (it committed), wakes sleepers, and takes item
+    /// `id + 1` if it finished and waits (see the module docs).
+    pub(crate) fn pass(&self, id: ItemId, parking: &Parking<P>) -> Option<Box<F>> {
+        let before = self.turn.fetch_add(1, Ordering::AcqRel);
+        debug_assert_eq!(before, id.0, "only the turn's holder passes it");
+        parking.wake_all();
+        self.finished.take(id.0 + 1)
     }
 
-    /// Ends `id`'s turn: the next item may commit.
-    pub(crate) fn pass(&self, id: ItemId) {
-        self.next.store(id.0 + 1, Ordering::SeqCst);
-        self.wake(|waiting| waiting == id.0 + 1);
-    }
-
-    /// Stops the run: every waiting item is told to give up.
-    pub(crate) fn stop(&self) {
-        self.next.store(STOPPED, Ordering::SeqCst);
-        self.wake(|_| true);
-    }
-
-    fn wake(&self, which: impl Fn(u64) -> bool) {
-        let woken = self.waiters.with(|w| {
-            let mut woken = Vec::new();
-            w.retain(|(id, event)| {
-                let wake = which(*id);
-                if wake {
-                    woken.push(event.clone());
-                }
-                !wake
-            });
-            woken
-        });
-        for event in woken {
-            event.notify();
+    /// Leaves finished item `id` to be committed at its turn. Returns it
+    /// back if the turn came meanwhile: the caller commits it.
+    pub(crate) fn leave(&self, id: ItemId, finished: Box<F>) -> Option<Box<F>> {
+        self.finished.put(id.0, finished);
+        if self.turn(true) == id.0 {
+            self.finished.take(id.0)
+        } else {
+            None
         }
     }
 }
 
 /// `run`'s gate: commit at once unless the run is stopping.
-pub(crate) struct UnorderedGate<'q, P: Platform, T: Send + 'static> {
-    pub(crate) queue: &'q WorkQueue<P, T>,
+pub(crate) struct UnorderedGate<'q> {
+    pub(crate) stopping: &'q dyn Fn() -> bool,
 }
 
-impl<P: Platform, T: Send + 'static> CommitGate for UnorderedGate<'_, P, T> {
+impl CommitGate for UnorderedGate<'_> {
     fn wait_for_turn(&mut self) -> Turn {
-        if self.queue.is_stopping() {
+        if (self.stopping)() {
             Turn::Abandon
         } else {
             Turn::Go
@@ -115,35 +92,67 @@ impl<P: Platform, T: Send + 'static> CommitGate for UnorderedGate<'_, P, T> {
     }
 }
 
-/// `run_ordered`'s gate: commit, and settle failures, only at the item's turn.
-pub(crate) struct OrderedGate<'o, P: Platform> {
-    order: &'o CommitOrder<P>,
+/// `run_ordered`'s gate: commit, and settle failures, only at the item's
+/// turn; before it, detach.
+pub(crate) struct OrderedGate<'o, P: Platform, F: Send> {
+    order: &'o CommitOrder<P, F>,
+    parking: &'o Parking<P>,
+    stopping: &'o dyn Fn(bool) -> bool,
     id: ItemId,
     holds: bool,
 }
 
-impl<'o, P: Platform> OrderedGate<'o, P> {
-    pub(crate) fn new(order: &'o CommitOrder<P>, id: ItemId) -> Self {
+impl<'o, P: Platform, F: Send> OrderedGate<'o, P, F> {
+    /// The gate of item `id`; `holds` if the caller already holds its turn.
+    pub(crate) fn new(
+        order: &'o CommitOrder<P, F>,
+        parking: &'o Parking<P>,
+        stopping: &'o dyn Fn(bool) -> bool,
+        id: ItemId,
+        holds: bool,
+    ) -> Self {
         OrderedGate {
             order,
+            parking,
+            stopping,
             id,
-            holds: false,
+            holds,
         }
     }
 }
 
-impl<P: Platform> CommitGate for OrderedGate<'_, P> {
-    fn wait_for_turn(&mut self) -> Turn {
+impl<P: Platform, F: Send> CommitGate for OrderedGate<'_, P, F> {
+    fn poll_turn(&mut self) -> Turn {
         if self.holds {
             return Turn::Go;
         }
-        let turn = self.order.wait_for(self.id);
-        self.holds = turn == Turn::Go;
-        turn
+        if (self.stopping)(false) {
+            return Turn::Abandon;
+        }
+        if self.order.turn(false) == self.id.0 {
+            self.holds = true;
+            return Turn::Go;
+        }
+        Turn::NotYet
     }
+
+    /// Only when the attempt cannot be detached: sleeps until the turn.
+    fn wait_for_turn(&mut self) -> Turn {
+        if !self.holds {
+            let id = self.id.0;
+            self.parking
+                .wait_until(|exact| (self.stopping)(exact) || self.order.turn(exact) == id);
+        }
+        match self.poll_turn() {
+            Turn::NotYet => unreachable!("woken at the turn or the stop"),
+            turn => turn,
+        }
+    }
+
     fn holds_turn(&self) -> bool {
         self.holds
     }
+
     fn settles_at_turn(&self) -> bool {
         true
     }

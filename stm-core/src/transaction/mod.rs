@@ -78,7 +78,9 @@
 //! `run` it blocks until some other transaction changes what it read.
 
 mod commit_order;
-mod work_queue;
+mod hand_off;
+mod parking;
+mod slots;
 mod worker;
 
 use crate::conflict_report::ConflictReport;
@@ -92,7 +94,7 @@ use commit_order::CommitOrder;
 use core::fmt;
 use core::ops::{Deref, DerefMut};
 use core::panic::Location;
-use work_queue::WorkQueue;
+use hand_off::HandOff;
 use worker::{Failure, RunShared};
 
 /// The default error type of queue items: any error.
@@ -123,7 +125,7 @@ pub(crate) struct Item<P: Platform, E> {
 /// (through `Deref`), plus [`add`](ItemTx::add).
 pub struct ItemTx<'a, 'rt, P: Platform, E> {
     tx: &'a mut Transaction<'rt, P>,
-    added: &'a mut Vec<Item<P, E>>,
+    added: &'a mut Vec<Box<Item<P, E>>>,
 }
 
 impl<P: Platform, E: Send + 'static> ItemTx<'_, '_, P, E> {
@@ -151,10 +153,10 @@ impl<P: Platform, E: Send + 'static> ItemTx<'_, '_, P, E> {
         &mut self,
         item: impl FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> + Send + 'static,
     ) {
-        self.added.push(Item {
+        self.added.push(Box::new(Item {
             body: Box::new(item),
             site: Location::caller(),
-        });
+        }));
     }
 }
 
@@ -231,7 +233,7 @@ pub struct RunSummary {
 /// [module docs](self).
 pub struct TransactionQueue<P: Platform = Std, E = BoxError> {
     stm: Stm<P>,
-    items: Vec<Item<P, E>>,
+    items: Vec<Box<Item<P, E>>>,
     workers: usize,
     last_committed: Vec<ItemId>,
 }
@@ -284,10 +286,10 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
         &mut self,
         item: impl FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> + Send + 'static,
     ) {
-        self.items.push(Item {
+        self.items.push(Box::new(Item {
             body: Box::new(item),
             site: Location::caller(),
-        });
+        }));
     }
 
     /// Items waiting for the next run.
@@ -326,11 +328,14 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
 
     fn run_items(&mut self, ordered: bool) -> Result<RunSummary, RunError<E>> {
         let before = self.stm.stats();
+        let items = core::mem::take(&mut self.items);
+        let count = items.len();
         let shared = crate::platform::Arc::new(RunShared {
             stm: self.stm.clone(),
-            queue: WorkQueue::new(core::mem::take(&mut self.items)),
-            order: ordered.then(CommitOrder::new),
-            failure: P::Mutex::new(None),
+            hand_off: HandOff::new(items),
+            order: ordered.then(|| CommitOrder::new(count)),
+            workers: self.workers,
+            failure: P::Mutex::new((None, 0)),
         });
         // The calling thread is one of the workers.
         let helpers: Vec<_> = (1..self.workers)
@@ -339,24 +344,27 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
                 self.stm.spawn(move || shared.work())
             })
             .collect();
-        shared.work();
+        let mut committed = vec![shared.work()];
         for helper in helpers {
-            if let Err(panic) = helper.join() {
-                std::panic::resume_unwind(panic);
+            match helper.join() {
+                Ok(theirs) => committed.push(theirs),
+                Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        self.last_committed = shared.queue.take_committed();
-        let not_run = shared.queue.not_run();
-        match shared.failure.with(Option::take) {
+        self.last_committed = match &shared.order {
+            Some(order) => (0..order.turn(false)).map(ItemId).collect(),
+            None => merge_in_serial_order(committed),
+        };
+        let (failure, failed) = shared.failure.with(|(first, failed)| (first.take(), *failed));
+        let not_run = (shared.hand_off.allocated(false) - self.last_committed.len() as u64 - failed)
+            as usize;
+        match failure {
             None => Ok(RunSummary {
                 committed: self.last_committed.len() as u64,
                 workers: self.workers,
                 stats: self.stm.stats().since(&before),
             }),
-            Some((item, Failure::Panic(panic))) => {
-                let _ = item;
-                std::panic::resume_unwind(panic)
-            }
+            Some((_, Failure::Panic(panic))) => std::panic::resume_unwind(panic),
             Some((item, Failure::Error(error))) => Err(RunError {
                 item,
                 failure: ItemFailure::Error(error),
@@ -371,6 +379,25 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
             }),
         }
     }
+}
+
+/// Merges the workers' lists of committed items, each in its worker's
+/// commit order, into the serial order of the run.
+fn merge_in_serial_order(lists: Vec<worker::Committed>) -> Vec<ItemId> {
+    let total = lists.iter().map(Vec::len).sum();
+    let mut merged = Vec::with_capacity(total);
+    let mut positions = vec![0; lists.len()];
+    while merged.len() < total {
+        let (list, _) = lists
+            .iter()
+            .enumerate()
+            .filter_map(|(i, list)| list.get(positions[i]).map(|(point, _)| (i, *point)))
+            .min_by_key(|&(_, point)| point)
+            .expect("items are left");
+        merged.push(lists[list][positions[list]].1);
+        positions[list] += 1;
+    }
+    merged
 }
 
 impl<P: Platform, E> fmt::Debug for TransactionQueue<P, E> {

@@ -1,15 +1,20 @@
-//! One worker of a queue run: take the next item, run it as a transaction
-//! through the run's gate, record the outcome, repeat.
+//! One worker of a queue run: claim items, run each as a transaction
+//! through the run's gate, settle the outcome, repeat until the run ends.
 
 use super::commit_order::{CommitOrder, OrderedGate, UnorderedGate};
-use super::work_queue::{Next, WorkQueue};
+use super::hand_off::{HandOff, MAX_BATCH};
 use super::{Item, ItemId, ItemTx};
-use crate::attempt::{self, Outcome};
+use crate::attempt::{self, CommitGate, Outcome};
 use crate::platform::{Lock, Platform};
+use crate::speculation::DetachedAttempt;
 use crate::stm::Stm;
 use crate::tx::Transaction;
 use core::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// How many items per worker an ordered run may execute ahead of the
+/// commit turn.
+const ORDERED_WINDOW_PER_WORKER: u64 = 4;
 
 /// Why a run stopped early.
 pub(crate) enum Failure<E> {
@@ -18,86 +23,215 @@ pub(crate) enum Failure<E> {
     Stuck,
 }
 
+/// An item of an ordered run that finished before its turn.
+pub(crate) struct Finished<P: Platform, E> {
+    item: Box<Item<P, E>>,
+    added: Vec<Box<Item<P, E>>>,
+    attempt: DetachedAttempt<P, (), E>,
+}
+
+/// The items a worker committed in a run in any order, each with its
+/// place in the serial order (`Transaction::serialization_point`), in the
+/// order the worker committed them.
+pub(crate) type Committed = Vec<(u64, ItemId)>;
+
 /// Everything the workers of one run share.
 pub(crate) struct RunShared<P: Platform, E: Send + 'static> {
     pub(crate) stm: Stm<P>,
-    pub(crate) queue: WorkQueue<P, Item<P, E>>,
+    pub(crate) hand_off: HandOff<P, Item<P, E>>,
     /// `Some` for an ordered run.
-    pub(crate) order: Option<CommitOrder<P>>,
-    /// The first failure, with the item it came from.
-    pub(crate) failure: P::Mutex<Option<(ItemId, Failure<E>)>>,
+    pub(crate) order: Option<CommitOrder<P, Finished<P, E>>>,
+    pub(crate) workers: usize,
+    /// The first failure, with the item it came from, and how many items
+    /// failed.
+    pub(crate) failure: P::Mutex<(Option<(ItemId, Failure<E>)>, u64)>,
 }
 
 impl<P: Platform, E: Send + 'static> RunShared<P, E> {
     /// Runs items until none is left or the run stops.
-    pub(crate) fn work(&self) {
-        let mut next = self.queue.next();
-        while let Next::Run(id, item) = next {
-            next = match self.run_item(id, item) {
-                Some(taken) => Next::Run(taken.0, taken.1),
-                None => self.queue.next(),
-            };
+    pub(crate) fn work(&self) -> Committed {
+        let mut committed = Vec::new();
+        match &self.order {
+            None => self.work_in_any_order(&mut committed),
+            Some(order) => self.work_in_order(order),
         }
+        committed
     }
 
-    /// Runs one item and settles it; returns the item taken next in the same
-    /// step, if any.
-    fn run_item(&self, id: ItemId, mut item: Item<P, E>) -> Option<(ItemId, Item<P, E>)> {
+    fn work_in_any_order(&self, committed: &mut Committed) {
+        let hand_off = &self.hand_off;
+        let mut settled = 0;
+        loop {
+            if hand_off.is_stopping(false) {
+                break;
+            }
+            if let Some(batch) = hand_off.claim(self.workers, MAX_BATCH, u64::MAX) {
+                for id in batch {
+                    let item = hand_off.take(id);
+                    settled += 1;
+                    if !hand_off.is_stopping(false) {
+                        self.run_in_any_order(ItemId(id), item, committed);
+                    }
+                }
+                continue;
+            }
+            if hand_off.settled(core::mem::take(&mut settled)) {
+                break;
+            }
+            hand_off.parking.wait_until(|exact| {
+                hand_off.is_stopping(exact)
+                    || hand_off.claimable(u64::MAX, exact)
+                    || hand_off.is_over(exact)
+            });
+            if hand_off.is_over(false) {
+                break;
+            }
+        }
+        hand_off.settled(settled);
+    }
+
+    fn run_in_any_order(&self, id: ItemId, mut item: Box<Item<P, E>>, committed: &mut Committed) {
         let mut added = Vec::new();
-        let site = item.site;
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let mut body = |tx: &mut Transaction<'_, P>| {
-                added.clear();
-                (item.body)(&mut ItemTx {
-                    tx,
-                    added: &mut added,
-                })
-            };
-            let runtime = self.stm.shared();
-            match &self.order {
-                Some(order) => {
-                    attempt::execute(runtime, site, &mut OrderedGate::new(order, id), &mut body)
+        let stopping = || self.hand_off.is_stopping(false);
+        let mut gate = UnorderedGate {
+            stopping: &stopping,
+        };
+        match self.execute(&mut item, &mut added, &mut gate, None) {
+            Outcome::Committed((), point) => {
+                committed.push((point, id));
+                if !added.is_empty() {
+                    self.hand_off.add(added);
                 }
-                None => attempt::execute(
-                    runtime,
-                    site,
-                    &mut UnorderedGate { queue: &self.queue },
-                    &mut body,
-                ),
             }
-        }))
-        .unwrap_or_else(Outcome::Panicked);
-        match outcome {
-            Outcome::Committed(()) => {
-                // Added items are numbered before the turn passes, so that in
-                // an ordered run their place is fixed by the commit order.
-                let taken = self.queue.finish_and_take(id, true, added);
-                if let Some(order) = &self.order {
-                    order.pass(id);
-                }
-                taken
-            }
-            Outcome::Abandoned => {
-                self.queue.abandon(id);
-                None
-            }
+            Outcome::Abandoned => {}
             Outcome::Failed(error) => self.fail(id, Failure::Error(error)),
             Outcome::Panicked(panic) => self.fail(id, Failure::Panic(panic)),
             Outcome::Stuck => self.fail(id, Failure::Stuck),
+            Outcome::Detached(_) => unreachable!("an unordered gate never says `not yet`"),
         }
     }
 
-    fn fail(&self, id: ItemId, failure: Failure<E>) -> Option<(ItemId, Item<P, E>)> {
-        self.failure.with(|first| {
+    fn work_in_order(&self, order: &CommitOrder<P, Finished<P, E>>) {
+        let hand_off = &self.hand_off;
+        let window = ORDERED_WINDOW_PER_WORKER * self.workers as u64;
+        loop {
+            if hand_off.is_stopping(false) {
+                break;
+            }
+            let turn = order.turn(false);
+            if let Some(batch) = hand_off.claim(self.workers, 1, turn + window) {
+                for id in batch {
+                    self.run_in_order(order, ItemId(id), hand_off.take(id));
+                }
+                continue;
+            }
+            if turn == hand_off.allocated(false) {
+                // Every item committed (the turn is read first: see
+                // `hand_off`).
+                break;
+            }
+            hand_off.parking.wait_until(|exact| {
+                let turn = order.turn(exact);
+                hand_off.is_stopping(exact)
+                    || turn == hand_off.allocated(exact)
+                    || hand_off.claimable(turn + window, exact)
+            });
+        }
+    }
+
+    /// Runs item `id` of an ordered run, and settles it and every item it
+    /// then finds waiting for the turn it passes.
+    fn run_in_order(
+        &self,
+        order: &CommitOrder<P, Finished<P, E>>,
+        id: ItemId,
+        mut item: Box<Item<P, E>>,
+    ) {
+        let mut added = Vec::new();
+        let stopping = |exact| self.hand_off.is_stopping(exact);
+        let parking = &self.hand_off.parking;
+        let mut gate = OrderedGate::new(order, parking, &stopping, id, false);
+        let mut outcome = self.execute(&mut item, &mut added, &mut gate, None);
+        let mut id = id;
+        loop {
+            let next = match outcome {
+                Outcome::Committed((), _) => {
+                    // Added items are numbered before the turn passes, so
+                    // that their place is fixed by the commit order.
+                    if !added.is_empty() {
+                        self.hand_off.add(core::mem::take(&mut added));
+                    }
+                    drop(item);
+                    order.pass(id, parking).map(|next| (ItemId(id.0 + 1), next))
+                }
+                Outcome::Detached(attempt) => {
+                    let finished = Box::new(Finished {
+                        item,
+                        added,
+                        attempt,
+                    });
+                    order.leave(id, finished).map(|back| (id, back))
+                }
+                Outcome::Abandoned => None,
+                Outcome::Failed(error) => {
+                    self.fail(id, Failure::Error(error));
+                    None
+                }
+                Outcome::Panicked(panic) => {
+                    self.fail(id, Failure::Panic(panic));
+                    None
+                }
+                Outcome::Stuck => {
+                    self.fail(id, Failure::Stuck);
+                    None
+                }
+            };
+            // The turn is ours: commit the finished item that waits for it.
+            let Some((next_id, finished)) = next else {
+                return;
+            };
+            let Finished {
+                item: next_item,
+                added: next_added,
+                attempt,
+            } = *finished;
+            (id, item, added) = (next_id, next_item, next_added);
+            let mut gate = OrderedGate::new(order, parking, &stopping, id, true);
+            outcome = self.execute(&mut item, &mut added, &mut gate, Some(attempt));
+        }
+    }
+
+    /// Runs `item` through `gate` (resuming `detached`, if given); a panic
+    /// the attempt loop lets through is caught as the item's outcome.
+    fn execute(
+        &self,
+        item: &mut Item<P, E>,
+        added: &mut Vec<Box<Item<P, E>>>,
+        gate: &mut impl CommitGate,
+        detached: Option<DetachedAttempt<P, (), E>>,
+    ) -> Outcome<P, (), E> {
+        let site = item.site;
+        let runtime = self.stm.shared();
+        catch_unwind(AssertUnwindSafe(|| {
+            let mut body = |tx: &mut Transaction<'_, P>| {
+                added.clear();
+                (item.body)(&mut ItemTx { tx, added })
+            };
+            match detached {
+                None => attempt::execute(runtime, site, gate, &mut body),
+                Some(detached) => attempt::resume(runtime, site, gate, &mut body, detached),
+            }
+        }))
+        .unwrap_or_else(Outcome::Panicked)
+    }
+
+    fn fail(&self, id: ItemId, failure: Failure<E>) {
+        self.failure.with(|(first, failed)| {
+            *failed += 1;
             if first.is_none() {
                 *first = Some((id, failure));
             }
         });
-        self.queue.stop();
-        if let Some(order) = &self.order {
-            order.stop();
-        }
-        self.queue.finish(id, false, Vec::new());
-        None
+        self.hand_off.stop();
     }
 }

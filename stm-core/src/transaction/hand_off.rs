@@ -1,0 +1,175 @@
+//! How items get from the queue to the workers, and how a run ends.
+//!
+//! Items are numbered and wait in a [`SlotTable`]. A worker claims numbers
+//! by moving `next` forward with a compare-and-swap, in batches while many
+//! items are left (a batch is at most an eighth of what is left per worker,
+//! as in guided scheduling, so the last items still spread over every
+//! worker), one by one in an ordered run. Claimed items are taken from
+//! their slots with a load and a store: per item, no lock and no shared
+//! counter is touched at all in a batch, and one counter (`next`) once in
+//! an ordered run.
+//!
+//! Items added by running items are numbered by moving `allocated` forward
+//! (one read-modify-write per committing item that added any), stored in
+//! their slots, and announced to sleeping workers.
+//!
+//! The end: in a run in any order, each worker counts the items it settled
+//! and adds its count to `finished` when it finds nothing to claim; the run
+//! is over when `finished` equals `allocated`, read in that order (an item
+//! still running is allocated and not finished, and the items it adds are
+//! allocated before it finishes, so equality means nothing runs). An ordered
+//! run is over when the commit turn reaches `allocated`
+//! (`commit_order`). Idle workers sleep in [`Parking`].
+
+use super::parking::Parking;
+use super::slots::SlotTable;
+use crate::platform::{AtomicWord, Ordering, Platform};
+use core::ops::Range;
+
+/// The largest batch a worker of a run in any order claims at once.
+pub(crate) const MAX_BATCH: u64 = 64;
+
+/// A value on a cache line of its own (two, against adjacent-line
+/// prefetch): the counters every worker touches must not share a line.
+#[repr(align(128))]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+impl<T> core::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+pub(crate) struct HandOff<P: Platform, T: Send> {
+    slots: SlotTable<P, T>,
+    /// The next number to claim.
+    next: Padded<P::AtomicU64>,
+    /// Numbers below this are allocated: their item is in its slot, or is
+    /// being put there.
+    allocated: P::AtomicU64,
+    /// Items settled (committed, failed or given up), counted in batches.
+    finished: P::AtomicU64,
+    /// Non-zero once the run stops early.
+    stopping: P::AtomicU64,
+    pub(crate) parking: Parking<P>,
+}
+
+
+impl<P: Platform, T: Send> HandOff<P, T> {
+    /// A hand-off holding `items`, numbered from 0 in order.
+    pub(crate) fn new(items: Vec<Box<T>>) -> Self {
+        let slots = SlotTable::new(items.len());
+        let count = items.len() as u64;
+        for (id, item) in (0..).zip(items) {
+            slots.put(id, item);
+        }
+        HandOff {
+            slots,
+            allocated: P::AtomicU64::new(count),
+            next: Padded(P::AtomicU64::new(0)),
+            finished: P::AtomicU64::new(0),
+            stopping: P::AtomicU64::new(0),
+            parking: Parking::new(),
+        }
+    }
+
+    /// Numbers `items` after every item numbered so far, in order, makes
+    /// them claimable and wakes sleeping workers; returns the first number.
+    pub(crate) fn add(&self, items: Vec<Box<T>>) -> u64 {
+        let first = self
+            .allocated
+            .fetch_add(items.len() as u64, Ordering::AcqRel);
+        for (id, item) in (first..).zip(items) {
+            self.slots.put(id, item);
+        }
+        self.parking.wake_all();
+        first
+    }
+
+    /// Numbers allocated so far (`exact`: by a read-modify-write, for a
+    /// sleeper's last check).
+    pub(crate) fn allocated(&self, exact: bool) -> u64 {
+        read(&self.allocated, exact)
+    }
+
+    /// Claims the next numbers: a batch sized by what is left over
+    /// `workers` workers, at most `max_batch`, none past `limit`. `None` if
+    /// nothing is left to claim below `limit`.
+    pub(crate) fn claim(&self, workers: usize, max_batch: u64, limit: u64) -> Option<Range<u64>> {
+        let mut next = self.next.load(Ordering::Relaxed);
+        loop {
+            let end = self.allocated.load(Ordering::Acquire).min(limit);
+            if next >= end {
+                return None;
+            }
+            let batch = ((end - next) / (8 * workers as u64)).clamp(1, max_batch);
+            match self.next.compare_exchange(
+                next,
+                next + batch,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(next..next + batch),
+                Err(current) => next = current,
+            }
+        }
+    }
+
+    /// Whether some number is left to claim below `limit` (`exact`: read
+    /// by read-modify-writes).
+    pub(crate) fn claimable(&self, limit: u64, exact: bool) -> bool {
+        read(&*self.next, exact) < self.allocated(exact).min(limit)
+    }
+
+    /// Takes claimed item `id` from its slot, waiting for it if the item is
+    /// still being put there (numbered by `add`, not yet stored).
+    pub(crate) fn take(&self, id: u64) -> Box<T> {
+        loop {
+            if let Some(item) = self.slots.take_claimed(id) {
+                return item;
+            }
+            P::yield_now();
+        }
+    }
+
+    /// Counts `count` items settled by the caller; returns whether the run
+    /// is over (every allocated item settled), waking sleepers if so.
+    pub(crate) fn settled(&self, count: u64) -> bool {
+        self.finished.fetch_add(count, Ordering::AcqRel);
+        let over = self.is_over(true);
+        if over {
+            self.parking.wake_all();
+        }
+        over
+    }
+
+    /// Whether every allocated item is settled (see the module docs for
+    /// why `finished` is read first).
+    pub(crate) fn is_over(&self, exact: bool) -> bool {
+        let finished = read(&self.finished, exact);
+        finished == self.allocated(exact)
+    }
+
+    /// Stops the run: nothing more is claimed, and sleepers are woken.
+    pub(crate) fn stop(&self) {
+        self.stopping.swap(1, Ordering::AcqRel);
+        self.parking.wake_all();
+    }
+
+    /// Whether the run stops (`exact`: by a read-modify-write).
+    #[inline]
+    pub(crate) fn is_stopping(&self, exact: bool) -> bool {
+        read(&self.stopping, exact) != 0
+    }
+}
+
+/// Reads `word`: by a read-modify-write when `exact` (see `parking`).
+#[inline]
+pub(crate) fn read<W: AtomicWord>(word: &W, exact: bool) -> u64 {
+    if exact {
+        word.fetch_add(0, Ordering::AcqRel)
+    } else {
+        word.load(Ordering::Acquire)
+    }
+}
