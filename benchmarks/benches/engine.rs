@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use stm_benchmarks::bank::{self, NoWork};
 use stm_benchmarks::names::*;
+use stm_benchmarks::queue_total::{self, Update};
 use stm_benchmarks::work::{PrivateWork, WorkOnly};
 use stm_benchmarks::{counter, queue, read_mostly};
 use stm_benchmarks::{run_sequential, run_threads, thread_counts, SequentialOp, SharedOp};
@@ -109,9 +110,46 @@ fn bench_queue(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new(MUTEX, workers), |b| {
             b.iter_custom(|iters| runs(iters, || locked.run(workers)))
         });
+        // The pool's threads start here, outside the timed runs.
+        let mut rayon = queue::Rayon::new(queue::ITEMS, workers);
+        group.bench_function(BenchmarkId::new(RAYON, workers), |b| {
+            b.iter_custom(|iters| runs(iters, || rayon.run()))
+        });
         for (name, ordered) in [(QUEUE_RUN, false), (QUEUE_RUN_ORDERED, true)] {
             group.bench_function(BenchmarkId::new(name, workers), |b| {
                 b.iter_custom(|iters| runs(iters, || transactional.run(workers, ordered)))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn bench_queue_total(c: &mut Criterion) {
+    let mut group = c.benchmark_group(QUEUE_TOTAL);
+    // One iteration is a whole run of 10,000 items (about 10 ms): too long
+    // for criterion's linear sampling, whose samples grow to many runs.
+    group
+        .throughput(Throughput::Elements(queue_total::ITEMS as u64))
+        .sampling_mode(SamplingMode::Flat);
+    let mut sequential = queue_total::Sequential::new(queue_total::ITEMS);
+    group.bench_function(BenchmarkId::new(SEQUENTIAL, 1), |b| {
+        b.iter_custom(|iters| runs(iters, || sequential.run()))
+    });
+    let transactional = queue_total::Queue::new(queue_total::ITEMS);
+    for workers in thread_counts() {
+        // The pool's threads start here, outside the timed runs.
+        let mut rayon = queue_total::Rayon::new(queue_total::ITEMS, workers);
+        group.bench_function(BenchmarkId::new(RAYON, workers), |b| {
+            b.iter_custom(|iters| runs(iters, || rayon.run()))
+        });
+        for (name, ordered, update) in [
+            (QUEUE_RUN, false, Update::Modify),
+            (QUEUE_RUN_COMMUTE, false, Update::Commute),
+            (QUEUE_RUN_ORDERED, true, Update::Modify),
+            (QUEUE_RUN_ORDERED_COMMUTE, true, Update::Commute),
+        ] {
+            group.bench_function(BenchmarkId::new(name, workers), |b| {
+                b.iter_custom(|iters| runs(iters, || transactional.run(workers, ordered, update)))
             });
         }
     }
@@ -124,6 +162,7 @@ criterion_group!(
     bench_work,
     bench_counter,
     bench_read_mostly,
-    bench_queue
+    bench_queue,
+    bench_queue_total
 );
 criterion_main!(benches);

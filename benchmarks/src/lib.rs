@@ -1,11 +1,11 @@
 //! The engine and the checker measured against what users would otherwise
-//! pick: plain sequential code, a `Mutex` (an `RwLock` where it fits), and
-//! the two published Rust STMs, the `stm` crate 0.4 (rust-stm) and
-//! `kovan-stm` 0.2.0, on the same workloads, in one run, so that every
-//! change shows what it costs.
+//! pick: plain sequential code, a `Mutex` (an `RwLock` where it fits),
+//! rayon for the queue's items, and the two published Rust STMs, the `stm`
+//! crate 0.4 (rust-stm) and `kovan-stm` 0.2.0, on the same workloads, in
+//! one run, so that every change shows what it costs.
 //!
 //! Each workload is one module ([`bank`], [`work`], [`counter`],
-//! [`read_mostly`], [`queue`], [`checker`]) holding one small
+//! [`read_mostly`], [`queue`], [`queue_total`], [`checker`]) holding one small
 //! implementation per contender, all of the same shape ([`SharedOp`] for
 //! what threads share, [`SequentialOp`] for the baseline). The criterion
 //! benches (`benches/engine.rs`, `benches/checker.rs`) register them under
@@ -20,6 +20,7 @@ pub mod counter;
 pub mod machine;
 pub mod peer_histories;
 pub mod queue;
+pub mod queue_total;
 pub mod read_mostly;
 pub mod report;
 pub mod results;
@@ -43,6 +44,9 @@ pub mod names {
     pub const READ_MOSTLY: &str = "read_mostly";
     /// Group: 100,000 independent items through the transaction queue.
     pub const QUEUE: &str = "queue";
+    /// Group: 10,000 items through the transaction queue, all adding to one
+    /// total.
+    pub const QUEUE_TOTAL: &str = "queue_total";
     /// Group: the history checker, by history size.
     pub const HISTORY_CHECK: &str = "history_check";
     /// Group: parsing a history file, by history size.
@@ -58,16 +62,24 @@ pub mod names {
     pub const MUTEX: &str = "mutex";
     /// `std::sync::RwLock`.
     pub const RWLOCK: &str = "rwlock";
+    /// rayon's parallel iterators on a pool of exactly the thread count.
+    pub const RAYON: &str = "rayon";
     /// This project's engine.
     pub const STM_CORE: &str = "stm-core";
     /// The `stm` crate 0.4.
     pub const RUST_STM: &str = "rust-stm";
     /// `kovan-stm` 0.2.0.
     pub const KOVAN_STM: &str = "kovan-stm";
-    /// `TransactionQueue::run`, by workers.
+    /// `TransactionQueue::run`, by workers (items updating with `modify`).
     pub const QUEUE_RUN: &str = "run";
-    /// `TransactionQueue::run_ordered`, by workers.
+    /// `TransactionQueue::run_ordered`, by workers (items updating with
+    /// `modify`).
     pub const QUEUE_RUN_ORDERED: &str = "run_ordered";
+    /// `TransactionQueue::run`, by workers, items updating with `commute`.
+    pub const QUEUE_RUN_COMMUTE: &str = "run-commute";
+    /// `TransactionQueue::run_ordered`, by workers, items updating with
+    /// `commute`.
+    pub const QUEUE_RUN_ORDERED_COMMUTE: &str = "run_ordered-commute";
     /// `stm-check explore`'s path: recorded, every history checked.
     pub const EXPLORE_RECORDED: &str = "recorded";
     /// The same interpreter and scheduler with no history recorded.

@@ -1,27 +1,31 @@
 //! `queue`: the origin's use case, multicore without threads. 100,000
 //! independent items of about a microsecond of work each, each writing its
 //! own variable, through `TransactionQueue::run` and `run_ordered`, against
-//! the plain loop over the items and against threads that pull item numbers
-//! from an atomic counter and lock one `Mutex` per slot.
+//! the plain loop over the items, against rayon's `par_iter_mut` (what a
+//! Rust user would pick for independent items) and against threads that
+//! pull item numbers from an atomic counter and lock one `Mutex` per slot.
 //!
-//! Each implementation's `run` builds what it needs first and returns only
+//! Each implementation's `run` builds what it needs first (the queue's
+//! items; rayon's pool, when the implementation is made) and returns only
 //! the time of the run itself.
 
 use crate::work::private_work;
+use rayon::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuilder};
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
-use stm_core::transaction::TransactionQueue;
+use stm_core::transaction::{ItemFailure, TransactionQueue};
 use stm_core::{Std, Stm, TVar};
 
 /// Items of one run.
 pub const ITEMS: usize = 100_000;
 
-/// What item `i` adds to its slot.
+/// What item `i` adds to its slot (to the total, in `queue_total`).
 #[inline]
-fn item_value(i: usize) -> u64 {
+pub(crate) fn item_value(i: usize) -> u64 {
     private_work(i as u64)
 }
 
@@ -87,26 +91,88 @@ impl Queue {
                 Ok(tx.modify(&slot, |v| v.wrapping_add(value))?)
             });
         }
-        let start = Instant::now();
-        let summary = if ordered {
-            queue.run_ordered()
-        } else {
-            queue.run()
-        };
-        let elapsed = start.elapsed();
-        let summary = summary.unwrap_or_else(|error| match error.failure {
-            stm_core::transaction::ItemFailure::Error(never) => match never {},
-            stm_core::transaction::ItemFailure::WouldBlockForever => {
-                unreachable!("no item retries")
-            }
-        });
-        assert_eq!(summary.committed, self.slots.len() as u64);
-        elapsed
+        time_run(queue, ordered)
     }
 
     /// The slots' values.
     pub fn values(&self) -> Vec<u64> {
         self.slots.iter().map(TVar::load).collect()
+    }
+}
+
+/// Runs every item of `queue`, with `run_ordered` if `ordered`, else with
+/// `run`, and returns the time of the run alone.
+///
+/// # Panics
+///
+/// If an item is not committed exactly once.
+pub(crate) fn time_run(mut queue: TransactionQueue<Std, Infallible>, ordered: bool) -> Duration {
+    let items = queue.len() as u64;
+    let start = Instant::now();
+    let summary = if ordered {
+        queue.run_ordered()
+    } else {
+        queue.run()
+    };
+    let elapsed = start.elapsed();
+    let summary = summary.unwrap_or_else(|error| match error.failure {
+        ItemFailure::Error(never) => match never {},
+        ItemFailure::WouldBlockForever => unreachable!("no item retries"),
+    });
+    assert_eq!(summary.committed, items);
+    elapsed
+}
+
+/// A rayon pool of exactly `threads` threads, started before any timed run.
+///
+/// # Panics
+///
+/// If the operating system cannot start the threads.
+pub(crate) fn rayon_pool(threads: usize) -> ThreadPool {
+    ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap_or_else(|error| panic!("cannot start a rayon pool of {threads} threads: {error}"))
+}
+
+/// `par_iter_mut` over plain slots, on a rayon pool of its own: what a Rust
+/// user would pick instead of the queue for independent items.
+#[derive(Debug)]
+pub struct Rayon {
+    slots: Vec<u64>,
+    pool: ThreadPool,
+}
+
+impl Rayon {
+    /// `items` slots at 0, and a pool of `threads` threads.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system cannot start the threads.
+    pub fn new(items: usize, threads: usize) -> Self {
+        Rayon {
+            slots: vec![0; items],
+            pool: rayon_pool(threads),
+        }
+    }
+
+    /// Runs every item once on the pool.
+    pub fn run(&mut self) -> Duration {
+        let slots = &mut self.slots;
+        let start = Instant::now();
+        self.pool.install(|| {
+            slots
+                .par_iter_mut()
+                .enumerate()
+                .for_each(|(i, slot)| *slot = slot.wrapping_add(item_value(i)));
+        });
+        black_box(&mut self.slots);
+        start.elapsed()
+    }
+
+    /// The slots' values.
+    pub fn values(&self) -> Vec<u64> {
+        self.slots.clone()
     }
 }
 
@@ -179,5 +245,10 @@ mod tests {
         let locked = Locked::new(items);
         locked.run(2);
         assert_eq!(locked.values(), expected);
+        for threads in [1, 2] {
+            let mut rayon = Rayon::new(items, threads);
+            rayon.run();
+            assert_eq!(rayon.values(), expected, "rayon on {threads} threads");
+        }
     }
 }
