@@ -33,24 +33,37 @@ pub enum InjectedBug {
     /// memory model shows it: loom finds it, shuttle (sequentially
     /// consistent) cannot.
     PublishRelaxed,
+    /// A transaction queue worker announces a change the idle workers wait
+    /// for (more items, the commit turn passing, the run ending) by looking
+    /// whether anyone sleeps before it makes the change, not after: a worker
+    /// that goes to sleep in between is never woken, and the run hangs (a
+    /// lost wake-up).
+    LoseQueueWakeup,
+    /// A transaction queue worker claims items with a load and a store
+    /// instead of a compare-and-swap: two workers can claim the same items,
+    /// which then run, and commit, twice.
+    ClaimItemsTwice,
 }
 
 impl InjectedBug {
     /// Every injectable bug.
-    pub const ALL: [InjectedBug; 6] = [
+    pub const ALL: [InjectedBug; 8] = [
         InjectedBug::SkipReadValidation,
         InjectedBug::UnlockBeforeWriteBack,
         InjectedBug::ReadWithoutVersionCheck,
         InjectedBug::LoseRetryWakeup,
         InjectedBug::FreeBeforeReadersLeave,
         InjectedBug::PublishRelaxed,
+        InjectedBug::LoseQueueWakeup,
+        InjectedBug::ClaimItemsTwice,
     ];
 
     /// The bugs of the transaction protocol (validation, publication order,
     /// snapshots, wake-ups): each shows in the values and histories of a
     /// sequentially consistent execution, so shuttle's schedulers and the
-    /// fuzzer find them. The others break memory safety or orderings, and
-    /// need loom, Miri or AddressSanitizer.
+    /// fuzzer find them. Of the others, two break memory safety or orderings,
+    /// and need loom, Miri or AddressSanitizer, and two break the
+    /// transaction queue's hand-off (its models find them).
     pub const TRANSACTION_PROTOCOL: [InjectedBug; 4] = [
         InjectedBug::SkipReadValidation,
         InjectedBug::UnlockBeforeWriteBack,
@@ -67,6 +80,8 @@ impl InjectedBug {
             InjectedBug::LoseRetryWakeup => "lose-retry-wakeup",
             InjectedBug::FreeBeforeReadersLeave => "free-before-readers-leave",
             InjectedBug::PublishRelaxed => "publish-relaxed",
+            InjectedBug::LoseQueueWakeup => "lose-queue-wakeup",
+            InjectedBug::ClaimItemsTwice => "claim-items-twice",
         }
     }
 

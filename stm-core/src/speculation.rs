@@ -111,8 +111,7 @@ impl<P: Platform, R, E> DetachedAttempt<P, R, E> {
             started,
             ending,
         } = self;
-        let tx =
-            Transaction::resume(runtime, context, site, read_version, attempt, started);
+        let tx = Transaction::resume(runtime, context, site, read_version, attempt, started);
         tx.context.reads = reads;
         tx.context.writes = writes;
         // Pinned now: the logged headers cannot be freed before the logs are

@@ -3,74 +3,37 @@
 //! must exit when the run ends) and `run_ordered`'s commit order, under
 //! shuttle's random and PCT schedulers and under loom.
 
+mod support {
+    pub mod queue_scenarios;
+}
+
+use std::sync::atomic::{AtomicU64, Ordering};
 use stm_core::transaction::TransactionQueue;
-use stm_core::{LoomPlatform, Platform, ShuttlePlatform, Stm, TVar};
+use stm_core::{LoomPlatform, Platform, ShuttlePlatform, Stm};
+use support::queue_scenarios::*;
 
-/// Three items over one log; item 0 adds a fourth. Returns the log.
-fn run_small_queue<P: Platform>(ordered: bool, workers: usize) -> Vec<u32> {
-    let stm = Stm::<P>::for_platform();
-    let log: TVar<Vec<u32>, P> = stm.new_tvar(Vec::new());
-    let counter = stm.new_tvar(0u32);
-    let mut queue = TransactionQueue::<P, String>::with_runtime(&stm).workers(workers);
-    for label in 0..3u32 {
-        let (log, counter) = (log.clone(), counter.clone());
-        queue.add(move |tx| {
-            // Read-modify-write of a shared counter makes items conflict.
-            let n = tx.read(&counter)?;
-            tx.write(&counter, n + 1)?;
-            tx.modify(&log, |mut l| {
-                l.push(label);
-                l
-            })?;
-            if label == 0 {
-                let log = log.clone();
-                tx.add(move |tx| {
-                    Ok(tx.modify(&log, |mut l| {
-                        l.push(99);
-                        l
-                    })?)
-                });
-            }
-            Ok(())
-        });
-    }
-    let summary = if ordered {
-        queue.run_ordered()
-    } else {
-        queue.run()
-    }
-    .unwrap();
-    assert_eq!(summary.committed, 4);
-    assert_eq!(counter.load(), 3);
-    log.load()
+fn ordered_commits_in_add_order_on<P: Platform>() {
+    ordered_commits_in_add_order(Stm::<P>::for_platform());
 }
 
-fn ordered_commits_in_add_order<P: Platform>() {
-    assert_eq!(run_small_queue::<P>(true, 2), vec![0, 1, 2, 99]);
-}
-
-fn unordered_hands_every_item_over_once<P: Platform>() {
-    let mut log = run_small_queue::<P>(false, 2);
-    let child_after_parent = log.iter().position(|&l| l == 99) > log.iter().position(|&l| l == 0);
-    assert!(
-        child_after_parent,
-        "an added item ran before its parent committed: {log:?}"
-    );
-    log.sort_unstable();
-    assert_eq!(log, vec![0, 1, 2, 99]);
+fn unordered_hands_every_item_over_once_on<P: Platform>() {
+    unordered_hands_every_item_over_once(Stm::<P>::for_platform());
 }
 
 const ITERATIONS: usize = 1_000;
 
 #[test]
 fn shuttle_ordered_random() {
-    shuttle::check_random(ordered_commits_in_add_order::<ShuttlePlatform>, ITERATIONS);
+    shuttle::check_random(
+        ordered_commits_in_add_order_on::<ShuttlePlatform>,
+        ITERATIONS,
+    );
 }
 
 #[test]
 fn shuttle_ordered_pct() {
     shuttle::check_pct(
-        ordered_commits_in_add_order::<ShuttlePlatform>,
+        ordered_commits_in_add_order_on::<ShuttlePlatform>,
         ITERATIONS,
         3,
     );
@@ -79,7 +42,7 @@ fn shuttle_ordered_pct() {
 #[test]
 fn shuttle_hand_off_random() {
     shuttle::check_random(
-        unordered_hands_every_item_over_once::<ShuttlePlatform>,
+        unordered_hands_every_item_over_once_on::<ShuttlePlatform>,
         ITERATIONS,
     );
 }
@@ -87,7 +50,7 @@ fn shuttle_hand_off_random() {
 #[test]
 fn shuttle_hand_off_pct() {
     shuttle::check_pct(
-        unordered_hands_every_item_over_once::<ShuttlePlatform>,
+        unordered_hands_every_item_over_once_on::<ShuttlePlatform>,
         ITERATIONS,
         3,
     );
@@ -98,7 +61,7 @@ fn shuttle_three_workers_ordered() {
     shuttle::check_pct(
         || {
             assert_eq!(
-                run_small_queue::<ShuttlePlatform>(true, 3),
+                run_small_queue(Stm::<ShuttlePlatform>::for_platform(), true, 3),
                 vec![0, 1, 2, 99]
             )
         },
@@ -120,37 +83,55 @@ fn loom_model(f: impl Fn() + Sync + Send + 'static) {
 /// idle; it must be woken, and both workers must exit.
 #[test]
 fn loom_hand_off() {
-    loom_model(|| {
-        let stm = Stm::<LoomPlatform>::for_platform();
-        let n = stm.new_tvar(0u32);
-        let mut queue = TransactionQueue::<LoomPlatform, String>::with_runtime(&stm).workers(2);
-        let n2 = n.clone();
-        queue.add(move |tx| {
-            tx.modify(&n2, |v| v + 1)?;
-            let n3 = n2.clone();
-            tx.add(move |tx| Ok(tx.modify(&n3, |v| v + 10)?));
-            Ok(())
-        });
-        assert_eq!(queue.run().unwrap().committed, 2);
-        assert_eq!(n.load(), 11);
-    });
+    loom_model(|| an_added_item_wakes_an_idle_worker(Stm::<LoomPlatform>::for_platform()));
 }
 
-/// The commit turn: two items on two workers commit in add order.
+/// The commit turn: two order-dependent items on two workers commit in add
+/// order, the second one detached if it finishes first.
 #[test]
 fn loom_ordered_turn() {
+    loom_model(|| ordered_items_commit_in_turn(Stm::<LoomPlatform>::for_platform()));
+}
+
+/// The hand-over of a detached item: committed once, without running
+/// again; some execution must have detached it, or the model proved nothing.
+#[test]
+fn loom_detached_item_commits_once() {
+    static DETACHED: AtomicU64 = AtomicU64::new(0);
     loom_model(|| {
-        let stm = Stm::<LoomPlatform>::for_platform();
-        let x = stm.new_tvar(1i64);
-        let mut queue = TransactionQueue::<LoomPlatform, String>::with_runtime(&stm).workers(2);
-        for k in [2i64, 3] {
-            let x = x.clone();
-            queue.add(move |tx| Ok(tx.modify(&x, |v| v * k + k)?));
-        }
-        queue.run_ordered().unwrap();
-        // (1 * 2 + 2) * 3 + 3 = 15; the other order would give 12.
-        assert_eq!(x.load(), 15);
+        let detached = independent_ordered_items_commit_once(Stm::<LoomPlatform>::for_platform());
+        DETACHED.fetch_add(detached, Ordering::Relaxed);
     });
+    assert!(
+        DETACHED.load(Ordering::Relaxed) > 0,
+        "no execution detached an item"
+    );
+}
+
+#[test]
+fn shuttle_detached_item_commits_once_pct() {
+    static DETACHED: AtomicU64 = AtomicU64::new(0);
+    shuttle::check_pct(
+        || {
+            let detached =
+                independent_ordered_items_commit_once(Stm::<ShuttlePlatform>::for_platform());
+            DETACHED.fetch_add(detached, Ordering::Relaxed);
+        },
+        ITERATIONS,
+        3,
+    );
+    assert!(
+        DETACHED.load(Ordering::Relaxed) > 0,
+        "no execution detached an item"
+    );
+}
+
+#[test]
+fn shuttle_idle_worker_is_woken_random() {
+    shuttle::check_random(
+        || an_added_item_wakes_an_idle_worker(Stm::<ShuttlePlatform>::for_platform()),
+        ITERATIONS,
+    );
 }
 
 /// Item 0 sets a flag; items 1 and 2 fail (with an error, with a panic) when

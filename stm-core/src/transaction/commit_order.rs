@@ -53,9 +53,8 @@ impl<P: Platform, F: Send> CommitOrder<P, F> {
     /// Ends item `id`'s turn (it committed), wakes sleepers, and takes item
     /// `id + 1` if it finished and waits (see the module docs).
     pub(crate) fn pass(&self, id: ItemId, parking: &Parking<P>) -> Option<Box<F>> {
-        let before = self.turn.fetch_add(1, Ordering::AcqRel);
+        let before = parking.announce(|| self.turn.fetch_add(1, Ordering::AcqRel));
         debug_assert_eq!(before, id.0, "only the turn's holder passes it");
-        parking.wake_all();
         self.finished.take(id.0 + 1)
     }
 

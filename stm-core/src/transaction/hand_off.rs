@@ -53,12 +53,20 @@ pub(crate) struct HandOff<P: Platform, T: Send> {
     /// Non-zero once the run stops early.
     stopping: P::AtomicU64,
     pub(crate) parking: Parking<P>,
+    /// The injected bug `ClaimItemsTwice`: claim with a load and a store.
+    claim_racily: bool,
 }
 
+/// Injected bugs the hand-off can carry (tests only).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct HandOffBugs {
+    pub(crate) lose_wakeup: bool,
+    pub(crate) claim_twice: bool,
+}
 
 impl<P: Platform, T: Send> HandOff<P, T> {
     /// A hand-off holding `items`, numbered from 0 in order.
-    pub(crate) fn new(items: Vec<Box<T>>) -> Self {
+    pub(crate) fn new(items: Vec<Box<T>>, bugs: HandOffBugs) -> Self {
         let slots = SlotTable::new(items.len());
         let count = items.len() as u64;
         for (id, item) in (0..).zip(items) {
@@ -70,21 +78,22 @@ impl<P: Platform, T: Send> HandOff<P, T> {
             next: Padded(P::AtomicU64::new(0)),
             finished: P::AtomicU64::new(0),
             stopping: P::AtomicU64::new(0),
-            parking: Parking::new(),
+            parking: Parking::new(bugs.lose_wakeup),
+            claim_racily: bugs.claim_twice,
         }
     }
 
     /// Numbers `items` after every item numbered so far, in order, makes
     /// them claimable and wakes sleeping workers; returns the first number.
     pub(crate) fn add(&self, items: Vec<Box<T>>) -> u64 {
-        let first = self
-            .allocated
-            .fetch_add(items.len() as u64, Ordering::AcqRel);
-        for (id, item) in (first..).zip(items) {
-            self.slots.put(id, item);
-        }
-        self.parking.wake_all();
-        first
+        let count = items.len() as u64;
+        self.parking.announce(|| {
+            let first = self.allocated.fetch_add(count, Ordering::AcqRel);
+            for (id, item) in (first..).zip(items) {
+                self.slots.put(id, item);
+            }
+            first
+        })
     }
 
     /// Numbers allocated so far (`exact`: by a read-modify-write, for a
@@ -104,6 +113,11 @@ impl<P: Platform, T: Send> HandOff<P, T> {
                 return None;
             }
             let batch = ((end - next) / (8 * workers as u64)).clamp(1, max_batch);
+            if self.claim_racily {
+                P::yield_now();
+                self.next.store(next + batch, Ordering::Relaxed);
+                return Some(next..next + batch);
+            }
             match self.next.compare_exchange(
                 next,
                 next + batch,
@@ -123,11 +137,16 @@ impl<P: Platform, T: Send> HandOff<P, T> {
     }
 
     /// Takes claimed item `id` from its slot, waiting for it if the item is
-    /// still being put there (numbered by `add`, not yet stored).
-    pub(crate) fn take(&self, id: u64) -> Box<T> {
+    /// still being put there (numbered by `add`, not yet stored). `None`
+    /// only with the injected `ClaimItemsTwice`, for the second of two
+    /// workers that claimed the item (the first took it).
+    pub(crate) fn take(&self, id: u64) -> Option<Box<T>> {
+        if self.claim_racily {
+            return self.slots.take(id);
+        }
         loop {
             if let Some(item) = self.slots.take_claimed(id) {
-                return item;
+                return Some(item);
             }
             P::yield_now();
         }
@@ -136,12 +155,12 @@ impl<P: Platform, T: Send> HandOff<P, T> {
     /// Counts `count` items settled by the caller; returns whether the run
     /// is over (every allocated item settled), waking sleepers if so.
     pub(crate) fn settled(&self, count: u64) -> bool {
-        self.finished.fetch_add(count, Ordering::AcqRel);
-        let over = self.is_over(true);
-        if over {
-            self.parking.wake_all();
+        if count > 0 {
+            self.parking.announce(|| {
+                self.finished.fetch_add(count, Ordering::AcqRel);
+            });
         }
-        over
+        self.is_over(true)
     }
 
     /// Whether every allocated item is settled (see the module docs for
@@ -153,8 +172,8 @@ impl<P: Platform, T: Send> HandOff<P, T> {
 
     /// Stops the run: nothing more is claimed, and sleepers are woken.
     pub(crate) fn stop(&self) {
-        self.stopping.swap(1, Ordering::AcqRel);
-        self.parking.wake_all();
+        self.parking
+            .announce(|| self.stopping.swap(1, Ordering::AcqRel));
     }
 
     /// Whether the run stops (`exact`: by a read-modify-write).

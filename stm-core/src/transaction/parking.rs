@@ -28,20 +28,42 @@ pub(crate) struct Parking<P: Platform> {
     /// Non-zero while some event may be registered.
     sleepers: P::AtomicU64,
     idle: P::Mutex<Vec<Arc<P::Event>>>,
+    /// The injected bug `LoseQueueWakeup`: look for sleepers before the
+    /// change.
+    look_first: bool,
 }
 
 impl<P: Platform> Parking<P> {
-    pub(crate) fn new() -> Self {
+    /// `look_first` injects the lost wake-up of `InjectedBug::LoseQueueWakeup`.
+    pub(crate) fn new(look_first: bool) -> Self {
         Parking {
             sleepers: P::AtomicU64::new(0),
             idle: P::Mutex::new(Vec::new()),
+            look_first,
         }
+    }
+
+    /// Makes a `change` sleepers wait for (a read-modify-write, see the
+    /// module docs) and wakes them; returns what `change` returned.
+    #[inline]
+    pub(crate) fn announce<R>(&self, change: impl FnOnce() -> R) -> R {
+        if self.look_first {
+            let anyone = self.sleepers.load(Ordering::Acquire) != 0;
+            let result = change();
+            if anyone {
+                self.wake_all();
+            }
+            return result;
+        }
+        let result = change();
+        self.wake_all();
+        result
     }
 
     /// Returns once `ready(exact)` holds. `ready(false)` may use plain
     /// loads (a poll); `ready(true)` must read, with a read-modify-write,
     /// every variable whose change it waits for, and every such change
-    /// must be a read-modify-write followed by [`wake_all`](Self::wake_all).
+    /// must be a read-modify-write made through [`announce`](Self::announce).
     pub(crate) fn wait_until(&self, mut ready: impl FnMut(bool) -> bool) {
         for _ in 0..P::SPINS_BEFORE_BLOCKING {
             if ready(false) {
@@ -67,10 +89,9 @@ impl<P: Platform> Parking<P> {
         }
     }
 
-    /// Wakes every sleeper, if any; called after each change of the state
-    /// sleepers wait on (see the module docs).
+    /// Wakes every sleeper, if any.
     #[inline]
-    pub(crate) fn wake_all(&self) {
+    fn wake_all(&self) {
         if self.sleepers.load(Ordering::Acquire) == 0 {
             return;
         }

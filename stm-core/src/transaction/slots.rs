@@ -30,7 +30,9 @@ impl<P: Platform, T: Send> SlotTable<P, T> {
     /// A table whose first chunk has room for `first` slots (at least 64).
     pub(crate) fn new(first: usize) -> Self {
         let table = SlotTable {
-            directory: (0..CHUNKS).map(|_| P::AtomicPtr::new(ptr::null_mut())).collect(),
+            directory: (0..CHUNKS)
+                .map(|_| P::AtomicPtr::new(ptr::null_mut()))
+                .collect(),
             first: (first as u64).max(64),
             growing: P::Mutex::new(()),
             owns: PhantomData,

@@ -35,6 +35,15 @@ pub(crate) struct Finished<P: Platform, E> {
 /// order the worker committed them.
 pub(crate) type Committed = Vec<(u64, ItemId)>;
 
+/// What one worker did in a run.
+#[derive(Default)]
+pub(crate) struct WorkerReport {
+    /// In a run in any order, the items it committed.
+    pub(crate) committed: Committed,
+    /// In an ordered run, the items it detached (finished before their turn).
+    pub(crate) detached: u64,
+}
+
 /// Everything the workers of one run share.
 pub(crate) struct RunShared<P: Platform, E: Send + 'static> {
     pub(crate) stm: Stm<P>,
@@ -49,13 +58,13 @@ pub(crate) struct RunShared<P: Platform, E: Send + 'static> {
 
 impl<P: Platform, E: Send + 'static> RunShared<P, E> {
     /// Runs items until none is left or the run stops.
-    pub(crate) fn work(&self) -> Committed {
-        let mut committed = Vec::new();
+    pub(crate) fn work(&self) -> WorkerReport {
+        let mut report = WorkerReport::default();
         match &self.order {
-            None => self.work_in_any_order(&mut committed),
-            Some(order) => self.work_in_order(order),
+            None => self.work_in_any_order(&mut report.committed),
+            Some(order) => self.work_in_order(order, &mut report.detached),
         }
-        committed
+        report
     }
 
     fn work_in_any_order(&self, committed: &mut Committed) {
@@ -69,7 +78,7 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
                 for id in batch {
                     let item = hand_off.take(id);
                     settled += 1;
-                    if !hand_off.is_stopping(false) {
+                    if let Some(item) = item.filter(|_| !hand_off.is_stopping(false)) {
                         self.run_in_any_order(ItemId(id), item, committed);
                     }
                 }
@@ -111,7 +120,7 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         }
     }
 
-    fn work_in_order(&self, order: &CommitOrder<P, Finished<P, E>>) {
+    fn work_in_order(&self, order: &CommitOrder<P, Finished<P, E>>, detached: &mut u64) {
         let hand_off = &self.hand_off;
         let window = ORDERED_WINDOW_PER_WORKER * self.workers as u64;
         loop {
@@ -121,7 +130,9 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
             let turn = order.turn(false);
             if let Some(batch) = hand_off.claim(self.workers, 1, turn + window) {
                 for id in batch {
-                    self.run_in_order(order, ItemId(id), hand_off.take(id));
+                    if let Some(item) = hand_off.take(id) {
+                        self.run_in_order(order, ItemId(id), item, detached);
+                    }
                 }
                 continue;
             }
@@ -146,6 +157,7 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         order: &CommitOrder<P, Finished<P, E>>,
         id: ItemId,
         mut item: Box<Item<P, E>>,
+        detached: &mut u64,
     ) {
         let mut added = Vec::new();
         let stopping = |exact| self.hand_off.is_stopping(exact);
@@ -165,6 +177,7 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
                     order.pass(id, parking).map(|next| (ItemId(id.0 + 1), next))
                 }
                 Outcome::Detached(attempt) => {
+                    *detached += 1;
                     let finished = Box::new(Finished {
                         item,
                         added,

@@ -1,0 +1,44 @@
+//! The injected queue bugs, each caught by a model of
+//! `support/queue_scenarios.rs` run on a runtime with the bug switched on:
+//! `lose-queue-wakeup` (a worker looks for sleepers before it announces a
+//! change, not after) leaves a worker asleep at the end of a run, which
+//! loom reports as a deadlock; `claim-items-twice` (items claimed with a
+//! load and a store) lets two workers claim one item, and the run's count
+//! of settled items no longer matches: shuttle finds a run that hangs or
+//! ends with items missing. Each test expects the model to fail.
+
+mod support {
+    // Each binary uses some of the scenarios.
+    #[allow(dead_code)]
+    pub mod queue_scenarios;
+}
+
+use stm_core::{InjectedBug, LoomPlatform, Platform, ShuttlePlatform, Stm, StmConfig};
+use support::queue_scenarios::*;
+
+fn with_bug<P: Platform>(bug: InjectedBug) -> Stm<P> {
+    Stm::<P>::with_injected_bug(StmConfig::default(), None, bug)
+}
+
+#[test]
+#[should_panic(expected = "deadlock")]
+fn lose_queue_wakeup_is_caught_by_the_hand_off_model() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(|| {
+        an_added_item_wakes_an_idle_worker(with_bug::<LoomPlatform>(InjectedBug::LoseQueueWakeup))
+    });
+}
+
+#[test]
+#[should_panic]
+fn claim_items_twice_is_caught_by_the_hand_off_test() {
+    shuttle::check_random(
+        || {
+            unordered_hands_every_item_over_once(with_bug::<ShuttlePlatform>(
+                InjectedBug::ClaimItemsTwice,
+            ))
+        },
+        1_000,
+    );
+}
