@@ -195,6 +195,13 @@ pub trait Platform: Sized + Send + Sync + 'static {
     /// calls it, so that model checkers can make progress.
     fn yield_now();
 
+    /// Pauses for a moment in a busy wait that expects to end within
+    /// microseconds: a spin-loop hint to the CPU on real threads (no system
+    /// call), a yield under a model checker (a scheduling point).
+    fn pause() {
+        Self::yield_now();
+    }
+
     /// A small number identifying the calling thread, used to pick a
     /// statistics stripe and to name threads in recorded events. Unique per
     /// thread on std and under shuttle (its task id); 0 under loom.

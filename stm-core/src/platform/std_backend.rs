@@ -75,6 +75,11 @@ impl Platform for Std {
     }
 
     #[inline]
+    fn pause() {
+        core::hint::spin_loop();
+    }
+
+    #[inline]
     fn thread_slot() -> usize {
         THREAD_SLOT.with(|slot| {
             if slot.get() == usize::MAX {

@@ -27,12 +27,17 @@ use super::ItemId;
 use crate::attempt::{CommitGate, Turn};
 use crate::platform::{AtomicWord, Ordering, Platform};
 
+/// How long (in spin-loop pauses, about a microsecond or two on real
+/// threads) an item that finished right behind the turn's holder polls
+/// for its turn before it is detached.
+const POLLS_BEFORE_DETACHING: u32 = 256;
+
 /// The commit turn of an ordered run, and the items waiting for it.
 pub(crate) struct CommitOrder<P: Platform, F: Send> {
     /// The number of the item whose turn it is to commit.
     turn: Padded<P::AtomicU64>,
     /// Items whose body finished before their turn.
-    finished: SlotTable<P, F>,
+    finished: SlotTable<P, Box<F>>,
 }
 
 impl<P: Platform, F: Send> CommitOrder<P, F> {
@@ -128,7 +133,16 @@ impl<P: Platform, F: Send> CommitGate for OrderedGate<'_, P, F> {
         if (self.stopping)(false) {
             return Turn::Abandon;
         }
-        if self.order.turn(false) == self.id.0 {
+        let mut turn = self.order.turn(false);
+        // The item just before holds the turn: it is committing, or about
+        // to. Waiting a moment for it is cheaper than detaching.
+        let mut polls = 0;
+        while turn + 1 == self.id.0 && polls < POLLS_BEFORE_DETACHING {
+            P::pause();
+            polls += 1;
+            turn = self.order.turn(false);
+        }
+        if turn == self.id.0 {
             self.holds = true;
             return Turn::Go;
         }

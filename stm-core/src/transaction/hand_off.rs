@@ -22,7 +22,7 @@
 //! (`commit_order`). Idle workers sleep in [`Parking`].
 
 use super::parking::Parking;
-use super::slots::SlotTable;
+use super::slots::{SlotTable, SlotValue};
 use crate::platform::{AtomicWord, Ordering, Platform};
 use core::ops::Range;
 
@@ -41,7 +41,7 @@ impl<T> core::ops::Deref for Padded<T> {
     }
 }
 
-pub(crate) struct HandOff<P: Platform, T: Send> {
+pub(crate) struct HandOff<P: Platform, T: SlotValue> {
     slots: SlotTable<P, T>,
     /// The next number to claim.
     next: Padded<P::AtomicU64>,
@@ -64,9 +64,9 @@ pub(crate) struct HandOffBugs {
     pub(crate) claim_twice: bool,
 }
 
-impl<P: Platform, T: Send> HandOff<P, T> {
+impl<P: Platform, T: SlotValue> HandOff<P, T> {
     /// A hand-off holding `items`, numbered from 0 in order.
-    pub(crate) fn new(items: Vec<Box<T>>, bugs: HandOffBugs) -> Self {
+    pub(crate) fn new(items: Vec<T>, bugs: HandOffBugs) -> Self {
         let slots = SlotTable::new(items.len());
         let count = items.len() as u64;
         for (id, item) in (0..).zip(items) {
@@ -85,7 +85,7 @@ impl<P: Platform, T: Send> HandOff<P, T> {
 
     /// Numbers `items` after every item numbered so far, in order, makes
     /// them claimable and wakes sleeping workers; returns the first number.
-    pub(crate) fn add(&self, items: Vec<Box<T>>) -> u64 {
+    pub(crate) fn add(&self, items: Vec<T>) -> u64 {
         let count = items.len() as u64;
         self.parking.announce(|| {
             let first = self.allocated.fetch_add(count, Ordering::AcqRel);
@@ -140,7 +140,7 @@ impl<P: Platform, T: Send> HandOff<P, T> {
     /// still being put there (numbered by `add`, not yet stored). `None`
     /// only with the injected `ClaimItemsTwice`, for the second of two
     /// workers that claimed the item (the first took it).
-    pub(crate) fn take(&self, id: u64) -> Option<Box<T>> {
+    pub(crate) fn take(&self, id: u64) -> Option<T> {
         if self.claim_racily {
             return self.slots.take(id);
         }

@@ -79,13 +79,13 @@
 
 mod commit_order;
 mod hand_off;
+mod item;
 mod parking;
 mod slots;
 mod worker;
 
 use crate::conflict_report::ConflictReport;
 use crate::error::TxError;
-use crate::ids::CallSite;
 use crate::injected_bug::BugSwitch;
 use crate::platform::{Join, Lock, Platform, Std};
 use crate::stats::StmStats;
@@ -96,6 +96,7 @@ use core::fmt;
 use core::ops::{Deref, DerefMut};
 use core::panic::Location;
 use hand_off::{HandOff, HandOffBugs};
+use item::{Item, ItemArena};
 use worker::{Failure, RunShared};
 
 /// The default error type of queue items: any error.
@@ -113,20 +114,11 @@ impl fmt::Display for ItemId {
     }
 }
 
-type ItemBody<P, E> =
-    Box<dyn FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> + Send + 'static>;
-
-/// A queued work item: its body and where it was added.
-pub(crate) struct Item<P: Platform, E> {
-    body: ItemBody<P, E>,
-    site: CallSite,
-}
-
 /// The transaction an item runs in: everything a [`Transaction`] offers
 /// (through `Deref`), plus [`add`](ItemTx::add).
 pub struct ItemTx<'a, 'rt, P: Platform, E> {
     tx: &'a mut Transaction<'rt, P>,
-    added: &'a mut Vec<Box<Item<P, E>>>,
+    added: &'a mut Vec<Item<P, E>>,
 }
 
 impl<P: Platform, E: Send + 'static> ItemTx<'_, '_, P, E> {
@@ -154,10 +146,7 @@ impl<P: Platform, E: Send + 'static> ItemTx<'_, '_, P, E> {
         &mut self,
         item: impl FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> + Send + 'static,
     ) {
-        self.added.push(Box::new(Item {
-            body: Box::new(item),
-            site: Location::caller(),
-        }));
+        self.added.push(Item::boxed(item, Location::caller()));
     }
 }
 
@@ -239,7 +228,9 @@ pub struct RunSummary {
 /// [module docs](self).
 pub struct TransactionQueue<P: Platform = Std, E = BoxError> {
     stm: Stm<P>,
-    items: Vec<Box<Item<P, E>>>,
+    /// Dropped before `arena`, which holds their closures.
+    items: Vec<Item<P, E>>,
+    arena: ItemArena,
     workers: usize,
     last_committed: Vec<ItemId>,
 }
@@ -274,6 +265,7 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
         TransactionQueue {
             stm: stm.clone(),
             items: Vec::new(),
+            arena: ItemArena::default(),
             workers: P::available_parallelism(),
             last_committed: Vec::new(),
         }
@@ -292,10 +284,8 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
         &mut self,
         item: impl FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> + Send + 'static,
     ) {
-        self.items.push(Box::new(Item {
-            body: Box::new(item),
-            site: Location::caller(),
-        }));
+        let item = Item::in_arena(&mut self.arena, item, Location::caller());
+        self.items.push(item);
     }
 
     /// Items waiting for the next run.
@@ -348,6 +338,7 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
             order: ordered.then(|| CommitOrder::new(count)),
             workers: self.workers,
             failure: P::Mutex::new((None, 0)),
+            arena: core::mem::take(&mut self.arena),
         });
         // The calling thread is one of the workers.
         let helpers: Vec<_> = (1..self.workers)
@@ -357,11 +348,16 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
             })
             .collect();
         let mut reports = vec![shared.work()];
+        // Every helper is joined before a panic goes on.
+        let mut panicked = None;
         for helper in helpers {
             match helper.join() {
                 Ok(theirs) => reports.push(theirs),
-                Err(panic) => std::panic::resume_unwind(panic),
+                Err(panic) => panicked = panicked.or(Some(panic)),
             }
+        }
+        if let Some(panic) = panicked {
+            std::panic::resume_unwind(panic);
         }
         let detached = reports.iter().map(|r| r.detached).sum();
         self.last_committed = match &shared.order {

@@ -24,6 +24,10 @@
 
 use crate::platform::{Arc, AtomicWord, Lock, Ordering, Platform, WakeEvent};
 
+/// Spin-loop pauses between two polls of a waiting worker's first phase
+/// (a poll reads shared counters; pausing keeps it from hammering them).
+const PAUSES_PER_POLL: u32 = 32;
+
 pub(crate) struct Parking<P: Platform> {
     /// Non-zero while some event may be registered.
     sleepers: P::AtomicU64,
@@ -65,11 +69,20 @@ impl<P: Platform> Parking<P> {
     /// every variable whose change it waits for, and every such change
     /// must be a read-modify-write made through [`announce`](Self::announce).
     pub(crate) fn wait_until(&self, mut ready: impl FnMut(bool) -> bool) {
-        for _ in 0..P::SPINS_BEFORE_BLOCKING {
+        // Real threads poll first: briefly without a system call, then
+        // yielding the core, and only then sleep (a wake-up costs
+        // microseconds, more than most waits between items).
+        for poll in 0..P::SPINS_BEFORE_BLOCKING {
             if ready(false) {
                 return;
             }
-            P::yield_now();
+            if poll < P::SPINS_BEFORE_BLOCKING / 2 {
+                for _ in 0..PAUSES_PER_POLL {
+                    P::pause();
+                }
+            } else {
+                P::yield_now();
+            }
         }
         loop {
             let event = Arc::new(P::Event::new());

@@ -2,9 +2,9 @@
 //! queued items wait to be taken, and where ordered items that finished
 //! before their turn wait to be committed.
 //!
-//! Each slot is one atomic pointer: null, or a `Box<T>` handed over from
-//! the thread that stored it to the thread that takes it (release store,
-//! acquire load). The first chunk holds the items queued before the run;
+//! Each slot is one atomic pointer: null, or an owned value of one word
+//! (a [`SlotValue`]: a box, a queued item) handed over from the thread that
+//! stored it to the thread that takes it (release store, acquire load). The first chunk holds the items queued before the run;
 //! items added during it go to chunks allocated as needed, each twice the
 //! size of the one before, so that a slot never moves and finding one costs
 //! a few arithmetic steps and two loads.
@@ -13,20 +13,50 @@ use crate::platform::{AtomicPointer, Lock, Ordering, Platform};
 use core::marker::PhantomData;
 use core::ptr;
 
+/// An owned value that fits in one pointer-sized word, so that a slot can
+/// hold it.
+pub(crate) trait SlotValue: Send + Sized {
+    /// Gives the value up as a non-null word.
+    fn into_raw(self) -> *mut ();
+    /// # Safety
+    /// `raw` came from [`into_raw`](Self::into_raw) and is taken back once.
+    unsafe fn from_raw(raw: *mut ()) -> Self;
+}
+
+impl<T: Send> SlotValue for Box<T> {
+    fn into_raw(self) -> *mut () {
+        Box::into_raw(self).cast()
+    }
+    unsafe fn from_raw(raw: *mut ()) -> Self {
+        // SAFETY: the caller's contract.
+        unsafe { Box::from_raw(raw.cast()) }
+    }
+}
+
+impl<P: Platform, E> SlotValue for super::item::Item<P, E> {
+    fn into_raw(self) -> *mut () {
+        super::item::Item::into_raw(self)
+    }
+    unsafe fn from_raw(raw: *mut ()) -> Self {
+        // SAFETY: the caller's contract.
+        unsafe { super::item::Item::from_raw(raw) }
+    }
+}
+
 /// Chunks in the directory: room for `first << (CHUNKS - 1)` slots.
 const CHUNKS: usize = 48;
 
-pub(crate) struct SlotTable<P: Platform, T: Send> {
+pub(crate) struct SlotTable<P: Platform, T: SlotValue> {
     /// Chunk `c`'s first slot (null until allocated); chunk 0 holds slots
     /// `0..first`, chunk `c > 0` slots `first << (c - 1)..first << c`.
     directory: Box<[P::AtomicPtr]>,
     first: u64,
     /// Serialises chunk allocation.
     growing: P::Mutex<()>,
-    owns: PhantomData<Box<T>>,
+    owns: PhantomData<T>,
 }
 
-impl<P: Platform, T: Send> SlotTable<P, T> {
+impl<P: Platform, T: SlotValue> SlotTable<P, T> {
     /// A table whose first chunk has room for `first` slots (at least 64).
     pub(crate) fn new(first: usize) -> Self {
         let table = SlotTable {
@@ -96,33 +126,33 @@ impl<P: Platform, T: Send> SlotTable<P, T> {
     }
 
     /// Puts `value` in the empty slot `id`.
-    pub(crate) fn put(&self, id: u64, value: Box<T>) {
+    pub(crate) fn put(&self, id: u64, value: T) {
         let (chunk, offset) = self.locate(id);
         let slot = &self.chunk_or_grow(chunk)[offset];
         debug_assert!(slot.load(Ordering::Relaxed).is_null(), "slot {id} is taken");
-        slot.store(Box::into_raw(value).cast(), Ordering::Release);
+        slot.store(value.into_raw(), Ordering::Release);
     }
 
     /// Takes what slot `id` holds, if anything, by an atomic swap: any
     /// number of threads may race for it, and at most one gets it. An
     /// empty slot is only loaded.
     #[inline]
-    pub(crate) fn take(&self, id: u64) -> Option<Box<T>> {
+    pub(crate) fn take(&self, id: u64) -> Option<T> {
         let slot = self.slot(id)?;
         if slot.load(Ordering::Acquire).is_null() {
             return None;
         }
         let value = slot.swap(ptr::null_mut(), Ordering::AcqRel);
-        // SAFETY: a non-null slot holds a box `put` leaked; the swap took it
-        // out, so this thread alone owns it.
-        (!value.is_null()).then(|| unsafe { Box::from_raw(value.cast::<T>()) })
+        // SAFETY: a non-null slot holds a value `put` gave up; the swap took
+        // it out, so this thread alone owns it.
+        (!value.is_null()).then(|| unsafe { T::from_raw(value) })
     }
 
     /// Takes what slot `id` holds, for a caller that alone may take it (it
     /// claimed the number): a load and a store, no read-modify-write.
     /// `None` while the slot is still empty (its `put` is under way).
     #[inline]
-    pub(crate) fn take_claimed(&self, id: u64) -> Option<Box<T>> {
+    pub(crate) fn take_claimed(&self, id: u64) -> Option<T> {
         let slot = self.slot(id)?;
         let value = slot.load(Ordering::Acquire);
         if value.is_null() {
@@ -130,11 +160,11 @@ impl<P: Platform, T: Send> SlotTable<P, T> {
         }
         slot.store(ptr::null_mut(), Ordering::Relaxed);
         // SAFETY: as in `take`; only the caller takes this slot.
-        Some(unsafe { Box::from_raw(value.cast::<T>()) })
+        Some(unsafe { T::from_raw(value) })
     }
 }
 
-impl<P: Platform, T: Send> Drop for SlotTable<P, T> {
+impl<P: Platform, T: SlotValue> Drop for SlotTable<P, T> {
     fn drop(&mut self) {
         for chunk in 0..CHUNKS {
             let Some(slots) = self.chunk(chunk) else {
@@ -144,8 +174,8 @@ impl<P: Platform, T: Send> Drop for SlotTable<P, T> {
                 let value = slot.load(Ordering::Relaxed);
                 if !value.is_null() {
                     // SAFETY: `drop` has the table to itself; the slot owns
-                    // its box.
-                    drop(unsafe { Box::from_raw(value.cast::<T>()) });
+                    // its value.
+                    drop(unsafe { T::from_raw(value) });
                 }
             }
             let start = slots.as_ptr().cast_mut();
@@ -157,12 +187,12 @@ impl<P: Platform, T: Send> Drop for SlotTable<P, T> {
     }
 }
 
-// SAFETY: the table owns boxed `T`s and hands each to exactly one taker,
-// so sharing it moves `T`s between threads: `T: Send` suffices. Its slots
-// and directory are platform atomics, which are `Send + Sync`.
-unsafe impl<P: Platform, T: Send> Sync for SlotTable<P, T> {}
+// SAFETY: the table owns `T`s and hands each to exactly one taker, so
+// sharing it moves `T`s between threads: `T: Send` suffices. Its slots and
+// directory are platform atomics, which are `Send + Sync`.
+unsafe impl<P: Platform, T: SlotValue> Sync for SlotTable<P, T> {}
 // SAFETY: as above.
-unsafe impl<P: Platform, T: Send> Send for SlotTable<P, T> {}
+unsafe impl<P: Platform, T: SlotValue> Send for SlotTable<P, T> {}
 
 #[cfg(test)]
 mod tests {
@@ -171,7 +201,7 @@ mod tests {
 
     #[test]
     fn slots_past_the_first_chunk_grow_and_keep_their_values() {
-        let table = SlotTable::<Std, u64>::new(3);
+        let table = SlotTable::<Std, Box<u64>>::new(3);
         for id in [0, 63, 64, 127, 128, 1000, 70_000] {
             table.put(id, Box::new(id * 10));
         }

@@ -3,7 +3,8 @@
 
 use super::commit_order::{CommitOrder, OrderedGate, UnorderedGate};
 use super::hand_off::{HandOff, MAX_BATCH};
-use super::{Item, ItemId, ItemTx};
+use super::item::{Item, ItemArena};
+use super::{ItemId, ItemTx};
 use crate::attempt::{self, CommitGate, Outcome};
 use crate::platform::{Lock, Platform};
 use crate::speculation::DetachedAttempt;
@@ -14,7 +15,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// How many items per worker an ordered run may execute ahead of the
 /// commit turn.
-const ORDERED_WINDOW_PER_WORKER: u64 = 4;
+const ORDERED_WINDOW_PER_WORKER: u64 = 16;
 
 /// Why a run stopped early.
 pub(crate) enum Failure<E> {
@@ -25,8 +26,8 @@ pub(crate) enum Failure<E> {
 
 /// An item of an ordered run that finished before its turn.
 pub(crate) struct Finished<P: Platform, E> {
-    item: Box<Item<P, E>>,
-    added: Vec<Box<Item<P, E>>>,
+    item: Item<P, E>,
+    added: Vec<Item<P, E>>,
     attempt: DetachedAttempt<P, (), E>,
 }
 
@@ -54,6 +55,11 @@ pub(crate) struct RunShared<P: Platform, E: Send + 'static> {
     /// The first failure, with the item it came from, and how many items
     /// failed.
     pub(crate) failure: P::Mutex<(Option<(ItemId, Failure<E>)>, u64)>,
+    /// The memory of the items queued before the run: dropped last, after
+    /// every item (each worker drops the items it holds before its share
+    /// of this struct). Held, never read.
+    #[allow(dead_code)]
+    pub(crate) arena: ItemArena,
 }
 
 impl<P: Platform, E: Send + 'static> RunShared<P, E> {
@@ -99,7 +105,7 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         hand_off.settled(settled);
     }
 
-    fn run_in_any_order(&self, id: ItemId, mut item: Box<Item<P, E>>, committed: &mut Committed) {
+    fn run_in_any_order(&self, id: ItemId, mut item: Item<P, E>, committed: &mut Committed) {
         let mut added = Vec::new();
         let stopping = || self.hand_off.is_stopping(false);
         let mut gate = UnorderedGate {
@@ -156,7 +162,7 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         &self,
         order: &CommitOrder<P, Finished<P, E>>,
         id: ItemId,
-        mut item: Box<Item<P, E>>,
+        mut item: Item<P, E>,
         detached: &mut u64,
     ) {
         let mut added = Vec::new();
@@ -219,16 +225,16 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
     fn execute(
         &self,
         item: &mut Item<P, E>,
-        added: &mut Vec<Box<Item<P, E>>>,
+        added: &mut Vec<Item<P, E>>,
         gate: &mut impl CommitGate,
         detached: Option<DetachedAttempt<P, (), E>>,
     ) -> Outcome<P, (), E> {
-        let site = item.site;
+        let site = item.site();
         let runtime = self.stm.shared();
         catch_unwind(AssertUnwindSafe(|| {
             let mut body = |tx: &mut Transaction<'_, P>| {
                 added.clear();
-                (item.body)(&mut ItemTx { tx, added })
+                item.run(&mut ItemTx { tx, added })
             };
             match detached {
                 None => attempt::execute(runtime, site, gate, &mut body),

@@ -1,0 +1,252 @@
+//! Queued items, stored so that handing one over costs one pointer and
+//! running it one cache miss.
+//!
+//! An item is its closure and the place it was added, in one block behind
+//! a thin pointer: a header (the functions that call and drop the closure,
+//! and the call site) followed by the closure itself, like a `dyn FnMut`
+//! whose vtable lives in the block. A slot of the hand-off holds the
+//! pointer in one atomic word.
+//!
+//! Items added before a run go to an [`ItemArena`]: blocks carved one after
+//! another from large chunks, so that a run reads its items in order from
+//! memory the prefetcher has already brought in, and frees nothing per
+//! item (a block is only dropped in place; the chunks are freed after the
+//! run, all at once). Items added by running items, on any worker, are
+//! boxed one by one.
+
+use super::ItemTx;
+use crate::error::TxError;
+use crate::ids::CallSite;
+use crate::platform::Platform;
+use core::alloc::Layout;
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ptr::NonNull;
+
+/// Calls an item's closure.
+type CallFn<P, E> = for<'a, 'b, 'rt> unsafe fn(
+    NonNull<Header<P, E>>,
+    &'a mut ItemTx<'b, 'rt, P, E>,
+) -> Result<(), TxError<E>>;
+
+#[repr(C)]
+struct Header<P: Platform, E> {
+    call: CallFn<P, E>,
+    /// Drops the closure, and frees the block if it was boxed.
+    drop: unsafe fn(NonNull<Header<P, E>>),
+    site: CallSite,
+}
+
+/// A header and its closure, laid out in this order.
+#[repr(C)]
+struct Block<F, P: Platform, E> {
+    header: Header<P, E>,
+    body: F,
+}
+
+/// A queued item, owned: running it calls its closure; dropping it drops
+/// the closure (and frees its block, if boxed).
+pub(crate) struct Item<P: Platform, E> {
+    header: NonNull<Header<P, E>>,
+    owns: PhantomData<Box<dyn Send>>,
+}
+
+// SAFETY: an item owns its closure, which is `Send` (both constructors
+// require it); the block is reached only through this unique owner.
+unsafe impl<P: Platform, E> Send for Item<P, E> {}
+
+impl<P: Platform, E> Item<P, E> {
+    /// `body` in a box of its own.
+    pub(crate) fn boxed<F>(body: F, site: CallSite) -> Self
+    where
+        F: FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> + Send + 'static,
+    {
+        let block = Box::new(Block {
+            header: Header {
+                call: call::<F, P, E>,
+                drop: drop_boxed::<F, P, E>,
+                site,
+            },
+            body,
+        });
+        Item {
+            header: NonNull::from(Box::leak(block)).cast(),
+            owns: PhantomData,
+        }
+    }
+
+    /// `body` in `arena` (or boxed, if it does not fit the arena's blocks).
+    pub(crate) fn in_arena<F>(arena: &mut ItemArena, body: F, site: CallSite) -> Self
+    where
+        F: FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> + Send + 'static,
+    {
+        let Some(place) = arena.alloc(Layout::new::<Block<F, P, E>>()) else {
+            return Self::boxed(body, site);
+        };
+        let place = place.cast::<Block<F, P, E>>();
+        // SAFETY: `alloc` returned room for a `Block<F, P, E>`, aligned and
+        // unused, which the arena keeps until after every item in it is
+        // dropped (see `ItemArena`).
+        unsafe {
+            place.write(Block {
+                header: Header {
+                    call: call::<F, P, E>,
+                    drop: drop_in_arena::<F, P, E>,
+                    site,
+                },
+                body,
+            });
+        }
+        Item {
+            header: place.cast(),
+            owns: PhantomData,
+        }
+    }
+
+    /// Where the item was added.
+    pub(crate) fn site(&self) -> CallSite {
+        // SAFETY: the header is initialised and owned by this item.
+        unsafe { self.header.as_ref() }.site
+    }
+
+    /// Runs the item's closure.
+    pub(crate) fn run(&mut self, tx: &mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> {
+        // SAFETY: `call` was made for this block's closure type, and `&mut
+        // self` gives exclusive access to the closure.
+        unsafe { (self.header.as_ref().call)(self.header, tx) }
+    }
+
+    /// The item as one word, for a slot; [`from_raw`](Self::from_raw) takes
+    /// it back.
+    pub(crate) fn into_raw(self) -> *mut () {
+        let raw = self.header.as_ptr().cast();
+        core::mem::forget(self);
+        raw
+    }
+
+    /// # Safety
+    /// `raw` came from [`into_raw`](Self::into_raw) and is taken back once.
+    pub(crate) unsafe fn from_raw(raw: *mut ()) -> Self {
+        Item {
+            // SAFETY: the caller's contract; `into_raw` gave a non-null pointer.
+            header: unsafe { NonNull::new_unchecked(raw.cast()) },
+            owns: PhantomData,
+        }
+    }
+}
+
+impl<P: Platform, E> Drop for Item<P, E> {
+    fn drop(&mut self) {
+        // SAFETY: the block is initialised and this item, its only owner,
+        // is going away.
+        unsafe { (self.header.as_ref().drop)(self.header) }
+    }
+}
+
+/// # Safety
+/// `header` heads a live `Block<F, P, E>`, to which the caller has
+/// exclusive access.
+unsafe fn call<F, P: Platform, E>(
+    header: NonNull<Header<P, E>>,
+    tx: &mut ItemTx<'_, '_, P, E>,
+) -> Result<(), TxError<E>>
+where
+    F: FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>>,
+{
+    // SAFETY: the caller's contract; `Block` is `repr(C)` with the header
+    // first, so the header's address is the block's.
+    let block = unsafe { header.cast::<Block<F, P, E>>().as_mut() };
+    (block.body)(tx)
+}
+
+/// # Safety
+/// `header` heads a live boxed `Block<F, P, E>` that nothing uses any more.
+unsafe fn drop_boxed<F, P: Platform, E>(header: NonNull<Header<P, E>>) {
+    // SAFETY: the caller's contract; the block was leaked from this box type.
+    drop(unsafe { Box::from_raw(header.cast::<Block<F, P, E>>().as_ptr()) });
+}
+
+/// # Safety
+/// `header` heads a live `Block<F, P, E>` in an arena, that nothing uses
+/// any more.
+unsafe fn drop_in_arena<F, P: Platform, E>(header: NonNull<Header<P, E>>) {
+    // SAFETY: the caller's contract; the arena frees the memory later.
+    unsafe { core::ptr::drop_in_place(header.cast::<Block<F, P, E>>().as_ptr()) }
+}
+
+/// Alignment of an arena's chunks, and the largest alignment it serves.
+const ARENA_ALIGN: usize = 64;
+/// Bytes per chunk.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([MaybeUninit<u8>; ARENA_ALIGN]);
+
+/// Memory for the items queued before a run: see the module docs. The
+/// arena must outlive every item placed in it; its owner drops (or runs
+/// and drops) them first.
+#[derive(Default)]
+pub(crate) struct ItemArena {
+    chunks: Vec<Box<[MaybeUninit<Line>]>>,
+    /// Bytes used in the last chunk.
+    used: usize,
+}
+
+impl ItemArena {
+    /// Room for `layout`, or `None` if it is too large or too aligned for
+    /// the arena's chunks.
+    fn alloc(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        if layout.align() > ARENA_ALIGN || layout.size() > CHUNK_BYTES / 4 {
+            return None;
+        }
+        let mut start = self.used.next_multiple_of(layout.align());
+        if self.chunks.is_empty() || start + layout.size() > CHUNK_BYTES {
+            self.chunks
+                .push(Box::new_uninit_slice(CHUNK_BYTES / ARENA_ALIGN));
+            start = 0;
+        }
+        self.used = start + layout.size();
+        let chunk = self.chunks.last_mut().expect("pushed above");
+        // SAFETY: `start + size` is within the chunk's `CHUNK_BYTES`.
+        Some(unsafe { NonNull::new_unchecked(chunk.as_mut_ptr().cast::<u8>().add(start)) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::Std;
+    use std::sync::Arc;
+
+    /// Items in an arena and boxed ones are dropped exactly once (each holds
+    /// an `Arc` whose count shows it), whether they ran or not.
+    #[test]
+    fn items_drop_their_closures_once_in_the_arena_and_boxed() {
+        let alive = Arc::new(());
+        let mut arena = ItemArena::default();
+        let mut items: Vec<Item<Std, ()>> = Vec::new();
+        for i in 0..5_000 {
+            let held = alive.clone();
+            let body = move |_: &mut ItemTx<'_, '_, Std, ()>| {
+                let _ = &held;
+                Ok(())
+            };
+            let site = core::panic::Location::caller();
+            items.push(if i % 3 == 0 {
+                Item::boxed(body, site)
+            } else {
+                Item::in_arena(&mut arena, body, site)
+            });
+        }
+        assert!(arena.chunks.len() > 1, "several chunks used");
+        assert_eq!(Arc::strong_count(&alive), 5_001);
+        let raw = items.pop().expect("items").into_raw();
+        // SAFETY: taken back once.
+        drop(unsafe { Item::<Std, ()>::from_raw(raw) });
+        assert_eq!(Arc::strong_count(&alive), 5_000);
+        drop(items);
+        assert_eq!(Arc::strong_count(&alive), 1);
+        drop(arena);
+    }
+}
