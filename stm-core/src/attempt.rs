@@ -157,6 +157,7 @@ pub(crate) fn execute<P: Platform, R, E>(
                             loser: site,
                             winner: tvar.written_by,
                             lost,
+                            read_modify_write: false,
                         });
                     }
                     continue;
@@ -203,6 +204,7 @@ pub(crate) fn execute<P: Platform, R, E>(
                 loser: site,
                 winner: culprit.and_then(|c| c.written_by()),
                 lost: started.elapsed(),
+                read_modify_write: culprit.is_some_and(|c| tx.read_and_wrote(c)),
             });
         }
         drop(tx);

@@ -33,24 +33,34 @@ pub enum InjectedBug {
     /// memory model shows it: loom finds it, shuttle (sequentially
     /// consistent) cannot.
     PublishRelaxed,
+    /// Apply a commuted update (`tx.commute`) to the value the TVar had
+    /// when the transaction first commuted it (read without logging), not
+    /// to the value current at commit: a commit that came in between is
+    /// lost. Found by the loom and shuttle models of commutes
+    /// (`loom_commute.rs`, `shuttle_commute.rs`) and, from the recorded
+    /// commute bases, by the history checker; stm-check's generated
+    /// workloads do not commute, so its explorer and fuzzer cannot reach it.
+    CommuteStale,
 }
 
 impl InjectedBug {
     /// Every injectable bug.
-    pub const ALL: [InjectedBug; 6] = [
+    pub const ALL: [InjectedBug; 7] = [
         InjectedBug::SkipReadValidation,
         InjectedBug::UnlockBeforeWriteBack,
         InjectedBug::ReadWithoutVersionCheck,
         InjectedBug::LoseRetryWakeup,
         InjectedBug::FreeBeforeReadersLeave,
         InjectedBug::PublishRelaxed,
+        InjectedBug::CommuteStale,
     ];
 
     /// The bugs of the transaction protocol (validation, publication order,
     /// snapshots, wake-ups): each shows in the values and histories of a
     /// sequentially consistent execution, so shuttle's schedulers and the
     /// fuzzer find them. The others break memory safety or orderings, and
-    /// need loom, Miri or AddressSanitizer.
+    /// need loom, Miri or AddressSanitizer, or (`commute-stale`) need a
+    /// program that commutes, which the fuzzer's generated workloads are not.
     pub const TRANSACTION_PROTOCOL: [InjectedBug; 4] = [
         InjectedBug::SkipReadValidation,
         InjectedBug::UnlockBeforeWriteBack,
@@ -67,6 +77,7 @@ impl InjectedBug {
             InjectedBug::LoseRetryWakeup => "lose-retry-wakeup",
             InjectedBug::FreeBeforeReadersLeave => "free-before-readers-leave",
             InjectedBug::PublishRelaxed => "publish-relaxed",
+            InjectedBug::CommuteStale => "commute-stale",
         }
     }
 
