@@ -229,7 +229,7 @@ fn write_commute_suggestion(f: &mut fmt::Formatter<'_>, site: &ConflictSite) -> 
     )?;
     writeln!(
         f,
-        "{indent:>14}  by the transaction(s) at {}{more}; if they do not need the value they read",
+        "{indent:>14}  by the transaction(s) at {}{more}. If they do not need the value they read",
         sites.join(", ")
     )?;
     writeln!(
@@ -238,7 +238,7 @@ fn write_commute_suggestion(f: &mut fmt::Formatter<'_>, site: &ConflictSite) -> 
     )?;
     writeln!(
         f,
-        "{indent:>14}  commit without a read, it no longer conflicts with other updates of the TVar"
+        "{indent:>14}  commit without a read, commutes of one TVar wait for each other instead of aborting."
     )
 }
 
@@ -452,7 +452,7 @@ mod tests {
         let printed = report.to_string();
         assert!(printed.contains("of the total (TVar 1 at"), "{printed}");
         assert!(
-            printed.contains(&format!("at {b} (4x), {d} (3x), {c} (2x) and 1 more;")),
+            printed.contains(&format!("at {b} (4x), {d} (3x), {c} (2x) and 1 more.")),
             "{printed}"
         );
     }

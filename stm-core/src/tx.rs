@@ -260,8 +260,9 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     /// applied, under the TVar's commit lock, to the value current when
     /// this transaction commits (Clojure's `commute`). Use it for updates
     /// whose order does not matter to anyone, such as adding to a total or
-    /// counting events: transactions that only commute a TVar never
-    /// conflict with each other on it.
+    /// counting events: transactions that only commute a TVar do not
+    /// conflict with each other on it (none reads it, so none can
+    /// invalidate another's reads; at commit they wait for each other).
     ///
     /// A commute is not a read: it is not logged in the read set, not
     /// validated, and can never make the attempt abort as a read does. At
@@ -269,9 +270,10 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     /// another committer holds its lock, this one waits a few scheduling
     /// rounds for it (a commit holds locks only for a moment, and the wait
     /// is bounded, so it cannot deadlock) before giving up as for any
-    /// locked write. Then, after the commit version is taken and the reads
-    /// are validated, `f` is applied to the current value and the result is
-    /// installed like any written value.
+    /// locked write (which then happens only when the holder was kept from
+    /// running meanwhile). Then, after the commit version is taken and the
+    /// reads are validated, `f` is applied to the current value and the
+    /// result is installed like any written value.
     ///
     /// Inside the transaction:
     ///
