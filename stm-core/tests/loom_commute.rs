@@ -64,14 +64,14 @@ fn two_commutes(make: MakeRuntime) {
 fn commute_against_modify(make: MakeRuntime) {
     model(move || {
         let stm = make();
-        let x = stm.new_tvar(1u32);
+        let x = stm.new_tvar(2u32);
         let other = {
             let (stm2, x) = (stm.clone(), x.clone());
             stm.spawn(move || stm2.atomically(|tx| tx.modify(&x, |n| n * 3)))
         };
         stm.atomically(|tx| tx.commute(&x, |n| n + 10));
         other.join().unwrap();
-        let serial = [(1 + 10) * 3, 1 * 3 + 10];
+        let serial = [(2 + 10) * 3, 2 * 3 + 10];
         assert!(
             serial.contains(&x.load()),
             "x = {}, not a serial result {serial:?}: an update was lost",
