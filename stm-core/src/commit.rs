@@ -62,7 +62,7 @@ impl<P: Platform> Transaction<'_, P> {
                 .entries
                 .iter()
                 .map(|e| {
-                    let pending = e.pending.as_ref().expect("not yet written back");
+                    let pending = &e.pending;
                     let value = pending.value().expect("commutes are applied");
                     let commuted = match pending {
                         Pending::Commutes(commutes) => {
@@ -152,7 +152,7 @@ impl<P: Platform> Transaction<'_, P> {
             // the updates read what a box points to.
             let current = tvar.value.load(Ordering::Acquire);
             let current_version = entry.before_lock.version();
-            let Some(Pending::Commutes(commutes)) = entry.pending.as_mut() else {
+            let Pending::Commutes(commutes) = &mut entry.pending else {
                 unreachable!("checked above");
             };
             let (base, version) = match &commutes.stale_base {
@@ -201,11 +201,9 @@ impl<P: Platform> Transaction<'_, P> {
         let site = self.site;
         let (writes, replaced) = self.context.writes_and_replaced();
         for entry in &mut writes.entries {
-            let value = entry
-                .pending
-                .take()
-                .and_then(Pending::into_value)
-                .expect("written back once, commutes applied");
+            let value = core::mem::replace(&mut entry.pending, Pending::taken())
+                .into_value()
+                .expect("commutes applied");
             let kind = value.kind();
             let tvar = entry.tvar();
             if unlock_first {

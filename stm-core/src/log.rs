@@ -92,6 +92,14 @@ const _: () = {
 };
 
 impl Pending {
+    /// What an entry holds once write-back has taken its value: a unit,
+    /// stored inline, which frees nothing. (A placeholder rather than an
+    /// `Option` keeps the entry at 32 bytes: `Pending` has one niche, which
+    /// `Commutes` takes.)
+    pub(crate) fn taken() -> Pending {
+        Pending::Value(LoggedValue::new(()))
+    }
+
     /// The value to install: the buffered one, or the commuted updates'
     /// result once commit has applied them.
     pub(crate) fn value(&self) -> Option<&LoggedValue> {
@@ -113,13 +121,17 @@ impl Pending {
 /// One buffered write.
 pub(crate) struct WriteEntry<P: Platform> {
     tvar: NonNull<TVarHeader<P>>,
-    /// What to install (taken out at write-back).
-    pub(crate) pending: Option<Pending>,
+    /// What to install (taken out at write-back, see [`Pending::taken`]).
+    pub(crate) pending: Pending,
     /// The lock word this transaction replaced when it locked the TVar at
     /// commit, so that an abandoned commit can put it back, and so that the
     /// commit knows whether `retry` waiters must be woken.
     pub(crate) before_lock: LockWord,
 }
+
+// Commit walks the entries several times: keep them two to a cache line.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(core::mem::size_of::<WriteEntry<crate::platform::Std>>() == 32);
 
 impl<P: Platform> WriteEntry<P> {
     pub(crate) fn tvar(&self) -> &TVarHeader<P> {
@@ -130,7 +142,7 @@ impl<P: Platform> WriteEntry<P> {
     /// Whether the entry holds commuted updates (not yet turned into a
     /// value by a read).
     pub(crate) fn is_commute(&self) -> bool {
-        matches!(self.pending, Some(Pending::Commutes(_)))
+        matches!(self.pending, Pending::Commutes(_))
     }
 }
 
@@ -154,7 +166,7 @@ pub(crate) struct WriteSet<P: Platform> {
 /// One change to undo when an `or_else` alternative is rolled back.
 enum Undo {
     /// Entry `.0` held `.1` before.
-    Restore(usize, Option<Pending>),
+    Restore(usize, Pending),
     /// Entry `.0` got one more commuted update.
     PopCommute(usize),
 }
@@ -205,8 +217,7 @@ impl<P: Platform> WriteSet<P> {
     /// it.
     #[inline]
     pub(crate) fn get(&self, tvar: &TVarHeader<P>) -> Option<&Pending> {
-        self.position(tvar)
-            .and_then(|i| self.entries[i].pending.as_ref())
+        self.position(tvar).map(|i| &self.entries[i].pending)
     }
 
     /// Buffers `value` for `tvar`, replacing what was buffered (a value, or
@@ -239,20 +250,19 @@ impl<P: Platform> WriteSet<P> {
             self.push(tvar, Pending::Commutes(Box::new(commutes)));
             return;
         };
-        match self.entries[i].pending.as_mut() {
-            Some(Pending::Commutes(commutes)) => {
+        match &mut self.entries[i].pending {
+            Pending::Commutes(commutes) => {
                 commutes.updates.push(update);
                 if self.open_checkpoints > 0 {
                     self.undo.push(Undo::PopCommute(i));
                 }
             }
-            Some(Pending::Value(value)) => {
+            Pending::Value(value) => {
                 // SAFETY: the entry's value has the TVar's type, the one the
                 // update was made for; the log owns it through the call.
                 let updated = unsafe { update.apply(value.word()) };
                 self.overwrite(i, Pending::Value(updated));
             }
-            None => unreachable!("entries are taken only at write-back"),
         }
     }
 
@@ -273,7 +283,9 @@ impl<P: Platform> WriteSet<P> {
         current: LoggedValue,
     ) -> &LoggedValue {
         let i = self.position(tvar).expect("a commuted TVar has an entry");
-        let Some(Pending::Commutes(commutes)) = self.entries[i].pending.take() else {
+        let Pending::Commutes(commutes) =
+            core::mem::replace(&mut self.entries[i].pending, Pending::taken())
+        else {
             unreachable!("only commuted entries are resolved")
         };
         let pops = self
@@ -297,10 +309,11 @@ impl<P: Platform> WriteSet<P> {
         for undo in &mut self.undo {
             if matches!(undo, Undo::PopCommute(e) if *e == i) {
                 let before = before_undoable.next().expect("one value per update");
-                *undo = Undo::Restore(i, Some(Pending::Value(before)));
+                *undo = Undo::Restore(i, Pending::Value(before));
             }
         }
-        match self.entries[i].pending.insert(Pending::Value(value)) {
+        self.entries[i].pending = Pending::Value(value);
+        match &self.entries[i].pending {
             Pending::Value(value) => value,
             Pending::Commutes(_) => unreachable!("just stored a value"),
         }
@@ -320,7 +333,7 @@ impl<P: Platform> WriteSet<P> {
         unsafe {
             self.entries.as_mut_ptr().add(len).write(WriteEntry {
                 tvar: NonNull::from(tvar),
-                pending: Some(pending),
+                pending,
                 before_lock: LockWord::unlocked(0),
             });
             self.entries.set_len(len + 1);
@@ -333,7 +346,7 @@ impl<P: Platform> WriteSet<P> {
     /// Replaces what entry `i` buffers, keeping the old one for an open
     /// checkpoint.
     fn overwrite(&mut self, i: usize, pending: Pending) {
-        let previous = self.entries[i].pending.replace(pending);
+        let previous = core::mem::replace(&mut self.entries[i].pending, pending);
         if self.open_checkpoints > 0 {
             self.undo.push(Undo::Restore(i, previous));
         }
@@ -363,7 +376,7 @@ impl<P: Platform> WriteSet<P> {
             match self.undo.pop().expect("length checked") {
                 Undo::Restore(i, previous) => self.entries[i].pending = previous,
                 Undo::PopCommute(i) => match &mut self.entries[i].pending {
-                    Some(Pending::Commutes(commutes)) => drop(commutes.updates.pop()),
+                    Pending::Commutes(commutes) => drop(commutes.updates.pop()),
                     _ => unreachable!("resolving commutes rewrites their undo steps"),
                 },
             }

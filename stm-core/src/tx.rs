@@ -301,7 +301,7 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     /// TVar are ordered by their commit versions, each applying its update
     /// to the other's result.
     ///
-    /// Many threads adding to one total never conflict on it:
+    /// Many threads adding to one total, none of them reading it:
     ///
     /// ```
     /// use stm_core::platform::Join;
