@@ -1,6 +1,6 @@
 //! Loom models of `tx.commute`: commutes racing commutes, a commute racing a
-//! read-modify-write, and an auditor reading two TVars that a commit
-//! commutes together. Each checks the final state against the serial
+//! read-modify-write (also in serial mode), and an auditor reading two TVars
+//! that a commit commutes together. Each checks the final state against the serial
 //! orders, and the first that commutes never make each other abort. The
 //! same models run on a runtime with the injected bug `commute-stale`
 //! (updates applied to the value seen when the commute was made, not at
@@ -121,6 +121,31 @@ fn a_commute_against_a_read_modify_write() {
 #[test]
 fn a_commuted_move_against_an_auditor() {
     commuted_move_against_auditor(correct);
+}
+
+/// Serial mode: a read-modify-write that runs irrevocably after one
+/// conflict, against another thread's two commuting commits, which must
+/// wait for it; every update lands.
+#[test]
+fn commutes_against_serial_mode() {
+    model(|| {
+        let stm = Runtime::for_platform_with_config(StmConfig {
+            irrevocable_after: 1,
+            ..StmConfig::default()
+        });
+        let x = stm.new_tvar(0u32);
+        let commuter = {
+            let (stm2, x) = (stm.clone(), x.clone());
+            stm.spawn(move || {
+                for _ in 0..2 {
+                    stm2.atomically(|tx| tx.commute(&x, |n| n + 10));
+                }
+            })
+        };
+        stm.atomically(|tx| tx.modify(&x, |n| n + 1));
+        commuter.join().unwrap();
+        assert_eq!(x.load(), 21);
+    });
 }
 
 #[test]
