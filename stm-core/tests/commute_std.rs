@@ -155,6 +155,38 @@ fn nested_or_else_restores_each_level() {
     assert_eq!(x.load(), 21);
 }
 
+/// The same with boxed values: the values computed when a read applies
+/// the commutes of an alternative, kept to undo it, are freed or restored.
+#[test]
+fn or_else_restores_boxed_values_a_read_computed() {
+    let stm = Stm::new();
+    let words = stm.new_tvar(vec![String::from("a")]);
+    let gate = stm.new_tvar(false);
+    let push = |word: &'static str| {
+        move |mut v: Vec<String>| {
+            v.push(word.to_string());
+            v
+        }
+    };
+    let seen = stm.atomically(|tx| {
+        tx.commute(&words, push("b"))?;
+        tx.or_else(
+            |tx| {
+                tx.commute(&words, push("x"))?;
+                tx.commute(&words, push("y"))?;
+                assert_eq!(tx.read(&words)?, ["a", "b", "x", "y"]);
+                tx.commute(&words, push("z"))?;
+                tx.read(&gate)?;
+                tx.retry::<()>()
+            },
+            |tx| tx.commute(&words, push("c")),
+        )?;
+        tx.read(&words)
+    });
+    assert_eq!(seen, ["a", "b", "c"]);
+    assert_eq!(words.load(), ["a", "b", "c"]);
+}
+
 /// A commute is applied to the value current at commit, here one that
 /// another thread committed after the commute was made, and that commit
 /// does not make the commuting attempt abort.
