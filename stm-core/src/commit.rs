@@ -12,6 +12,7 @@ use crate::recorder::{CommuteBase, Event, RecordedWrite};
 use crate::tx::{debug_assert_irrevocable_survives, Transaction};
 use crate::value::LoggedValue;
 use core::ptr::NonNull;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 /// How many times a commit yields, waiting for another committer to unlock
 /// a TVar it only commutes, before it gives up as for a locked write: long
@@ -53,7 +54,13 @@ impl<P: Platform> Transaction<'_, P> {
             }
         }
         if self.context.writes.has_commutes {
-            self.apply_commutes();
+            // The updates are the caller's code, run while we hold locks:
+            // if one panics, let go of the locks before the panic goes on
+            // (the attempt has installed nothing).
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.apply_commutes())) {
+                self.unlock_write_set(self.context.writes.entries.len());
+                resume_unwind(panic);
+            }
         }
         let written: Vec<RecordedWrite> = match self.attempt {
             Some(_) => self

@@ -277,26 +277,29 @@ impl<P: Platform> WriteSet<P> {
     /// is the same at commit: the read stays in the read set, so commit
     /// finds the TVar unchanged since `current`, and applying the earlier
     /// updates to it then gives exactly that value.
+    ///
+    /// If an update panics, the entry is left with no updates (and every
+    /// value in the log keeps its TVar's type); the caller must not let
+    /// the attempt commit.
     pub(crate) fn resolve_commutes(
         &mut self,
         tvar: &TVarHeader<P>,
         current: LoggedValue,
     ) -> &LoggedValue {
         let i = self.position(tvar).expect("a commuted TVar has an entry");
-        let Pending::Commutes(commutes) =
-            core::mem::replace(&mut self.entries[i].pending, Pending::taken())
-        else {
+        let Pending::Commutes(commutes) = &mut self.entries[i].pending else {
             unreachable!("only commuted entries are resolved")
         };
+        let updates = core::mem::take(&mut commutes.updates);
         let pops = self
             .undo
             .iter()
             .filter(|u| matches!(u, Undo::PopCommute(e) if *e == i))
             .count();
-        let first_undoable = commutes.updates.len() - pops;
+        let first_undoable = updates.len().saturating_sub(pops);
         let mut before_undoable = Vec::with_capacity(pops);
         let mut value = current;
-        for (n, update) in commutes.updates.into_iter().enumerate() {
+        for (n, update) in updates.into_iter().enumerate() {
             // SAFETY: `value` is a live logged value of the TVar's type, the
             // one the update was made for.
             let next = unsafe { update.apply(value.word()) };
@@ -308,8 +311,9 @@ impl<P: Platform> WriteSet<P> {
         let mut before_undoable = before_undoable.into_iter();
         for undo in &mut self.undo {
             if matches!(undo, Undo::PopCommute(e) if *e == i) {
-                let before = before_undoable.next().expect("one value per update");
-                *undo = Undo::Restore(i, Pending::Value(before));
+                if let Some(before) = before_undoable.next() {
+                    *undo = Undo::Restore(i, Pending::Value(before));
+                }
             }
         }
         self.entries[i].pending = Pending::Value(value);

@@ -12,6 +12,7 @@ use crate::thread_context::ThreadContext;
 use crate::tvar::{TVar, TVarHeader};
 use crate::value::{self, CommutedUpdate, LoggedValue};
 use core::ptr::NonNull;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
 /// One attempt of a transaction: the handle a transaction body reads and
@@ -163,12 +164,23 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         header: &TVarHeader<P>,
     ) -> Result<T, StmError> {
         let current = self.read_current::<T>(header)?;
-        let result = self
-            .context
-            .writes
-            .resolve_commutes(header, LoggedValue::new(current));
-        // SAFETY: the log owns the value, a `T` (the TVar's type).
-        Ok(unsafe { value::clone_value::<T>(result.word()) })
+        let writes = &mut self.context.writes;
+        let resolving = catch_unwind(AssertUnwindSafe(|| {
+            writes
+                .resolve_commutes(header, LoggedValue::new(current))
+                .word()
+        }));
+        match resolving {
+            // SAFETY: the log owns the value, a `T` (the TVar's type).
+            Ok(word) => Ok(unsafe { value::clone_value::<T>(word) }),
+            Err(panic) => {
+                // An update panicked and its entry lost its updates: this
+                // attempt must not commit, even if the body catches the
+                // panic (it runs again instead).
+                self.doomed = Some(AbortKind::Validation);
+                resume_unwind(panic)
+            }
+        }
     }
 
     /// The opaque read protocol: the value of `header` current at the
@@ -289,6 +301,9 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     ///   commute into a value) applies `f` to the buffered value at once.
     /// * [`or_else`](Self::or_else) takes back the commutes of an
     ///   alternative that retried, as it does its writes.
+    /// * If `f` panics, at commit or in a read, the panic propagates as one
+    ///   in the body does, and the attempt has no effect (it cannot commit
+    ///   even if the body catches the panic).
     ///
     /// **Serializability.** The transaction still serializes at its commit
     /// version `wv`: it holds the lock of every TVar it writes or commutes,

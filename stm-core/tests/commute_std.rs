@@ -363,3 +363,59 @@ fn the_recorder_marks_commuted_writes_with_their_base() {
         }]
     );
 }
+
+/// An update is the caller's code, run at commit under the TVar's lock: if
+/// it panics, the panic propagates from `atomically`, nothing is installed,
+/// and the lock is let go.
+#[test]
+fn a_panic_in_an_update_at_commit_releases_the_locks() {
+    let stm = Stm::new();
+    let x = stm.new_tvar(1_i64);
+    let y = stm.new_tvar(1_i64);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        stm.atomically(|tx| {
+            tx.write(&y, 2)?;
+            tx.commute(&x, |_| panic!("update failed"))
+        })
+    }));
+    assert!(outcome.is_err());
+    assert_eq!((x.load(), y.load()), (1, 1));
+    // Both TVars are unlocked: another transaction commits at once.
+    stm.atomically(|tx| {
+        tx.modify(&x, |n| n + 1)?;
+        tx.modify(&y, |n| n + 1)
+    });
+    assert_eq!((x.load(), y.load()), (2, 2));
+    assert_eq!(stm.stats().conflict_aborts(), 0);
+}
+
+/// If an update panics when a read applies it and the body catches the
+/// panic, the attempt cannot commit what is left of it: it runs again.
+#[test]
+fn a_panic_in_an_update_at_a_read_caught_by_the_body_dooms_the_attempt() {
+    let stm = Stm::new();
+    let x = stm.new_tvar(String::from("a"));
+    let mut attempts = 0;
+    let seen = stm.atomically(|tx| {
+        attempts += 1;
+        let first = attempts == 1;
+        tx.commute(&x, move |s| {
+            if first {
+                panic!("update failed")
+            } else {
+                s + "b"
+            }
+        })?;
+        let caught =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tx.read(&x).map(|_| ())));
+        if first {
+            assert!(caught.is_err());
+            // Whatever the body does now, this attempt will not commit.
+            assert!(tx.read(&x).is_err());
+            return Ok(String::new());
+        }
+        tx.read(&x)
+    });
+    assert_eq!((seen.as_str(), attempts), ("ab", 2));
+    assert_eq!(x.load(), "ab");
+}
