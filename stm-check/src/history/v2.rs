@@ -472,7 +472,7 @@ pub(crate) fn translate(text: &str, parts: Parts<'_>) -> Result<(History, Contex
         })
         .collect();
     for t in &document.transactions {
-        let misplaced = t.reads.iter().map(|r| (r, "reads")).chain(
+        let mut misplaced = t.reads.iter().map(|r| (r, "reads")).chain(
             t.appends.iter().map(|a| (a, "appends")).chain(
                 t.writes
                     .iter()
@@ -480,7 +480,7 @@ pub(crate) fn translate(text: &str, parts: Parts<'_>) -> Result<(History, Contex
                     .map(|w| (w, "writes")),
             ),
         );
-        if let Some((access, what)) = misplaced.into_iter().find(|(a, _)| a.commuted.is_some()) {
+        if let Some((access, what)) = misplaced.find(|(a, _)| a.commuted.is_some()) {
             return Err(invalid(format!(
                 "T{} has \"commuted\" on one of its {what} (key {}): only register writes can be commutes",
                 t.id.as_id(),
