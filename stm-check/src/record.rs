@@ -7,7 +7,7 @@
 //!
 //! [`history::check`]: crate::history::check
 
-use crate::history::{History, InitialValue, Outcome, Read, Transaction, Write};
+use crate::history::{CommuteBase, History, InitialValue, Outcome, Read, Transaction, Write};
 use std::sync::Mutex;
 use stm_core::recorder::{AttemptId, Event, Recorder};
 use stm_core::TVarId;
@@ -227,6 +227,12 @@ impl Recorder for HistoryRecorder {
                                 key: w.tvar,
                                 version,
                                 value: w.value.map(Into::into),
+                                commuted: w.commuted.map(|base| {
+                                    Box::new(CommuteBase {
+                                        version: Some(base.version),
+                                        value: base.value.map(Into::into),
+                                    })
+                                }),
                             })
                             .collect();
                     }
@@ -265,7 +271,16 @@ fn trace_line(step: u64, state: &Recording, event: &Event<'_>) -> String {
         Event::Commit { attempt, snapshot, version, writes } => {
             let written: Vec<String> = writes
                 .iter()
-                .map(|w| format!("TVar {}{}", w.tvar, value(w.value)))
+                .map(|w| match w.commuted {
+                    Some(base) => format!(
+                        "TVar {}{} (commuted onto version {}{})",
+                        w.tvar,
+                        value(w.value),
+                        base.version,
+                        value(base.value)
+                    ),
+                    None => format!("TVar {}{}", w.tvar, value(w.value)),
+                })
                 .collect();
             match version {
                 Some(version) => format!(

@@ -39,6 +39,7 @@ fn tx(
                 key,
                 version,
                 value: None,
+                commuted: None,
             })
             .collect(),
     }
@@ -628,6 +629,7 @@ fn a_two_transaction_g_single_is_found_whatever_the_search_budget() {
         key: 30,
         version: 1,
         value: None,
+        commuted: None,
     });
     transactions.push(committed(
         8,

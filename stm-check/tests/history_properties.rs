@@ -240,7 +240,7 @@ proptest! {
         let (a, b, _) = *pick.get(&pairs);
         let fresh_key = 1_000;
         for (writer, version) in [(a, 2), (b, 1)] {
-            history.transactions[writer].writes.push(Write { key: fresh_key, version, value: None });
+            history.transactions[writer].writes.push(Write { key: fresh_key, version, value: None, commuted: None });
         }
         let report = check(&history).unwrap();
         let ids = [history.transactions[a].id, history.transactions[b].id];
@@ -266,7 +266,7 @@ proptest! {
         history.transactions.push(Transaction {
             id, thread: 9, outcome: Outcome::Aborted, begin: 0, end: 1,
             snapshot: None, commit_version: None, reads: Vec::new(),
-            writes: vec![Write { key, version, value: None }],
+            writes: vec![Write { key, version, value: None, commuted: None }],
         });
         history.transactions[t].reads[r] = Read { key, version, value: None };
         let report = check(&history).unwrap();

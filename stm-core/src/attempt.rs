@@ -230,6 +230,7 @@ fn run_attempts<P: Platform, R, E>(
                             loser: site,
                             winner: tvar.written_by,
                             lost,
+                            read_modify_write: false,
                         });
                     }
                     continue;
@@ -298,6 +299,7 @@ fn run_attempts<P: Platform, R, E>(
                 loser: site,
                 winner: culprit.and_then(|c| c.written_by()),
                 lost: started.elapsed(),
+                read_modify_write: culprit.is_some_and(|c| tx.read_and_wrote(c)),
             });
         }
         drop(tx);

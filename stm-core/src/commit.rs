@@ -1,14 +1,25 @@
 //! The TL2 commit protocol: lock the write set, take a commit version,
-//! validate the read set, write back, release with the new version and wake
-//! the `retry` waiters of every TVar written.
+//! validate the read set, apply the commuted updates to the values current
+//! then, write back, release with the new version and wake the `retry`
+//! waiters of every TVar written.
 
 use crate::error::AbortKind;
 use crate::injected_bug::BugSwitch;
+use crate::log::Pending;
 use crate::platform::{AtomicPointer, Ordering, Platform};
 use crate::reclaim::Garbage;
-use crate::recorder::{Event, RecordedWrite};
+use crate::recorder::{CommuteBase, Event, RecordedWrite};
 use crate::tx::{debug_assert_irrevocable_survives, Transaction};
+use crate::value::LoggedValue;
 use core::ptr::NonNull;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+
+/// How many times a commit yields, waiting for another committer to unlock
+/// a TVar it only commutes, before it gives up as for a locked write: long
+/// enough for a commit in progress to finish (it holds its locks for a
+/// moment), and bounded, so that two commits waiting for each other's locks
+/// both give up rather than deadlock.
+const COMMUTE_LOCK_SPINS: u32 = 64;
 
 impl<P: Platform> Transaction<'_, P> {
     /// Tries to make this attempt's writes visible atomically.
@@ -42,6 +53,15 @@ impl<P: Platform> Transaction<'_, P> {
                 return Err(AbortKind::Validation);
             }
         }
+        if self.context.writes.has_commutes {
+            // The updates are the caller's code, run while we hold locks:
+            // if one panics, let go of the locks before the panic goes on
+            // (the attempt has installed nothing).
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.apply_commutes())) {
+                self.unlock_write_set(self.context.writes.entries.len());
+                resume_unwind(panic);
+            }
+        }
         let written: Vec<RecordedWrite> = match self.attempt {
             Some(_) => self
                 .context
@@ -49,11 +69,23 @@ impl<P: Platform> Transaction<'_, P> {
                 .entries
                 .iter()
                 .map(|e| {
-                    let value = e.value.as_ref().expect("not yet written back");
+                    let pending = &e.pending;
+                    let value = pending.value().expect("commutes are applied");
+                    let commuted = match pending {
+                        Pending::Commutes(commutes) => {
+                            let (_, version) = commutes.resolved.as_ref().expect("applied");
+                            Some(CommuteBase {
+                                version: *version,
+                                value: commutes.recorded_base,
+                            })
+                        }
+                        Pending::Value(_) => None,
+                    };
                     RecordedWrite {
                         tvar: e.tvar().id,
                         // SAFETY: the log owns the value.
                         value: unsafe { value.kind().recorded(value.word()) },
+                        commuted,
                     }
                 })
                 .collect(),
@@ -80,6 +112,7 @@ impl<P: Platform> Transaction<'_, P> {
 
     fn lock_write_set(&mut self) -> Result<(), AbortKind> {
         for i in 0..self.context.writes.entries.len() {
+            let mut spins = 0;
             loop {
                 let entry = &mut self.context.writes.entries[i];
                 let word = entry.tvar().lock.load();
@@ -87,6 +120,13 @@ impl<P: Platform> Transaction<'_, P> {
                     if self.irrevocable {
                         // Its holder cannot take a commit version while we
                         // hold serial mode, so it is about to unlock.
+                        P::yield_now();
+                        continue;
+                    }
+                    if entry.is_commute() && spins < COMMUTE_LOCK_SPINS {
+                        // A commute does not care what the holder installs:
+                        // wait for it rather than abort.
+                        spins += 1;
                         P::yield_now();
                         continue;
                     }
@@ -102,6 +142,48 @@ impl<P: Platform> Transaction<'_, P> {
             }
         }
         Ok(())
+    }
+
+    /// Applies every commuted TVar's updates, in order, to its value current
+    /// at commit (the write set is locked, the commit version taken and the
+    /// reads validated), keeping the result for write-back and the version
+    /// it was computed from for the recorder.
+    fn apply_commutes(&mut self) {
+        let recording = self.attempt.is_some();
+        for entry in &mut self.context.writes.entries {
+            if !entry.is_commute() {
+                continue;
+            }
+            let tvar = entry.tvar();
+            let kind = tvar.kind;
+            // The lock is held, so this is the current value, and stays it
+            // until write-back replaces it; acquired (like the lock), since
+            // the updates read what a box points to.
+            let current = tvar.value.load(Ordering::Acquire);
+            let current_version = entry.before_lock.version();
+            let Pending::Commutes(commutes) = &mut entry.pending else {
+                unreachable!("checked above");
+            };
+            let (base, version) = match &commutes.stale_base {
+                Some((value, version)) => (value.word(), *version),
+                None => (current, current_version),
+            };
+            if recording {
+                // SAFETY: `base` is the TVar's current value (not replaced
+                // while we hold the lock) or a value the log owns.
+                commutes.recorded_base = unsafe { kind.recorded(base) };
+            }
+            let mut value: Option<LoggedValue> = None;
+            for update in commutes.updates.drain(..) {
+                let word = value.as_ref().map_or(base, LoggedValue::word);
+                // SAFETY: `word` holds a live value of the TVar's type: the
+                // current one (held by the locked TVar) or the stale base (the
+                // log's), or the previous update's result (owned here).
+                value = Some(unsafe { update.apply(word) });
+            }
+            let value = value.expect("a commuted entry has an update");
+            commutes.resolved = Some((value, version));
+        }
     }
 
     /// Unlocks the first `count` write-set entries without changing them.
@@ -128,7 +210,9 @@ impl<P: Platform> Transaction<'_, P> {
         let site = self.site;
         let (writes, replaced) = self.context.writes_and_replaced();
         for entry in &mut writes.entries {
-            let value = entry.value.take().expect("written back once");
+            let value = core::mem::replace(&mut entry.pending, Pending::taken())
+                .into_value()
+                .expect("commutes applied");
             let kind = value.kind();
             let tvar = entry.tvar();
             if unlock_first {

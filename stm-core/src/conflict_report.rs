@@ -7,6 +7,12 @@
 //! caused it, gathered locally during the `atomically` call and merged into
 //! the runtime's table once at its end.
 //!
+//! A TVar that conflicts mostly because transactions read it and write it
+//! back (a read-modify-write, such as adding to a total) gets a suggestion:
+//! if those transactions do not need the value they read, `tx.commute`
+//! makes the update at commit without reading, and then they no longer
+//! conflict on it.
+//!
 //! [`StmConfig::conflict_reports`]: crate::StmConfig::conflict_reports
 
 use crate::error::AbortKind;
@@ -61,12 +67,30 @@ pub struct ConflictSite {
     /// Call sites of the transactions whose writes caused it, where known,
     /// most frequent first.
     pub winners: Vec<(CallSite, u64)>,
+    /// Of the aborts, those whose attempt had both read and written this
+    /// TVar: read-modify-writes, which a commute would spare if the value
+    /// read is not needed (see [`suggests_commute`](Self::suggests_commute)).
+    pub read_modify_writes: u64,
+    /// Call sites of the transactions that lost work in those
+    /// read-modify-writes, most frequent first.
+    pub read_modify_write_losers: Vec<(CallSite, u64)>,
 }
 
 impl ConflictSite {
     /// All the events counted for this TVar.
     pub fn events(&self) -> u64 {
         self.read_write + self.write_write + self.retry_wakeups
+    }
+
+    /// Whether most (more than half) of this TVar's conflicts were
+    /// read-modify-writes of it. The report then suggests writing the
+    /// update as [`tx.commute(&tvar, f)`](crate::Transaction::commute),
+    /// which applies it at commit without reading the TVar: if the
+    /// transactions do not need the value they read (adding to a total,
+    /// say), they stop conflicting on it. (An attempt that lost at its
+    /// read of the TVar had not written it yet, so it does not count.)
+    pub fn suggests_commute(&self) -> bool {
+        self.read_modify_writes > 0 && self.read_modify_writes * 2 > self.events()
     }
 
     /// The TVar's label, or where it was created.
@@ -158,6 +182,9 @@ impl fmt::Display for ConflictReport {
             if let Some((winner, n)) = site.winners.first() {
                 writeln!(f, "{:>14}by: transaction at {winner} ({n}x)", "")?;
             }
+            if site.suggests_commute() {
+                write_commute_suggestion(f, site)?;
+            }
         }
         if self.serial_mode_aborts > 0 {
             writeln!(
@@ -171,6 +198,50 @@ impl fmt::Display for ConflictReport {
     }
 }
 
+/// Call sites listed in a commute suggestion, at most.
+const SUGGESTED_SITES: usize = 3;
+
+/// The suggestion printed under a TVar whose conflicts are mostly
+/// read-modify-writes (see [`ConflictSite::suggests_commute`]).
+fn write_commute_suggestion(f: &mut fmt::Formatter<'_>, site: &ConflictSite) -> fmt::Result {
+    let sites: Vec<String> = site
+        .read_modify_write_losers
+        .iter()
+        .take(SUGGESTED_SITES)
+        .map(|(loser, n)| format!("{loser} ({n}x)"))
+        .collect();
+    let more = site
+        .read_modify_write_losers
+        .len()
+        .saturating_sub(SUGGESTED_SITES);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    let indent = "";
+    writeln!(
+        f,
+        "{indent:>14}suggestion: {} of {} conflicts were read-modify-writes of {}",
+        site.read_modify_writes,
+        site.events(),
+        site.name()
+    )?;
+    writeln!(
+        f,
+        "{indent:>14}  by the transaction(s) at {}{more}. If they do not need the value they read",
+        sites.join(", ")
+    )?;
+    writeln!(
+        f,
+        "{indent:>14}  (adding to a total, say), write the update as `tx.commute(&tvar, f)`: applied at"
+    )?;
+    writeln!(
+        f,
+        "{indent:>14}  commit without a read, commutes of one TVar wait for each other instead of aborting."
+    )
+}
+
 /// One attempt that lost work, as seen by the transaction that lost it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ConflictEvent {
@@ -180,6 +251,9 @@ pub(crate) struct ConflictEvent {
     pub(crate) loser: CallSite,
     pub(crate) winner: Option<CallSite>,
     pub(crate) lost: Duration,
+    /// Whether the losing attempt had both read and written the TVar (a
+    /// read-modify-write of it).
+    pub(crate) read_modify_write: bool,
 }
 
 #[derive(Debug, Default)]
@@ -191,6 +265,8 @@ struct SiteCounts {
     time_lost: Duration,
     losers: HashMap<CallSite, u64>,
     winners: HashMap<CallSite, u64>,
+    read_modify_writes: u64,
+    read_modify_write_losers: HashMap<CallSite, u64>,
 }
 
 /// The runtime's accumulated conflicts and TVar labels.
@@ -226,6 +302,13 @@ impl ConflictTable {
             if let Some(winner) = event.winner {
                 *site.winners.entry(winner).or_default() += 1;
             }
+            if event.read_modify_write {
+                site.read_modify_writes += 1;
+                *site
+                    .read_modify_write_losers
+                    .entry(event.loser)
+                    .or_default() += 1;
+            }
         }
     }
 
@@ -244,6 +327,8 @@ impl ConflictTable {
                     time_lost: counts.time_lost,
                     losers: most_frequent_first(&counts.losers),
                     winners: most_frequent_first(&counts.winners),
+                    read_modify_writes: counts.read_modify_writes,
+                    read_modify_write_losers: most_frequent_first(&counts.read_modify_write_losers),
                 })
             })
             .collect();
@@ -269,4 +354,106 @@ fn most_frequent_first(counts: &HashMap<CallSite, u64>) -> Vec<(CallSite, u64)> 
             .then_with(|| (a.0.file(), a.0.line()).cmp(&(b.0.file(), b.0.line())))
     });
     sites
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::panic::Location;
+
+    #[track_caller]
+    fn here() -> CallSite {
+        Location::caller()
+    }
+
+    /// `rmw` read-modify-write aborts and `plain` others (a read of the
+    /// TVar, a write elsewhere) on TVar 7, lost by the transaction at
+    /// `loser`.
+    fn report_of(
+        rmw: usize,
+        plain: usize,
+        created_at: CallSite,
+        loser: CallSite,
+    ) -> ConflictReport {
+        let event = |read_modify_write, kind| ConflictEvent {
+            tvar: Some((7, created_at)),
+            kind: Some(kind),
+            loser,
+            winner: Some(loser),
+            lost: Duration::from_micros(10),
+            read_modify_write,
+        };
+        let mut events = vec![event(true, ConflictKind::WriteWrite); rmw];
+        events.extend(vec![event(false, ConflictKind::ReadWrite); plain]);
+        let mut table = ConflictTable::default();
+        table.record(&events);
+        table.report(true)
+    }
+
+    #[test]
+    fn mostly_read_modify_writes_suggest_commute_naming_both_sites() {
+        let (created_at, loser) = (here(), here());
+        let report = report_of(3, 2, created_at, loser);
+        let site = report.site(7).unwrap();
+        assert_eq!((site.read_modify_writes, site.events()), (3, 5));
+        assert_eq!(site.read_modify_write_losers, vec![(loser, 3)]);
+        assert!(site.suggests_commute());
+        let printed = report.to_string();
+        assert!(
+            printed.contains("suggestion: 3 of 5 conflicts were read-modify-writes of TVar 7"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains(&format!("created at {created_at}")),
+            "{printed}"
+        );
+        assert!(
+            printed.contains(&format!("by the transaction(s) at {loser} (3x)")),
+            "{printed}"
+        );
+        assert!(printed.contains("tx.commute(&tvar, f)"), "{printed}");
+    }
+
+    #[test]
+    fn half_or_fewer_read_modify_writes_suggest_nothing() {
+        let (created_at, loser) = (here(), here());
+        for (rmw, plain) in [(2, 2), (1, 4), (0, 3)] {
+            let report = report_of(rmw, plain, created_at, loser);
+            let site = report.site(7).unwrap();
+            assert_eq!(site.read_modify_writes, rmw as u64);
+            assert!(!site.suggests_commute());
+            let printed = report.to_string();
+            assert!(!printed.contains("suggestion"), "{printed}");
+            assert!(!printed.contains("commute"), "{printed}");
+        }
+    }
+
+    #[test]
+    fn suggestions_list_the_most_frequent_losers_first() {
+        let created_at = here();
+        let (a, b, c, d) = (here(), here(), here(), here());
+        let mut events = Vec::new();
+        for (loser, n) in [(a, 1), (b, 4), (c, 2), (d, 3)] {
+            for _ in 0..n {
+                events.push(ConflictEvent {
+                    tvar: Some((1, created_at)),
+                    kind: Some(ConflictKind::ReadWrite),
+                    loser,
+                    winner: None,
+                    lost: Duration::ZERO,
+                    read_modify_write: true,
+                });
+            }
+        }
+        let mut table = ConflictTable::default();
+        table.record(&events);
+        table.set_label(1, "the total".to_string());
+        let report = table.report(true);
+        let printed = report.to_string();
+        assert!(printed.contains("of the total (TVar 1 at"), "{printed}");
+        assert!(
+            printed.contains(&format!("at {b} (4x), {d} (3x), {c} (2x) and 1 more.")),
+            "{printed}"
+        );
+    }
 }

@@ -43,11 +43,19 @@ pub enum InjectedBug {
     /// instead of a compare-and-swap: two workers can claim the same items,
     /// which then run, and commit, twice.
     ClaimItemsTwice,
+    /// Apply a commuted update (`tx.commute`) to the value the TVar had
+    /// when the transaction first commuted it (read without logging), not
+    /// to the value current at commit: a commit that came in between is
+    /// lost. Found by the loom and shuttle models of commutes
+    /// (`loom_commute.rs`, `shuttle_commute.rs`) and, from the recorded
+    /// commute bases, by the history checker; stm-check's generated
+    /// workloads do not commute, so its explorer and fuzzer cannot reach it.
+    CommuteStale,
 }
 
 impl InjectedBug {
     /// Every injectable bug.
-    pub const ALL: [InjectedBug; 8] = [
+    pub const ALL: [InjectedBug; 9] = [
         InjectedBug::SkipReadValidation,
         InjectedBug::UnlockBeforeWriteBack,
         InjectedBug::ReadWithoutVersionCheck,
@@ -56,14 +64,17 @@ impl InjectedBug {
         InjectedBug::PublishRelaxed,
         InjectedBug::LoseQueueWakeup,
         InjectedBug::ClaimItemsTwice,
+        InjectedBug::CommuteStale,
     ];
 
     /// The bugs of the transaction protocol (validation, publication order,
     /// snapshots, wake-ups): each shows in the values and histories of a
     /// sequentially consistent execution, so shuttle's schedulers and the
-    /// fuzzer find them. Of the others, two break memory safety or orderings,
-    /// and need loom, Miri or AddressSanitizer, and two break the
-    /// transaction queue's hand-off (its models find them).
+    /// fuzzer find them. Of the others, two break memory safety or
+    /// orderings, and need loom, Miri or AddressSanitizer; two break the
+    /// transaction queue's hand-off (its models find them); and
+    /// `commute-stale` needs a program that commutes, which the fuzzer's
+    /// generated workloads are not.
     pub const TRANSACTION_PROTOCOL: [InjectedBug; 4] = [
         InjectedBug::SkipReadValidation,
         InjectedBug::UnlockBeforeWriteBack,
@@ -82,6 +93,7 @@ impl InjectedBug {
             InjectedBug::PublishRelaxed => "publish-relaxed",
             InjectedBug::LoseQueueWakeup => "lose-queue-wakeup",
             InjectedBug::ClaimItemsTwice => "claim-items-twice",
+            InjectedBug::CommuteStale => "commute-stale",
         }
     }
 

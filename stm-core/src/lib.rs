@@ -5,7 +5,10 @@
 //! all at once, and concurrent transactions commit as if they had run one
 //! after another. Conflicting transactions are re-run transparently;
 //! [`Transaction::retry`] blocks until something read changes, and
-//! [`Transaction::or_else`] composes alternatives.
+//! [`Transaction::or_else`] composes alternatives. Updates whose order does
+//! not matter (adding to a total) can be made with
+//! [`Transaction::commute`], which applies them at commit without reading:
+//! transactions that only commute a TVar do not conflict on it.
 //!
 //! ```
 //! use stm_core::platform::Join;
@@ -55,10 +58,17 @@
 //!   accept only if it is unchanged. Reads of TVars written earlier in the
 //!   transaction return the buffered value.
 //! * **Write**: buffer the value in the write log.
-//! * **Commit** (writers only): lock every written TVar (abort if one is held),
-//!   take a commit version `wv` from the clock, re-check every read (skipped
-//!   when `wv = rv + 1`, as nobody committed in between), install the values
-//!   and release each lock with version `wv`, waking `retry` waiters.
+//! * **Commute**: buffer the update function in the write log; nothing is
+//!   read or logged in the read set. A later read of the TVar in the same
+//!   transaction is a real (logged) read whose value gets the pending
+//!   updates applied, and turns the entry into a plain buffered write.
+//! * **Commit** (writers only): lock every written or commuted TVar (abort if
+//!   one is held; for a commuted one, first wait a bounded while for its
+//!   holder to finish), take a commit version `wv` from the clock, re-check
+//!   every read (skipped when `wv = rv + 1`, as nobody committed in
+//!   between), apply each commuted TVar's updates to its value current
+//!   then, install the values and release each lock with version `wv`,
+//!   waking `retry` waiters.
 //!
 //! **Opacity.** Every value a transaction observes, committed or not, was the
 //! current value of its TVar at one instant, the snapshot `rv`: a read
@@ -77,7 +87,13 @@
 //! writes, after checking that all it read is still at the version read
 //! (unchanged since `rv`, and since no one can change a TVar without first
 //! taking a larger version, unchanged up to `wv`). It therefore serializes at
-//! `wv`; read-only transactions serialize at `rv`.
+//! `wv`; read-only transactions serialize at `rv`. Commutes keep this: a
+//! commuted TVar is locked like a written one, and its updates are applied
+//! to its value at `wv`, exactly what running the whole transaction at
+//! `wv` gives; and nothing the transaction observed depends on a commuted
+//! value, since reading one turns the commute into a read-modify-write.
+//! What a transaction can see of a TVar it commuted is described at
+//! [`Transaction::commute`].
 //!
 //! **Progress.** A transaction that has been aborted by conflicts
 //! [`StmConfig::irrevocable_after`] times runs its next attempt in serial

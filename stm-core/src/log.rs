@@ -1,15 +1,19 @@
 //! The transaction's logs: what it read (TVar and version) and what it will
-//! write (TVar and new value), with checkpoints so that `or_else` can discard
-//! the writes of an alternative that retried.
+//! write (TVar and new value, or commuted updates to apply at commit), with
+//! checkpoints so that `or_else` can discard the writes of an alternative
+//! that retried.
 //!
 //! Entries point to TVar headers without counting a handle: an attempt is
 //! pinned (see `reclaim`) from before its first read until after its logs
 //! are cleared, so no header it logged can be freed meanwhile. Values are
-//! held as [`LoggedValue`]s: a word, inline or boxed, whatever their type.
+//! held as [`LoggedValue`]s: a word, inline or boxed, whatever their type;
+//! commuted updates as [`CommutedUpdate`]s. Everything the logs own besides
+//! those header pointers is `Send`: a finished attempt's logs may be
+//! committed on another thread.
 
 use crate::platform::Platform;
 use crate::tvar::TVarHeader;
-use crate::value::LoggedValue;
+use crate::value::{CommutedUpdate, LoggedValue};
 use crate::version_lock::LockWord;
 use core::ptr::NonNull;
 use rustc_hash::FxHashMap;
@@ -58,21 +62,87 @@ impl<P: Platform> ReadSet<P> {
     }
 }
 
+/// What a write-set entry will install at commit.
+pub(crate) enum Pending {
+    /// A value written (or computed from a value read) by the transaction.
+    Value(LoggedValue),
+    /// Commuted updates, to be applied at commit to the value current then.
+    Commutes(Box<Commutes>),
+}
+
+/// The commuted updates of one TVar, in the order they were made.
+pub(crate) struct Commutes {
+    pub(crate) updates: Vec<CommutedUpdate>,
+    /// Only with the injected bug `commute-stale`: the value (and its
+    /// version) read, without logging, at the first commute; the updates
+    /// are applied to it instead of the value current at commit.
+    pub(crate) stale_base: Option<(LoggedValue, u64)>,
+    /// Set at commit, once the updates are applied: the value to install,
+    /// and the version they were applied to.
+    pub(crate) resolved: Option<(LoggedValue, u64)>,
+    /// Set at commit when recording: the value they were applied to, as
+    /// recorded.
+    pub(crate) recorded_base: Option<i64>,
+}
+
+// Checked at compile time: the logs own nothing that must stay on one thread.
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<Pending>();
+};
+
+impl Pending {
+    /// What an entry holds once write-back has taken its value: a unit,
+    /// stored inline, which frees nothing. (A placeholder rather than an
+    /// `Option` keeps the entry at 32 bytes: `Pending` has one niche, which
+    /// `Commutes` takes.)
+    pub(crate) fn taken() -> Pending {
+        Pending::Value(LoggedValue::new(()))
+    }
+
+    /// The value to install: the buffered one, or the commuted updates'
+    /// result once commit has applied them.
+    pub(crate) fn value(&self) -> Option<&LoggedValue> {
+        match self {
+            Pending::Value(value) => Some(value),
+            Pending::Commutes(commutes) => commutes.resolved.as_ref().map(|(value, _)| value),
+        }
+    }
+
+    /// The value to install, taken out.
+    pub(crate) fn into_value(self) -> Option<LoggedValue> {
+        match self {
+            Pending::Value(value) => Some(value),
+            Pending::Commutes(commutes) => commutes.resolved.map(|(value, _)| value),
+        }
+    }
+}
+
 /// One buffered write.
 pub(crate) struct WriteEntry<P: Platform> {
     tvar: NonNull<TVarHeader<P>>,
-    /// The value to install (taken out at write-back).
-    pub(crate) value: Option<LoggedValue>,
+    /// What to install (taken out at write-back, see [`Pending::taken`]).
+    pub(crate) pending: Pending,
     /// The lock word this transaction replaced when it locked the TVar at
     /// commit, so that an abandoned commit can put it back, and so that the
     /// commit knows whether `retry` waiters must be woken.
     pub(crate) before_lock: LockWord,
 }
 
+// Commit walks the entries several times: keep them two to a cache line.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(core::mem::size_of::<WriteEntry<crate::platform::Std>>() == 32);
+
 impl<P: Platform> WriteEntry<P> {
     pub(crate) fn tvar(&self) -> &TVarHeader<P> {
         // SAFETY: entries live only while their attempt is pinned (module docs).
         unsafe { self.tvar.as_ref() }
+    }
+
+    /// Whether the entry holds commuted updates (not yet turned into a
+    /// value by a read).
+    pub(crate) fn is_commute(&self) -> bool {
+        matches!(self.pending, Pending::Commutes(_))
     }
 }
 
@@ -84,9 +154,21 @@ pub(crate) struct WriteSet<P: Platform> {
     pub(crate) entries: Vec<WriteEntry<P>>,
     /// Positions by header address, once the set is too large to search.
     index: FxHashMap<usize, usize>,
-    /// Values overwritten while a checkpoint is open: (entry, previous value).
-    undo: Vec<(usize, Option<LoggedValue>)>,
+    /// How to undo the changes made to existing entries while a checkpoint
+    /// is open, latest last.
+    undo: Vec<Undo>,
     open_checkpoints: usize,
+    /// Whether some entry was made a commute since the set was cleared
+    /// (commit then has updates to apply).
+    pub(crate) has_commutes: bool,
+}
+
+/// One change to undo when an `or_else` alternative is rolled back.
+enum Undo {
+    /// Entry `.0` held `.1` before.
+    Restore(usize, Pending),
+    /// Entry `.0` got one more commuted update.
+    PopCommute(usize),
 }
 
 /// The state of a write set when an `or_else` alternative began.
@@ -103,6 +185,7 @@ impl<P: Platform> WriteSet<P> {
             index: FxHashMap::default(),
             undo: Vec::new(),
             open_checkpoints: 0,
+            has_commutes: false,
         }
     }
 
@@ -117,6 +200,7 @@ impl<P: Platform> WriteSet<P> {
         self.index.clear();
         self.undo.clear();
         self.open_checkpoints = 0;
+        self.has_commutes = false;
     }
 
     #[inline]
@@ -129,47 +213,146 @@ impl<P: Platform> WriteSet<P> {
         }
     }
 
-    /// The value buffered for `tvar`, if this transaction wrote it.
+    /// What is buffered for `tvar`, if this transaction wrote or commuted
+    /// it.
     #[inline]
-    pub(crate) fn get(&self, tvar: &TVarHeader<P>) -> Option<&LoggedValue> {
-        self.position(tvar)
-            .and_then(|i| self.entries[i].value.as_ref())
+    pub(crate) fn get(&self, tvar: &TVarHeader<P>) -> Option<&Pending> {
+        self.position(tvar).map(|i| &self.entries[i].pending)
     }
 
+    /// Buffers `value` for `tvar`, replacing what was buffered (a value, or
+    /// commuted updates).
     #[inline]
     pub(crate) fn insert(&mut self, tvar: &TVarHeader<P>, value: LoggedValue) {
         match self.position(tvar) {
-            Some(i) => self.overwrite(i, value),
-            None => {
-                if self.entries.len() == self.entries.capacity() {
-                    self.entries.reserve(1);
+            Some(i) => self.overwrite(i, Pending::Value(value)),
+            None => self.push(tvar, Pending::Value(value)),
+        }
+    }
+
+    /// Adds a commuted update of `tvar`: after the earlier ones, or applied
+    /// at once to a buffered value. `stale_base` is the injected bug's
+    /// (see [`Commutes::stale_base`]), used when the entry is new.
+    pub(crate) fn commute(
+        &mut self,
+        tvar: &TVarHeader<P>,
+        update: CommutedUpdate,
+        stale_base: Option<(LoggedValue, u64)>,
+    ) {
+        let Some(i) = self.position(tvar) else {
+            self.has_commutes = true;
+            let commutes = Commutes {
+                updates: vec![update],
+                stale_base,
+                resolved: None,
+                recorded_base: None,
+            };
+            self.push(tvar, Pending::Commutes(Box::new(commutes)));
+            return;
+        };
+        match &mut self.entries[i].pending {
+            Pending::Commutes(commutes) => {
+                commutes.updates.push(update);
+                if self.open_checkpoints > 0 {
+                    self.undo.push(Undo::PopCommute(i));
                 }
-                let len = self.entries.len();
-                // SAFETY: there is room for one more entry (reserved above);
-                // the slot is written before the length covers it. (`push`
-                // builds the entry on the stack around its growth call and
-                // copies it with loads that stall on the stores just made.)
-                unsafe {
-                    self.entries.as_mut_ptr().add(len).write(WriteEntry {
-                        tvar: NonNull::from(tvar),
-                        value: Some(value),
-                        before_lock: LockWord::unlocked(0),
-                    });
-                    self.entries.set_len(len + 1);
-                }
-                if self.entries.len() > LINEAR_SEARCH_LIMIT {
-                    self.reindex_from(self.entries.len() - 1);
-                }
+            }
+            Pending::Value(value) => {
+                // SAFETY: the entry's value has the TVar's type, the one the
+                // update was made for; the log owns it through the call.
+                let updated = unsafe { update.apply(value.word()) };
+                self.overwrite(i, Pending::Value(updated));
             }
         }
     }
 
-    /// Replaces the value buffered in entry `i`, keeping the old one for an
-    /// open checkpoint.
-    fn overwrite(&mut self, i: usize, value: LoggedValue) {
-        let previous = self.entries[i].value.replace(value);
+    /// Turns the commuted updates of `tvar` into a plain buffered value:
+    /// the updates applied in order to `current`, the value the transaction
+    /// has just read (and logged). Returns that value.
+    ///
+    /// An open checkpoint must still be able to take back the updates made
+    /// since it began; they cannot be un-applied, so each undo step that
+    /// would have removed one restores instead the value computed before
+    /// it. Rolling back then leaves a value where there were updates, which
+    /// is the same at commit: the read stays in the read set, so commit
+    /// finds the TVar unchanged since `current`, and applying the earlier
+    /// updates to it then gives exactly that value.
+    ///
+    /// If an update panics, the entry is left with no updates (and every
+    /// value in the log keeps its TVar's type); the caller must not let
+    /// the attempt commit.
+    pub(crate) fn resolve_commutes(
+        &mut self,
+        tvar: &TVarHeader<P>,
+        current: LoggedValue,
+    ) -> &LoggedValue {
+        let i = self.position(tvar).expect("a commuted TVar has an entry");
+        let Pending::Commutes(commutes) = &mut self.entries[i].pending else {
+            unreachable!("only commuted entries are resolved")
+        };
+        let updates = core::mem::take(&mut commutes.updates);
+        let pops = self
+            .undo
+            .iter()
+            .filter(|u| matches!(u, Undo::PopCommute(e) if *e == i))
+            .count();
+        let first_undoable = updates.len().saturating_sub(pops);
+        let mut before_undoable = Vec::with_capacity(pops);
+        let mut value = current;
+        for (n, update) in updates.into_iter().enumerate() {
+            // SAFETY: `value` is a live logged value of the TVar's type, the
+            // one the update was made for.
+            let next = unsafe { update.apply(value.word()) };
+            if n >= first_undoable {
+                before_undoable.push(value);
+            }
+            value = next;
+        }
+        let mut before_undoable = before_undoable.into_iter();
+        for undo in &mut self.undo {
+            if matches!(undo, Undo::PopCommute(e) if *e == i) {
+                if let Some(before) = before_undoable.next() {
+                    *undo = Undo::Restore(i, Pending::Value(before));
+                }
+            }
+        }
+        self.entries[i].pending = Pending::Value(value);
+        match &self.entries[i].pending {
+            Pending::Value(value) => value,
+            Pending::Commutes(_) => unreachable!("just stored a value"),
+        }
+    }
+
+    /// Appends an entry for `tvar`, which has none.
+    #[inline]
+    fn push(&mut self, tvar: &TVarHeader<P>, pending: Pending) {
+        if self.entries.len() == self.entries.capacity() {
+            self.entries.reserve(1);
+        }
+        let len = self.entries.len();
+        // SAFETY: there is room for one more entry (reserved above); the
+        // slot is written before the length covers it. (`push` builds the
+        // entry on the stack around its growth call and copies it with
+        // loads that stall on the stores just made.)
+        unsafe {
+            self.entries.as_mut_ptr().add(len).write(WriteEntry {
+                tvar: NonNull::from(tvar),
+                pending,
+                before_lock: LockWord::unlocked(0),
+            });
+            self.entries.set_len(len + 1);
+        }
+        if self.entries.len() > LINEAR_SEARCH_LIMIT {
+            self.reindex_from(self.entries.len() - 1);
+        }
+    }
+
+    /// Replaces what entry `i` buffers, keeping the old one for an open
+    /// checkpoint.
+    fn overwrite(&mut self, i: usize, pending: Pending) {
+        let previous = core::mem::replace(&mut self.entries[i].pending, pending);
         if self.open_checkpoints > 0 {
-            self.undo.push((i, previous));
+            self.undo.push(Undo::Restore(i, previous));
         }
     }
 
@@ -194,8 +377,13 @@ impl<P: Platform> WriteSet<P> {
     /// Discards every write made since `checkpoint`.
     pub(crate) fn roll_back(&mut self, checkpoint: Checkpoint) {
         while self.undo.len() > checkpoint.undo {
-            let (i, previous) = self.undo.pop().expect("length checked");
-            self.entries[i].value = previous;
+            match self.undo.pop().expect("length checked") {
+                Undo::Restore(i, previous) => self.entries[i].pending = previous,
+                Undo::PopCommute(i) => match &mut self.entries[i].pending {
+                    Pending::Commutes(commutes) => drop(commutes.updates.pop()),
+                    _ => unreachable!("resolving commutes rewrites their undo steps"),
+                },
+            }
         }
         for removed in self.entries.drain(checkpoint.entries..) {
             self.index.remove(&removed.tvar.as_ptr().addr());

@@ -3,7 +3,10 @@
 //!
 //! Every attempt (committed or not) is reported: when it began, each TVar it
 //! read with the version it saw, and how it ended, with its snapshot version;
-//! a commit also carries the TVars written and its commit version. Versions
+//! a commit also carries the TVars written and its commit version, each
+//! commuted TVar (`tx.commute`) marked with the version and value its
+//! updates were applied to (a commute is not a read: the transaction did
+//! not observe that value, and it is not reported as a `Read`). Versions
 //! are the runtime's global clock values (a write's version is its commit
 //! version; 0 is a TVar's initial value), so a checker needs no version
 //! inference. Real-time order: `Begin` is sent before the attempt takes its
@@ -27,6 +30,22 @@ pub struct RecordedWrite {
     /// The TVar written.
     pub tvar: TVarId,
     /// The value, where its type allows (see [`recorded_value`]).
+    pub value: Option<i64>,
+    /// For a TVar the transaction only commuted
+    /// ([`Transaction::commute`](crate::Transaction::commute)): what its
+    /// updates were applied to. `None` for a written TVar (a commuted TVar
+    /// that the transaction then read is an ordinary write).
+    pub commuted: Option<CommuteBase>,
+}
+
+/// The value a commit applied a TVar's commuted updates to: in a correct
+/// engine, the value current at commit, installed by the commit right
+/// before this one in the TVar's version order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommuteBase {
+    /// Its version (0: the initial value).
+    pub version: u64,
+    /// The value, where its type allows.
     pub value: Option<i64>,
 }
 

@@ -4,13 +4,15 @@
 use crate::error::{AbortKind, MaybeRetry, StmError};
 use crate::ids::CallSite;
 use crate::injected_bug::BugSwitch;
+use crate::log::Pending;
 use crate::platform::{Arc, AtomicPointer, Ordering, Platform, Std};
 use crate::recorder::{recorded_value, AttemptEnd, AttemptId, Event};
 use crate::shared::RuntimeShared;
 use crate::thread_context::ThreadContext;
 use crate::tvar::{TVar, TVarHeader};
-use crate::value::{self, LoggedValue};
+use crate::value::{self, CommutedUpdate, LoggedValue};
 use core::ptr::NonNull;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
 /// One attempt of a transaction: the handle a transaction body reads and
@@ -176,7 +178,9 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     }
 
     /// Reads a TVar: the value written earlier in this transaction, else the
-    /// value current at the transaction's snapshot.
+    /// value current at the transaction's snapshot. A TVar this transaction
+    /// has [commuted](Self::commute) is read for real, and its pending
+    /// updates applied to the value read (see `commute`).
     ///
     /// ```
     /// use stm_core::{atomically, TVar};
@@ -193,11 +197,53 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         self.check_usable(tvar)?;
         let header = tvar.header();
         if !self.context.writes.is_empty() {
-            if let Some(buffered) = self.context.writes.get(header) {
-                // SAFETY: the log owns the value, a `T` (the TVar's type).
-                return Ok(unsafe { value::clone_value::<T>(buffered.word()) });
+            match self.context.writes.get(header) {
+                Some(Pending::Value(buffered)) => {
+                    // SAFETY: the log owns the value, a `T` (the TVar's type).
+                    return Ok(unsafe { value::clone_value::<T>(buffered.word()) });
+                }
+                Some(Pending::Commutes(_)) => return self.read_commuted(header),
+                None => {}
             }
         }
+        self.read_current(header)
+    }
+
+    /// Reads a TVar this transaction commuted: a logged read of the value
+    /// current at the snapshot, with the pending updates applied; the entry
+    /// becomes a plain write of the result.
+    #[cold]
+    fn read_commuted<T: Clone + Send + Sync + 'static>(
+        &mut self,
+        header: &TVarHeader<P>,
+    ) -> Result<T, StmError> {
+        let current = self.read_current::<T>(header)?;
+        let writes = &mut self.context.writes;
+        let resolving = catch_unwind(AssertUnwindSafe(|| {
+            writes
+                .resolve_commutes(header, LoggedValue::new(current))
+                .word()
+        }));
+        match resolving {
+            // SAFETY: the log owns the value, a `T` (the TVar's type).
+            Ok(word) => Ok(unsafe { value::clone_value::<T>(word) }),
+            Err(panic) => {
+                // An update panicked and its entry lost its updates: this
+                // attempt must not commit, even if the body catches the
+                // panic (it runs again instead).
+                self.doomed = Some(AbortKind::Validation);
+                resume_unwind(panic)
+            }
+        }
+    }
+
+    /// The opaque read protocol: the value of `header` current at the
+    /// snapshot, logged in the read set.
+    #[inline]
+    fn read_current<T: Clone + Send + Sync + 'static>(
+        &mut self,
+        header: &TVarHeader<P>,
+    ) -> Result<T, StmError> {
         loop {
             let before = header.lock.load();
             if before.is_locked() {
@@ -276,15 +322,130 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         self.write(tvar, f(value))
     }
 
-    /// Applies `f` to the TVar's value (placeholder: a read-modify-write;
-    /// to be replaced by a commit-time application, issue 12).
+    /// Updates a TVar with `f` at commit, without reading it: `f` is
+    /// applied, under the TVar's commit lock, to the value current when
+    /// this transaction commits (Clojure's `commute`). Use it for updates
+    /// whose order does not matter to anyone, such as adding to a total or
+    /// counting events: transactions that only commute a TVar do not
+    /// conflict with each other on it (none reads it, so none can
+    /// invalidate another's reads; at commit they wait for each other).
+    ///
+    /// A commute is not a read: it is not logged in the read set, not
+    /// validated, and can never make the attempt abort as a read does. At
+    /// commit, the TVar is locked with the rest of the write set; if
+    /// another committer holds its lock, this one waits a few scheduling
+    /// rounds for it (a commit holds locks only for a moment, and the wait
+    /// is bounded, so it cannot deadlock) before giving up as for any
+    /// locked write (which then happens only when the holder was kept from
+    /// running meanwhile). Then, after the commit version is taken and the
+    /// reads are validated, `f` is applied to the current value and the
+    /// result is installed like any written value.
+    ///
+    /// Inside the transaction:
+    ///
+    /// * Several commutes of one TVar compose, in the order they were made.
+    /// * [`read`](Self::read) of a commuted TVar is a real read (logged and
+    ///   validated like any other) that returns the value read with the
+    ///   pending updates applied; from then on the TVar is an ordinary
+    ///   read-modify-write of this transaction, and the updates no longer
+    ///   wait for commit. ([`modify`](Self::modify) reads, so the same
+    ///   holds for it.)
+    /// * [`write`](Self::write) after a commute replaces the pending
+    ///   updates; a commute after a write (or after a read has turned the
+    ///   commute into a value) applies `f` to the buffered value at once.
+    /// * [`or_else`](Self::or_else) takes back the commutes of an
+    ///   alternative that retried, as it does its writes.
+    /// * If `f` panics, at commit or in a read, the panic propagates as one
+    ///   in the body does, and the attempt has no effect (it cannot commit
+    ///   even if the body catches the panic).
+    ///
+    /// **Serializability.** The transaction still serializes at its commit
+    /// version `wv`: it holds the lock of every TVar it writes or commutes,
+    /// its reads are validated unchanged up to `wv`, and each commuted TVar
+    /// gets `f` applied to its value at `wv`, which is exactly what running
+    /// the whole transaction at its commit point produces. Nothing the
+    /// transaction observed depends on a commuted value, since reading one
+    /// turns the commute into a read-modify-write; so no read needs
+    /// validating for a commute, and two transactions that only commute a
+    /// TVar are ordered by their commit versions, each applying its update
+    /// to the other's result.
+    ///
+    /// Many threads adding to one total, none of them reading it:
+    ///
+    /// ```
+    /// use stm_core::platform::Join;
+    /// use stm_core::{Stm, TVar};
+    ///
+    /// let stm = Stm::new();
+    /// let total = TVar::new_in(&stm, 0_u64);
+    /// let threads: Vec<_> = (1..=4_u64)
+    ///     .map(|t| {
+    ///         let (stm2, total) = (stm.clone(), total.clone());
+    ///         stm.spawn(move || {
+    ///             for _ in 0..100 {
+    ///                 stm2.atomically(|tx| tx.commute(&total, move |n| n + t));
+    ///             }
+    ///         })
+    ///     })
+    ///     .collect();
+    /// for t in threads {
+    ///     t.join().unwrap();
+    /// }
+    /// assert_eq!(total.load(), 100 * (1 + 2 + 3 + 4));
+    /// ```
+    ///
+    /// Reading a commuted TVar returns the pending updates applied to the
+    /// value read, and makes the transaction an ordinary read-modify-write:
+    ///
+    /// ```
+    /// use stm_core::{atomically, TVar};
+    ///
+    /// let hits = TVar::new(10_u32);
+    /// let seen = atomically(|tx| {
+    ///     tx.commute(&hits, |n| n + 1)?;
+    ///     tx.commute(&hits, |n| n * 2)?; // composes: (n + 1) * 2
+    ///     let seen = tx.read(&hits)?; // a logged read of 10, updates applied
+    ///     tx.commute(&hits, |n| n + 3)?; // applied at once to the buffered 22
+    ///     Ok(seen)
+    /// });
+    /// assert_eq!(seen, 22);
+    /// assert_eq!(hits.load(), 25);
+    /// ```
     #[inline]
     pub fn commute<T: Clone + Send + Sync + 'static>(
         &mut self,
         tvar: &TVar<T, P>,
         f: impl FnOnce(T) -> T + Send + 'static,
     ) -> Result<(), StmError> {
-        self.modify(tvar, f)
+        self.check_usable(tvar)?;
+        let header = tvar.header();
+        let stale_base = (self.runtime.has_bug(BugSwitch::CommuteStale)
+            && self.context.writes.position(header).is_none())
+        .then(|| self.peek::<T>(header));
+        self.context
+            .writes
+            .commute(header, CommutedUpdate::new(f), stale_base);
+        Ok(())
+    }
+
+    /// The injected bug `commute-stale`: the value of `header` now (and
+    /// its version), read without logging, for the commuted updates to be
+    /// applied to instead of the value current at commit.
+    #[cold]
+    fn peek<T: Clone + Send + Sync + 'static>(&self, header: &TVarHeader<P>) -> (LoggedValue, u64) {
+        loop {
+            let before = header.lock.load();
+            if !before.is_locked() {
+                // SAFETY: the word holds a `T`; this attempt is pinned, so a
+                // box it points to is not freed before the clone returns.
+                let value =
+                    unsafe { value::clone_value::<T>(header.value.load(Ordering::Acquire)) };
+                if header.lock.load().value_state() == before.value_state() {
+                    return (LoggedValue::new(value), before.version());
+                }
+            }
+            P::yield_now();
+        }
     }
 
     /// Abandons this attempt and blocks until a TVar read so far is changed
@@ -410,6 +571,20 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
             }
         }
         None
+    }
+
+    /// Whether this attempt both read `tvar` and wrote it (or commuted it
+    /// after reading it): a read-modify-write, which a commute would spare
+    /// its conflicts if the value read is not needed (conflict reports
+    /// suggest it).
+    pub(crate) fn read_and_wrote(&self, tvar: &TVarHeader<P>) -> bool {
+        self.context.writes.position(tvar).is_some()
+            && self
+                .context
+                .reads
+                .entries
+                .iter()
+                .any(|entry| core::ptr::eq(entry.tvar(), tvar))
     }
 
     /// Gives serial mode back early (before blocking in `retry`).

@@ -6,7 +6,9 @@
 //! replaced box is retired to deferred reclamation (see `reclaim`), since a
 //! reader may still be cloning it. Values in write logs are held the same
 //! way ([`LoggedValue`]), so that publishing one at commit is a store of its
-//! word, whatever its type.
+//! word, whatever its type; a commuted update is a closure from word to
+//! logged value ([`CommutedUpdate`]), so that commit can apply it without
+//! knowing the type either.
 
 use core::any::{Any, TypeId};
 use core::marker::PhantomData;
@@ -218,6 +220,37 @@ impl Drop for LoggedValue {
     }
 }
 
+/// A commuted update (`tx.commute(&tvar, f)`) with its type erased: `f`,
+/// taking the TVar's value as a word and giving the new value as a
+/// [`LoggedValue`]. Applied at commit to the value current then, or at
+/// once to a value the transaction already knows.
+pub(crate) struct CommutedUpdate {
+    apply: Box<dyn FnOnce(*mut ()) -> LoggedValue + Send>,
+}
+
+impl CommutedUpdate {
+    pub(crate) fn new<T: Clone + Send + Sync + 'static>(
+        f: impl FnOnce(T) -> T + Send + 'static,
+    ) -> Self {
+        CommutedUpdate {
+            apply: Box::new(move |word| {
+                // SAFETY: `apply`'s contract: the word holds a live `T`.
+                let current = unsafe { clone_value::<T>(word) };
+                LoggedValue::new(f(current))
+            }),
+        }
+    }
+
+    /// The new value: `f` applied to a clone of the value `word` holds.
+    ///
+    /// # Safety
+    /// `word` holds a value of the type this update was made for (its
+    /// TVar's), not freed before the call returns.
+    pub(crate) unsafe fn apply(self, word: *mut ()) -> LoggedValue {
+        (self.apply)(word)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +274,25 @@ mod tests {
         round_trip(String::from("boxed"));
         round_trip((1_u8, 2_u32));
         round_trip(vec![1_u128, 2, 3]);
+    }
+
+    #[test]
+    fn commuted_updates_apply_to_the_word_they_are_given() {
+        let boxed = LoggedValue::new(String::from("ab"));
+        let update = CommutedUpdate::new(|s: String| s + "c");
+        // SAFETY: the word holds a live `String`, the update's type.
+        let result = unsafe { update.apply(boxed.word()) };
+        // SAFETY: the result is a live logged `String`.
+        assert_eq!(unsafe { clone_value::<String>(result.word()) }, "abc");
+        // The update cloned its input: the original is untouched.
+        // SAFETY: as above.
+        assert_eq!(unsafe { clone_value::<String>(boxed.word()) }, "ab");
+        let inline = LoggedValue::new(20_i64);
+        let update = CommutedUpdate::new(|n: i64| n * 3 + 1);
+        // SAFETY: the word holds an `i64`, the update's type.
+        let result = unsafe { update.apply(inline.word()) };
+        // SAFETY: the result is a live logged `i64`.
+        assert_eq!(unsafe { clone_value::<i64>(result.word()) }, 61);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Boxed values (and TVars created and dropped while others run) on real
-//! threads: the read path clones values that writers keep replacing, and
-//! reclamation frees what they replace. The assertions check the values;
+//! threads: the read path clones values that writers keep replacing (or
+//! commuting), and reclamation frees what they replace. The assertions check the values;
 //! memory safety is what Miri (`cargo +nightly miri test -p stm-core --test
 //! boxed_values_std`) and AddressSanitizer check on the same runs, with the
 //! injected bug `free-before-readers-leave` as their proof of power (see
@@ -159,4 +159,69 @@ fn retry_on_a_boxed_value() {
             .map(|i| format!("message {i}"))
             .collect::<Vec<_>>()
     );
+}
+
+/// Commutes of boxed values: two threads append to one log with commutes
+/// (applied at commit to the box current then, which is then replaced and
+/// reclaimed), some of them read back at once (the commute turned into a
+/// buffered value) or taken back by `or_else`, while a reader clones it.
+#[test]
+fn commutes_of_a_boxed_log() {
+    let stm = runtime();
+    let log: TVar<Vec<String>> = stm.new_tvar(Vec::new());
+    let never: TVar<bool> = stm.new_tvar(false);
+    let writers: Vec<_> = (0..2)
+        .map(|t| {
+            let (stm, log, never) = (stm.clone(), log.clone(), never.clone());
+            std::thread::spawn(move || {
+                for i in 0..ROUNDS / 10 {
+                    let entry = format!("{t}:{i}");
+                    stm.atomically(|tx| {
+                        let entry = entry.clone();
+                        tx.commute(&log, move |mut l| {
+                            l.push(entry);
+                            l
+                        })?;
+                        match i % 3 {
+                            // Read back: the pending commute is applied to the
+                            // value read, and becomes a buffered write.
+                            0 => assert!(tx.read(&log)?.last().is_some()),
+                            // A commute taken back by `or_else`.
+                            1 => tx.or_else(
+                                |tx| {
+                                    tx.commute(&log, |mut l| {
+                                        l.push("taken back".to_string());
+                                        l
+                                    })?;
+                                    if tx.read(&never)? {
+                                        Ok(())
+                                    } else {
+                                        tx.retry()
+                                    }
+                                },
+                                |_| Ok(()),
+                            )?,
+                            _ => {}
+                        }
+                        Ok(())
+                    });
+                }
+            })
+        })
+        .collect();
+    for _ in 0..ROUNDS / 10 {
+        let seen = stm.atomically(|tx| tx.read(&log));
+        assert!(!seen.iter().any(|e| e == "taken back"), "{seen:?}");
+    }
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let mut all = log.load();
+    assert_eq!(all.len(), 2 * (ROUNDS / 10));
+    all.sort_unstable();
+    let mut expected: Vec<String> = (0..2)
+        .flat_map(|t| (0..ROUNDS / 10).map(move |i| format!("{t}:{i}")))
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(all, expected);
 }

@@ -87,6 +87,7 @@ fn transaction(u: &mut Unstructured<'_>, index: u64) -> arbitrary::Result<Transa
                 key: small_or_any(u, 5)?,
                 version: small_or_any(u, 24)?,
                 value: value(u)?,
+                commuted: None,
             })
         })
         .collect::<arbitrary::Result<_>>()?;

@@ -104,6 +104,23 @@ pub enum HistoryError {
         /// The version that does not exist.
         version: u64,
     },
+    /// A commuted write names, as the version its update was applied to,
+    /// one that no transaction wrote, or itself.
+    #[error(
+        "T{id} commuted key {key} (writing version {version}) onto version {base}, which is {why}"
+    )]
+    InvalidCommuteBase {
+        /// The committing transaction.
+        id: u64,
+        /// The key commuted.
+        key: u64,
+        /// The version the commuted write created.
+        version: u64,
+        /// The version it claims to have been applied to.
+        base: u64,
+        /// What is wrong with it.
+        why: &'static str,
+    },
     /// `initial` lists a key twice.
     #[error("initial value of key {key} is given twice")]
     DuplicateInitialKey {

@@ -30,7 +30,10 @@ pub const FORMAT_VERSION: u64 = 1;
 ///     {"id": 1, "thread": 0, "outcome": "committed", "begin": 1, "end": 2,
 ///      "commit_version": 1, "reads": [], "writes": [{"key": 7, "version": 1}]}]}"#;
 /// let history = History::from_json_str(json).unwrap();
-/// assert_eq!(history.transactions[0].writes, vec![Write { key: 7, version: 1, value: None }]);
+/// assert_eq!(
+///     history.transactions[0].writes,
+///     vec![Write { key: 7, version: 1, value: None, commuted: None }]
+/// );
 /// assert_eq!(History::from_json_str(&history.to_json_string()).unwrap(), history);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -143,6 +146,57 @@ pub struct Write {
         deserialize_with = "recorded_value"
     )]
     pub value: Option<Value>,
+    /// Present when the write is a commute (`tx.commute`): an update the
+    /// engine applied at commit to the key's value current then, which the
+    /// transaction did not read. It orders the transaction after the
+    /// version it was applied to (a ww dependency) but makes it depend on
+    /// no read. Absent in files written before commutes existed.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "commute_base"
+    )]
+    pub commuted: Option<Box<CommuteBase>>,
+}
+
+/// What a commuted write was applied to, as far as the recorder knows: in
+/// a correct run, the version of the key installed right before the
+/// write's own (the [module documentation](super) says what is checked).
+///
+/// ```
+/// use stm_check::history::History;
+///
+/// let history = History::from_json_str(r#"{"format": "stm-history", "version": 1,
+///   "initial": [{"key": 0, "value": 5}],
+///   "transactions": [
+///     {"id": 1, "thread": 0, "outcome": "committed", "begin": 1, "end": 2,
+///      "writes": [{"key": 0, "version": 1, "value": 6,
+///                  "commuted": {"version": 0, "value": 5}}]}]}"#).unwrap();
+/// let base = history.transactions[0].writes[0].commuted.as_ref().unwrap();
+/// assert_eq!((base.version, base.value.clone()), (Some(0), Some(5.into())));
+/// assert!(stm_check::history::check(&history).unwrap().is_valid());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommuteBase {
+    /// The version of the key the update was applied to (0: the initial
+    /// value), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// That version's value as the update received it, when recorded.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "recorded_value"
+    )]
+    pub value: Option<Value>,
+}
+
+/// A `commuted` field that is present: a JSON object (see [`ObjectOnly`]).
+fn commute_base<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Box<CommuteBase>>, D::Error> {
+    ObjectOnly::<CommuteBase>::deserialize(deserializer).map(|o| Some(Box::new(o.0)))
 }
 
 /// A `value` field that is present: whatever JSON value it holds, `null`

@@ -106,6 +106,7 @@ pub fn serial_history(plan: &[PlannedTransaction], options: SerialOptions) -> Hi
                 key,
                 version,
                 value: value(id as i64 * 1000 + j as i64),
+                commuted: None,
             });
         }
         let mut commit_version = None;

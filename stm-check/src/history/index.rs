@@ -198,6 +198,8 @@ pub(crate) struct HistoryIndex<'h> {
     /// Whether the committed transactions are listed in order of `end`.
     committed_in_end_order: bool,
     initial: FxHashMap<u64, &'h Value>,
+    /// Whether some write is a commute (only then are commutes checked).
+    has_commutes: bool,
 }
 
 impl<'h> HistoryIndex<'h> {
@@ -269,6 +271,7 @@ impl<'h> HistoryIndex<'h> {
             reads: grouped_reads,
             read_start,
             committed,
+            has_commutes,
         } = grouped;
         sort_versions(txs, &mut writes, &key_start)?;
         let mut installed_from = refill(&mut buffers.installed_from, writes.len(), NONE);
@@ -299,13 +302,44 @@ impl<'h> HistoryIndex<'h> {
             committed,
             committed_in_end_order: survey.committed_in_end_order,
             initial,
+            has_commutes,
         };
         let mut grouped_reads = grouped_reads;
         let resolving = index.resolve_reads(&mut grouped_reads, &group_start, &mut resolved);
         buffers.grouped_reads = grouped_reads;
         resolving?;
         index.reads = resolved;
+        if has_commutes {
+            index.validate_commute_bases()?;
+        }
         Ok(index)
+    }
+
+    /// Every commuted write's base version names a version some transaction
+    /// wrote (or 0), other than the write itself.
+    fn validate_commute_bases(&self) -> Result<(), HistoryError> {
+        for tx in &self.history.transactions {
+            for w in &tx.writes {
+                let Some(base) = w.commuted.as_ref().and_then(|c| c.version) else {
+                    continue;
+                };
+                let why = if base == w.version {
+                    "the write itself"
+                } else if base != 0 && self.write_at(w.key, base).is_none() {
+                    "a version no transaction wrote"
+                } else {
+                    continue;
+                };
+                return Err(HistoryError::InvalidCommuteBase {
+                    id: tx.id,
+                    key: w.key,
+                    version: w.version,
+                    base,
+                    why,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The index's arrays, for the next [`HistoryIndex::build_in`].
@@ -438,6 +472,31 @@ impl<'h> HistoryIndex<'h> {
         }
         let next = self.installed_from[from];
         (next != NONE).then_some(next)
+    }
+
+    /// The last installed write of `key` before the write at position `p`,
+    /// in version order: the version it overwrote.
+    pub fn previous_installed(&self, key: u64, p: u32) -> Option<u32> {
+        let first = self.key_writes(key).start;
+        (first..p as usize)
+            .rev()
+            .find(|&q| self.writes[q].installed)
+            .map(|q| q as u32)
+    }
+
+    /// The first installed write of `key`, in version order.
+    pub fn first_installed(&self, key: u64) -> Option<u32> {
+        let range = self.key_writes(key);
+        if range.is_empty() {
+            return None;
+        }
+        let first = self.installed_from[range.start];
+        (first != NONE).then_some(first)
+    }
+
+    /// Whether some write of the history is a commute.
+    pub fn has_commutes(&self) -> bool {
+        self.has_commutes
     }
 
     /// The writes of each key in turn, each in version order.
@@ -787,6 +846,8 @@ struct Grouped {
     read_start: Vec<u32>,
     /// Whether each transaction committed.
     committed: Vec<bool>,
+    /// Whether some write is a commute.
+    has_commutes: bool,
 }
 
 /// One pass over the history: a counting sort of the writes (into
@@ -822,11 +883,13 @@ fn group_by_key(
     let mut read_fill = group_start.to_vec();
     let mut last_write = FxHashMap::default();
     let mut r = 0u32;
+    let mut has_commutes = false;
     for (t, tx) in txs.iter().enumerate() {
         let is_committed = tx.outcome == Outcome::Committed;
         committed.push(is_committed);
         read_start.push(r);
         for_each_write(tx, &mut last_write, |i, w, final_write| {
+            has_commutes |= w.commuted.is_some();
             let slot = &mut write_fill[keys.of(w.key)];
             writes[*slot as usize] = WriteEntry {
                 version: w.version,
@@ -851,6 +914,7 @@ fn group_by_key(
         reads,
         read_start,
         committed,
+        has_commutes,
     }
 }
 

@@ -29,7 +29,8 @@
 //! | `snapshot` | optional: the global version the attempt read at (TL2's read version); every read must be current at it |
 //! | `commit_version` | optional, committed attempts only, unique: the global version the commit drew (TL2's write version) |
 //! | `reads` | what the attempt's code got back, in program order: `key`, the `version` observed (0 = initial value) and optionally the `value` |
-//! | `writes` | what it wrote, in program order: `key`, the `version` the write created (never 0, unique per key) and optionally the `value` |
+//! | `writes` | what it wrote, in program order: `key`, the `version` the write created (never 0, unique per key) and optionally the `value`; `commuted` marks a commute (below) |
+//! | `commuted` | optional, on a write: the write is a commute, an update the engine applied at commit to the key's value current then, without the transaction reading it; an object with the `version` the update was applied to (its *base*, 0 = initial value) and optionally that `value`, each optional (`{}` says only that the write was commuted). Files written before commutes existed have none, and read as before |
 //!
 //! Keys are unsigned integers (the engine's variable ids); values are any
 //! JSON values, compared with `==`. Unknown fields inside transactions,
@@ -50,7 +51,28 @@
 //! A file that breaks these rules is refused before checking
 //! ([`HistoryError`]): duplicate ids, `begin >= end`, a `commit_version` on
 //! an aborted attempt or used twice, a write of version 0, two writes of
-//! one `(key, version)`, a read of a version nobody wrote.
+//! one `(key, version)`, a read of a version nobody wrote, a commute whose
+//! base is a version nobody wrote or the write itself.
+//!
+//! **Commutes.** A commuted write did not read: it is ordered after the
+//! version it overwrites (ww) but gives its transaction no read dependency,
+//! and its base is not one of the transaction's `reads` (the transaction
+//! never saw it; a transaction that read the key lists that read, and its
+//! write of the key is then not a commute). Example, two commutes of +1
+//! onto a key that was 0, the second applied to the first's result:
+//!
+//! ```json
+//! {"id": 1, ..., "commit_version": 1,
+//!  "writes": [{"key": 0, "version": 1, "value": 1, "commuted": {"version": 0, "value": 0}}]}
+//! {"id": 2, ..., "commit_version": 2,
+//!  "writes": [{"key": 0, "version": 2, "value": 2, "commuted": {"version": 1, "value": 1}}]}
+//! ```
+//!
+//! In a correct engine a commute's base is the version installed right
+//! before the write's own; the checker holds recorded bases to that (a
+//! commute applied to a stale version is a lost update), but cannot tell
+//! whether the update itself was computed right, since the function is not
+//! recorded (`src/history/commutes.rs` lists what it can and cannot see).
 //!
 //! # Histories from any system (`stm-history`, version 2)
 //!
@@ -76,7 +98,7 @@
 //! | `begin`, `end` | optional, but for every transaction or for none; without them, a thread's transactions are in program order in the order the file lists them |
 //! | `snapshot`, `commit_version` | only with global versions |
 //! | reads (register) | `key` and a `version`, or only a `value`: the writer is the one transaction that wrote that value to that key (values must be unique per key, as in Jepsen's rw-register tests), or the initial value |
-//! | writes (register) | `key`, `value`, and a `version` on every write or on none |
+//! | writes (register) | `key`, `value`, and a `version` on every write or on none; optionally `commuted` as in version 1, whose base is a `version` or only a `value` (found as a read's is) |
 //!
 //! What is inferred, and what each kind of history can be checked for:
 //!
@@ -84,7 +106,7 @@
 //! | --- | --- | --- |
 //! | register, global versions (version 1) | given | serializability (G0-G2), strict serializability, opacity with snapshot rules, values |
 //! | register, per-key versions | given, per key | the same but the snapshot rules, which need one clock; opacity by its definition |
-//! | register, reads by value, no versions | inferred: a write that follows a read of the key in its transaction comes after the value read; a key with two writes not so linked is refused (give versions, or use list-append) | as per-key |
+//! | register, reads by value, no versions | inferred: a write that follows a read of the key in its transaction comes after the value read, and a commuted write after the value it was applied to (its base; a commute has no read to go by); a key with two writes not so linked is refused (give versions, or use list-append) | as per-key |
 //! | list-append | the longest list read of each key; every other read must be a prefix of it (else an `incompatible-order` anomaly); committed appends nobody read are placed after it when one transaction made them all, and otherwise left out of the ww and rw dependencies (said in a note) | as per-key, G1a and G1b included |
 //! | no real time | - | serializability and opacity without real-time order; strict serializability is reported as not checked |
 //! | no real time, with `thread`s | - | as above, plus each thread's program order (its transactions in the order the file lists them): a cycle that needs it is a `session` anomaly (strong session serializability), and aborted attempts are placed in program order too |
@@ -110,7 +132,10 @@
 //! transaction, must fit in one serial order of the committed transactions
 //! that respects real time, and a violation is explained as the cycle it
 //! closes; with a global clock, each attempt's reads must besides fit in
-//! one snapshot. Recorded values must match. All of it is linear
+//! one snapshot. Recorded values must match. Each commuted write must have
+//! been applied to the version it overwrote: a stale base is reported as
+//! the cycle it closes (a lost update), with the base taken as a read made
+//! at commit; the graph itself gives commutes ww edges only. All of it is linear
 //! in the size of the history when keys are dense integers and
 //! transactions are listed roughly in the order they ran (as recorders
 //! write them); sparse keys, unordered versions or out-of-order `begin`s
@@ -140,6 +165,7 @@
 
 mod aborted_attempts;
 mod anomaly;
+mod commutes;
 mod cycles;
 mod dirty_reads;
 mod dot;
@@ -158,7 +184,8 @@ pub use anomaly::{Anomaly, AnomalyClass, Dependency, Pattern, Witness};
 pub use dot::render_dot;
 pub use error::{HistoryError, LoadError};
 pub use format::{
-    History, InitialValue, Outcome, Read, Recorded, Transaction, Write, FORMAT_NAME, FORMAT_VERSION,
+    CommuteBase, History, InitialValue, Outcome, Read, Recorded, Transaction, Write, FORMAT_NAME,
+    FORMAT_VERSION,
 };
 pub use report::Report;
 pub use v2::{Context, Names, FORMAT_VERSION_2};
@@ -270,6 +297,7 @@ fn report_on(index: &index::HistoryIndex<'_>, search_budget: u64, context: &Cont
     // The same pass tells whether the graph can have a cycle at all.
     let mut acyclic = graph::writes_follow_transaction_order(index);
     let (mut dirty, mut opaque, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    let mut commuted = Vec::new();
     // Aborted attempts that read others' writes and pass the local checks:
     // they still have to fit in a serial order (see `aborted_attempts`).
     let mut attempts = Vec::new();
@@ -284,6 +312,9 @@ fn report_on(index: &index::HistoryIndex<'_>, search_budget: u64, context: &Cont
             None => {}
         }
         values::value_mismatches(index, t, &mut values);
+        if index.has_commutes() {
+            commutes::commute_anomalies(index, t, &mut commuted);
+        }
     }
     // With the transactions' order a topological order, most attempts are
     // placed by two binary searches; the others need the graph.
@@ -328,6 +359,7 @@ fn report_on(index: &index::HistoryIndex<'_>, search_budget: u64, context: &Cont
         .map(|cycle| explain::cycle_anomaly(index, cycle))
         .collect();
     anomalies.extend(dirty);
+    anomalies.extend(commuted);
     anomalies.extend(opaque);
     anomalies.extend(values);
     anomalies.sort_by_key(|a| a.class);

@@ -9,7 +9,8 @@
 use super::anomaly::{Anomaly, AnomalyClass};
 use super::error::HistoryError;
 use super::format::{
-    objects, parse_objects, parse_part, History, InitialValue, Outcome, Read, Transaction, Write,
+    objects, parse_objects, parse_part, CommuteBase, History, InitialValue, Outcome, Read,
+    Transaction, Write,
 };
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
@@ -177,7 +178,8 @@ struct TransactionV2 {
     appends: Vec<AccessV2>,
 }
 
-/// A read, write or append: a key, maybe a version, maybe a value.
+/// A read, write or append: a key, maybe a version, maybe a value; a
+/// register write may be marked as a commute.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AccessV2 {
@@ -186,6 +188,23 @@ struct AccessV2 {
     version: Option<u64>,
     #[serde(default, deserialize_with = "present")]
     value: Option<Value>,
+    #[serde(default, deserialize_with = "commute_v2")]
+    commuted: Option<CommuteV2>,
+}
+
+/// What a commuted register write was applied to: a version, a value, or
+/// both (as version 1's [`CommuteBase`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommuteV2 {
+    #[serde(default)]
+    version: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    value: Option<Value>,
+}
+
+fn commute_v2<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<CommuteV2>, D::Error> {
+    super::format::ObjectOnly::<CommuteV2>::deserialize(d).map(|o| Some(o.0))
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
@@ -452,6 +471,23 @@ pub(crate) fn translate(text: &str, parts: Parts<'_>) -> Result<(History, Contex
             writes: Vec::new(),
         })
         .collect();
+    for t in &document.transactions {
+        let mut misplaced = t.reads.iter().map(|r| (r, "reads")).chain(
+            t.appends.iter().map(|a| (a, "appends")).chain(
+                t.writes
+                    .iter()
+                    .filter(|_| document.model == Model::ListAppend)
+                    .map(|w| (w, "writes")),
+            ),
+        );
+        if let Some((access, what)) = misplaced.find(|(a, _)| a.commuted.is_some()) {
+            return Err(invalid(format!(
+                "T{} has \"commuted\" on one of its {what} (key {}): only register writes can be commutes",
+                t.id.as_id(),
+                access.key
+            )));
+        }
+    }
     match document.model {
         Model::RwRegister => {
             registers(&document, &keys, &initial, &mut transactions, &mut context)?
@@ -583,6 +619,8 @@ fn registers(
     } else {
         infer_register_orders(document, keys, &written, &initial_of, context)?
     };
+    // Commute bases given only by value are found as reads by value are.
+    let values_indexed = by_value || versioned == 0;
     let mut observed = vec![false; document.transactions.len()];
     // Reads by version of a transaction of unknown outcome observe it too.
     let unknown_writes: FxHashMap<(u64, u64), usize> = document
@@ -599,16 +637,62 @@ fn registers(
         })
         .collect();
     for (i, t) in document.transactions.iter().enumerate() {
-        transactions[i].writes = t
-            .writes
-            .iter()
-            .zip(&versions[i])
-            .map(|(w, &version)| Write {
-                key: keys.of(&w.key),
+        let mut writes = Vec::with_capacity(t.writes.len());
+        for (w, &version) in t.writes.iter().zip(&versions[i]) {
+            let key = keys.of(&w.key);
+            let commuted = match &w.commuted {
+                None => None,
+                Some(c) => {
+                    let base = match (c.version, &c.value) {
+                        (Some(_), _) if versioned == 0 => {
+                            return Err(invalid(format!(
+                                "T{} gives its commute of key {} a base \"version\", but the writes carry no versions: give the base as a \"value\"",
+                                t.id.as_id(),
+                                w.key
+                            )))
+                        }
+                        (Some(base), _) => {
+                            if let Some(&writer) = unknown_writes.get(&(key, base)) {
+                                observed[writer] |= writer != i;
+                            }
+                            Some(base)
+                        }
+                        (None, Some(value)) if values_indexed => {
+                            let value_key = ValueKey::of(value);
+                            match written.get(&(key, value_key.clone())) {
+                                Some(&(writer, write)) => {
+                                    observed[writer] |= writer != i;
+                                    Some(versions[writer][write])
+                                }
+                                None if initial_of.get(&key) == Some(&value_key) => Some(0),
+                                None if !initial_of.contains_key(&key) && value.is_null() => {
+                                    Some(0)
+                                }
+                                None => {
+                                    return Err(invalid(format!(
+                                        "T{} commuted key {} onto {value}, which no transaction wrote and is not its initial value",
+                                        t.id.as_id(),
+                                        w.key
+                                    )))
+                                }
+                            }
+                        }
+                        (None, _) => None,
+                    };
+                    Some(Box::new(CommuteBase {
+                        version: base,
+                        value: c.value.clone(),
+                    }))
+                }
+            };
+            writes.push(Write {
+                key,
                 version,
                 value: w.value.clone(),
-            })
-            .collect();
+                commuted,
+            });
+        }
+        transactions[i].writes = writes;
         let mut reads = Vec::with_capacity(t.reads.len());
         for r in &t.reads {
             let key = keys.of(&r.key);
@@ -660,7 +744,8 @@ fn registers(
 
 /// Per-key version orders of registers whose writes carry no version,
 /// inferred from read-then-write: a transaction that read value `v` of a
-/// key and then wrote the key put its write after `v`'s. Each key's
+/// key and then wrote the key put its write after `v`'s; a commuted write
+/// goes after the value it was applied to (its base). Each key's
 /// committed final writes must form a tree rooted at the initial value
 /// (a write with no such read is placed only when it is the key's one
 /// write); branches (two writes after one version: a lost update) are
@@ -688,12 +773,10 @@ fn infer_register_orders(
                 continue;
             }
             *installed_count.entry(key).or_default() += 1;
-            // The version this transaction read of the key, from another.
-            let before = t.reads.iter().find_map(|r| {
-                let value = r.value.as_ref()?;
-                if keys.of(&r.key) != key {
-                    return None;
-                }
+            // A commute's base: the version it was applied to, which it
+            // follows as a read-then-write follows the version read.
+            let base = w.commuted.as_ref().and_then(|c| c.value.as_ref());
+            let from_base = base.and_then(|value| {
                 let value_key = ValueKey::of(value);
                 match written.get(&(key, value_key.clone())) {
                     Some(&(writer, write)) if writer != i => Some(Some((writer, write))),
@@ -703,6 +786,24 @@ fn infer_register_orders(
                     }
                     None => None,
                 }
+            });
+            // Else the version this transaction read of the key, from another.
+            let before = from_base.or_else(|| {
+                t.reads.iter().find_map(|r| {
+                    let value = r.value.as_ref()?;
+                    if keys.of(&r.key) != key {
+                        return None;
+                    }
+                    let value_key = ValueKey::of(value);
+                    match written.get(&(key, value_key.clone())) {
+                        Some(&(writer, write)) if writer != i => Some(Some((writer, write))),
+                        Some(_) => None,
+                        None if initial_of.get(&key) == Some(&value_key) || value.is_null() => {
+                            Some(None)
+                        }
+                        None => None,
+                    }
+                })
             });
             match before {
                 Some(parent) => children.entry((key, parent)).or_default().push((i, j)),
@@ -975,6 +1076,7 @@ fn lists(
                     key: keys.of(&a.key),
                     version,
                     value: None,
+                    commuted: None,
                 })
             })
             .collect();
