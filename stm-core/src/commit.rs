@@ -14,8 +14,9 @@ use crate::value::LoggedValue;
 use core::ptr::NonNull;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
-/// How many times a commit yields, waiting for another committer to unlock
-/// a TVar it only commutes, before it gives up as for a locked write: long
+/// How many times a commit yields (after spinning `SPINS_BEFORE_BLOCKING`
+/// times on real threads), waiting for another committer to unlock a TVar
+/// it only commutes, before it gives up as for a locked write: long
 /// enough for a commit in progress to finish (it holds its locks for a
 /// moment), and bounded, so that two commits waiting for each other's locks
 /// both give up rather than deadlock.
@@ -123,11 +124,17 @@ impl<P: Platform> Transaction<'_, P> {
                         P::yield_now();
                         continue;
                     }
-                    if entry.is_commute() && spins < COMMUTE_LOCK_SPINS {
+                    if entry.is_commute() && spins < P::SPINS_BEFORE_BLOCKING + COMMUTE_LOCK_SPINS {
                         // A commute does not care what the holder installs:
-                        // wait for it rather than abort.
+                        // wait for it rather than abort; real threads first
+                        // spin without a system call (the holder is busy
+                        // for a moment only).
+                        if spins < P::SPINS_BEFORE_BLOCKING {
+                            P::pause();
+                        } else {
+                            P::yield_now();
+                        }
                         spins += 1;
-                        P::yield_now();
                         continue;
                     }
                     let locked = NonNull::from(entry.tvar());

@@ -27,10 +27,10 @@ use super::ItemId;
 use crate::attempt::{CommitGate, Turn};
 use crate::platform::{AtomicWord, Ordering, Platform};
 
-/// How long (in spin-loop pauses, about a microsecond or two on real
-/// threads) an item that finished right behind the turn's holder polls
+/// How long (in spin-loop pauses: tens of microseconds on real threads, a
+/// few dozen items) an item that finished within a round of the turn polls
 /// for its turn before it is detached.
-const POLLS_BEFORE_DETACHING: u32 = 256;
+const POLLS_BEFORE_DETACHING: u32 = 2048;
 
 /// The commit turn of an ordered run, and the items waiting for it.
 pub(crate) struct CommitOrder<P: Platform, F: Send> {
@@ -104,6 +104,9 @@ pub(crate) struct OrderedGate<'o, P: Platform, F: Send> {
     stopping: &'o dyn Fn(bool) -> bool,
     id: ItemId,
     holds: bool,
+    /// How far behind the turn may be for the item to wait for it a moment
+    /// rather than detach (the number of workers: one round of items).
+    near: u64,
 }
 
 impl<'o, P: Platform, F: Send> OrderedGate<'o, P, F> {
@@ -114,6 +117,7 @@ impl<'o, P: Platform, F: Send> OrderedGate<'o, P, F> {
         stopping: &'o dyn Fn(bool) -> bool,
         id: ItemId,
         holds: bool,
+        workers: usize,
     ) -> Self {
         OrderedGate {
             order,
@@ -121,6 +125,7 @@ impl<'o, P: Platform, F: Send> OrderedGate<'o, P, F> {
             stopping,
             id,
             holds,
+            near: workers as u64 - 1,
         }
     }
 }
@@ -134,10 +139,13 @@ impl<P: Platform, F: Send> CommitGate for OrderedGate<'_, P, F> {
             return Turn::Abandon;
         }
         let mut turn = self.order.turn(false);
-        // The item just before holds the turn: it is committing, or about
-        // to. Waiting a moment for it is cheaper than detaching.
+        // An item of the same round (at most one per worker) holds the turn:
+        // it is finishing, or committing. Waiting a moment for it (tens of
+        // microseconds at most) is much cheaper than detaching, whose logs
+        // move to another thread; a turn further away, or one that does not
+        // come in that time (its worker was descheduled), is not waited for.
         let mut polls = 0;
-        while turn + 1 == self.id.0 && polls < POLLS_BEFORE_DETACHING {
+        while turn != self.id.0 && self.id.0 - turn <= self.near && polls < POLLS_BEFORE_DETACHING {
             P::pause();
             polls += 1;
             turn = self.order.turn(false);

@@ -188,10 +188,19 @@ struct Line([MaybeUninit<u8>; ARENA_ALIGN]);
 /// and drops) them first.
 #[derive(Default)]
 pub(crate) struct ItemArena {
-    chunks: Vec<Box<[MaybeUninit<Line>]>>,
+    /// Chunks leaked from boxes of `CHUNK_BYTES / ARENA_ALIGN` lines, kept
+    /// as raw pointers: items point into them, and no reference to a whole
+    /// chunk may be made while they do.
+    chunks: Vec<NonNull<Line>>,
     /// Bytes used in the last chunk.
     used: usize,
 }
+
+// SAFETY: the arena owns its chunks (plain memory); the items placed in
+// them are owned, and sent, separately (`Item` is `Send`).
+unsafe impl Send for ItemArena {}
+// SAFETY: a shared arena gives no access to its chunks.
+unsafe impl Sync for ItemArena {}
 
 impl ItemArena {
     /// Room for `layout`, or `None` if it is too large or too aligned for
@@ -202,14 +211,29 @@ impl ItemArena {
         }
         let mut start = self.used.next_multiple_of(layout.align());
         if self.chunks.is_empty() || start + layout.size() > CHUNK_BYTES {
-            self.chunks
-                .push(Box::new_uninit_slice(CHUNK_BYTES / ARENA_ALIGN));
+            let chunk: Box<[MaybeUninit<Line>]> = Box::new_uninit_slice(CHUNK_BYTES / ARENA_ALIGN);
+            let chunk = NonNull::new(Box::into_raw(chunk).cast::<Line>()).expect("a box");
+            self.chunks.push(chunk);
             start = 0;
         }
         self.used = start + layout.size();
-        let chunk = self.chunks.last_mut().expect("pushed above");
+        let chunk = *self.chunks.last().expect("pushed above");
         // SAFETY: `start + size` is within the chunk's `CHUNK_BYTES`.
-        Some(unsafe { NonNull::new_unchecked(chunk.as_mut_ptr().cast::<u8>().add(start)) })
+        Some(unsafe { chunk.cast::<u8>().add(start) })
+    }
+}
+
+impl Drop for ItemArena {
+    fn drop(&mut self) {
+        for chunk in self.chunks.drain(..) {
+            let lines = core::ptr::slice_from_raw_parts_mut(
+                chunk.as_ptr().cast::<MaybeUninit<Line>>(),
+                CHUNK_BYTES / ARENA_ALIGN,
+            );
+            // SAFETY: leaked from a box of this many lines in `alloc`, freed
+            // once; the items in it were dropped before the arena.
+            drop(unsafe { Box::from_raw(lines) });
+        }
     }
 }
 

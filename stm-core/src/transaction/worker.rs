@@ -168,7 +168,7 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         let mut added = Vec::new();
         let stopping = |exact| self.hand_off.is_stopping(exact);
         let parking = &self.hand_off.parking;
-        let mut gate = OrderedGate::new(order, parking, &stopping, id, false);
+        let mut gate = OrderedGate::new(order, parking, &stopping, id, false, self.workers);
         let mut outcome = self.execute(&mut item, &mut added, &mut gate, None);
         let mut id = id;
         loop {
@@ -215,7 +215,7 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
                 attempt,
             } = *finished;
             (id, item, added) = (next_id, next_item, next_added);
-            let mut gate = OrderedGate::new(order, parking, &stopping, id, true);
+            let mut gate = OrderedGate::new(order, parking, &stopping, id, true, self.workers);
             outcome = self.execute(&mut item, &mut added, &mut gate, Some(attempt));
         }
     }
