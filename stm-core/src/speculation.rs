@@ -57,6 +57,9 @@ pub(crate) struct DetachedAttempt<P: Platform, R, E> {
 // and so are `R` and `E`.
 unsafe impl<P: Platform, R: Send, E: Send> Send for DetachedAttempt<P, R, E> {}
 
+/// An attempt that could not be detached, and its ending, given back.
+pub(crate) type NotDetached<'rt, P, R, E> = (Transaction<'rt, P>, Ending<R, E>);
+
 impl<'rt, P: Platform> Transaction<'rt, P> {
     /// Detaches this finished attempt (see the module docs). Gives the
     /// attempt and `ending` back if a TVar it logged is already losing its
@@ -65,7 +68,7 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     pub(crate) fn detach<R, E>(
         mut self,
         ending: Ending<R, E>,
-    ) -> Result<DetachedAttempt<P, R, E>, (Self, Ending<R, E>)> {
+    ) -> Result<DetachedAttempt<P, R, E>, NotDetached<'rt, P, R, E>> {
         let logged = self.context.reads.entries.len() + self.context.writes.entries.len();
         let mut kept = Vec::with_capacity(logged);
         let headers = (self.context.reads.entries.iter().map(|e| e.tvar()))

@@ -3,9 +3,10 @@
 //!
 //! Ordered turns: `turn` holds the number of the item allowed to commit;
 //! every item below it has committed. A worker whose item finishes before
-//! its turn does not wait: the attempt is detached (`speculation`) and put
-//! in the item's slot of `finished`, and the worker goes on with another
-//! item. Whoever commits item `k` passes the turn to `k + 1` and, if item
+//! its turn waits for it only if an item of the same round (one per worker)
+//! holds it, and only for a moment; otherwise the attempt is detached
+//! (`speculation`) and put in the item's slot of `finished`, and the worker
+//! goes on with another item. Whoever commits item `k` passes the turn to `k + 1` and, if item
 //! `k + 1` is waiting in `finished`, takes it and commits it too (running
 //! it again first if an earlier item changed what it read), and so on: the
 //! turn is carried along by the workers, Block-STM style, and an item that

@@ -63,6 +63,20 @@
 //!   queue) }`, where an item's additions are numbered, in the order it
 //!   added them, after every item already queued when it committed.
 //!
+//! # How a run goes
+//!
+//! Workers claim item numbers in batches and take the items from a table, so
+//! that a run in any order touches no lock and no shared counter per item;
+//! idle workers poll, then sleep until items are added or the run ends. In an
+//! ordered run an item whose body finishes before its turn does not keep its
+//! worker: unless the item just ahead is about to commit, its attempt is
+//! detached and committed later, by whoever passes the turn to it, after
+//! re-validating what it read (or by running it again, at once, if an earlier
+//! item changed that). [`RunSummary::detached`] counts such items.
+//!
+//! `tx.commute(&total, f)` lets items that add to one shared total run in
+//! parallel without conflicting on it (see [`Transaction::commute`]).
+//!
 //! # Errors and panics
 //!
 //! An item that returns `Err(TxError::Abort(e))` or panics stops the run: no

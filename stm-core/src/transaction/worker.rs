@@ -24,6 +24,10 @@ pub(crate) enum Failure<E> {
     Stuck,
 }
 
+/// The first failure of a run, with the item it came from, and how many
+/// items failed.
+pub(crate) type Failures<E> = (Option<(ItemId, Failure<E>)>, u64);
+
 /// An item of an ordered run that finished before its turn.
 pub(crate) struct Finished<P: Platform, E> {
     item: Item<P, E>,
@@ -54,7 +58,7 @@ pub(crate) struct RunShared<P: Platform, E: Send + 'static> {
     pub(crate) workers: usize,
     /// The first failure, with the item it came from, and how many items
     /// failed.
-    pub(crate) failure: P::Mutex<(Option<(ItemId, Failure<E>)>, u64)>,
+    pub(crate) failure: P::Mutex<Failures<E>>,
     /// The memory of the items queued before the run: dropped last, after
     /// every item (each worker drops the items it holds before its share
     /// of this struct). Held, never read.
