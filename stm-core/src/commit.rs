@@ -94,7 +94,6 @@ impl<P: Platform> Transaction<'_, P> {
         };
         self.write_back(commit_version);
         self.commit_version = Some(commit_version);
-        self.context.seen_version = commit_version;
         self.record_commit(Some(commit_version), &written);
         Ok(())
     }

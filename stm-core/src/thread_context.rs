@@ -19,9 +19,6 @@ pub(crate) struct ThreadContext<P: Platform> {
     participant: Arc<Participant<P>>,
     pub(crate) reads: ReadSet<P>,
     pub(crate) writes: WriteSet<P>,
-    /// The latest clock version this thread has seen (by reading the clock
-    /// or committing): the snapshot its next attempt starts from.
-    pub(crate) seen_version: u64,
     /// Values replaced by this thread's commits, unreachable already, not
     /// yet handed to reclamation (it takes them in batches).
     replaced: Vec<Garbage>,
@@ -45,7 +42,6 @@ impl<P: Platform> ThreadContext<P> {
                     participant,
                     reads: ReadSet::new(),
                     writes: WriteSet::new(),
-                    seen_version: runtime.clock.now(),
                     replaced: Vec::new(),
                 })
             }

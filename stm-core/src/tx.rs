@@ -60,19 +60,7 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
             runtime.clock.enter_serial_mode();
         }
         context.pin();
-        // The snapshot need not be the clock's latest version: any version
-        // the thread has seen will do, since a read of anything newer
-        // extends it (`extend_snapshot`), and every read then returns the
-        // value current when it is made. Starting from the thread's own
-        // view spares the clock's cache line, which every commit writes.
-        // An irrevocable attempt reads the clock once serial mode is held,
-        // so that it never has to extend (extending could fail on a commit
-        // that took its version before serial mode began).
-        let read_version = if irrevocable {
-            runtime.clock.now()
-        } else {
-            context.seen_version
-        };
+        let read_version = runtime.clock.now();
         Transaction {
             runtime,
             read_version,
@@ -538,7 +526,6 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         match self.first_changed_read(false) {
             None => {
                 self.read_version = now;
-                self.context.seen_version = now;
                 true
             }
             Some(_) => false,

@@ -176,10 +176,22 @@ mod tests {
             let file = ScheduleFile::load(&path).unwrap();
             assert_eq!(file.driver.scheduler, "fuzz");
             assert_eq!(file.driver.injected_bug.as_deref(), Some(bug));
-            assert_eq!(file.failure, found.message);
-            let Target::Workload { name, workload, .. } = &file.target else {
+            let Target::Workload {
+                name,
+                workload,
+                shrunk_from,
+                ..
+            } = &file.target
+            else {
                 panic!("a workload target");
             };
+            // The file holds the failure of the workload it saves: the one
+            // found, or, shrunk, its own (the one found is kept with the
+            // original workload's size).
+            match shrunk_from {
+                None => assert_eq!(file.failure, found.message),
+                Some(from) => assert_eq!(from.failure, found.message),
+            }
             assert_eq!(name, IMPORTED_NAME);
             let workload = Workload::from_json_str(&workload.to_string()).unwrap();
             assert!(
