@@ -28,10 +28,12 @@ use super::ItemId;
 use crate::attempt::{CommitGate, Turn};
 use crate::platform::{AtomicWord, Ordering, Platform};
 
-/// How long (in spin-loop pauses: tens of microseconds on real threads, a
-/// few dozen items) an item that finished within a round of the turn polls
-/// for its turn before it is detached.
-const POLLS_BEFORE_DETACHING: u32 = 2048;
+/// How long an item that finished within a round of the turn polls for its
+/// turn before it is detached, in spin-loop pauses per poll a waiting
+/// worker makes before it blocks (`Platform::SPINS_BEFORE_BLOCKING`): on
+/// real threads 2,000 pauses, tens of microseconds, a few dozen items;
+/// under the model checkers none, so that they explore detaching.
+const POLLS_BEFORE_DETACHING_PER_SPIN: u32 = 10;
 
 /// The commit turn of an ordered run, and the items waiting for it.
 pub(crate) struct CommitOrder<P: Platform, F: Send> {
@@ -146,7 +148,8 @@ impl<P: Platform, F: Send> CommitGate for OrderedGate<'_, P, F> {
         // move to another thread; a turn further away, or one that does not
         // come in that time (its worker was descheduled), is not waited for.
         let mut polls = 0;
-        while turn != self.id.0 && self.id.0 - turn <= self.near && polls < POLLS_BEFORE_DETACHING {
+        let budget = P::SPINS_BEFORE_BLOCKING * POLLS_BEFORE_DETACHING_PER_SPIN;
+        while turn != self.id.0 && self.id.0 - turn <= self.near && polls < budget {
             P::pause();
             polls += 1;
             turn = self.order.turn(false);
