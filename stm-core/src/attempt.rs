@@ -196,58 +196,61 @@ fn run_attempts<P: Platform, R, E>(
                     Err(kind) => kind,
                 }
             }
-            Ok(Err(TxError::Stm(StmError::Retry))) if tx.doomed().is_none() => {
-                if gate.settles_at_turn() {
-                    match settle(gate, tx, (), |()| Ending::Retried, |_| ()) {
-                        Settlement::Final(mut tx, ()) => {
-                            tx.record_end(AttemptEnd::Retry);
-                            call.finished = true;
-                            return Outcome::Stuck;
-                        }
-                        Settlement::Stale(stale) => {
-                            tx = stale;
-                            AbortKind::Validation
-                        }
-                        Settlement::Abandon(mut tx) => {
-                            tx.record_end(AttemptEnd::Abandoned);
-                            call.finished = true;
-                            return Outcome::Abandoned;
-                        }
-                        Settlement::Detached(detached) => {
-                            call.finished = true;
-                            return Outcome::Detached(detached);
-                        }
-                    }
-                } else {
-                    tx.record_end(AttemptEnd::Retry);
-                    call.tally.retry_wait();
-                    let lost = tx.started.map(|t| t.elapsed());
-                    let woken_by = tx.block_until_reads_change();
-                    if let (Some(lost), Some(tvar)) = (lost, woken_by) {
-                        call.conflicts.push(ConflictEvent {
-                            tvar: Some((tvar.id, tvar.created_at)),
-                            kind: Some(ConflictKind::RetryWakeup),
-                            loser: site,
-                            winner: tvar.written_by,
-                            lost,
-                            read_modify_write: false,
-                        });
-                    }
-                    continue;
+            Ok(Err(TxError::Stm(StmError::Retry)))
+                if tx.doomed().is_none() && !gate.settles_at_turn() =>
+            {
+                tx.record_end(AttemptEnd::Retry);
+                call.tally.retry_wait();
+                let lost = tx.started.map(|t| t.elapsed());
+                let woken_by = tx.block_until_reads_change();
+                if let (Some(lost), Some(tvar)) = (lost, woken_by) {
+                    call.conflicts.push(ConflictEvent {
+                        tvar: Some((tvar.id, tvar.created_at)),
+                        kind: Some(ConflictKind::RetryWakeup),
+                        loser: site,
+                        winner: tvar.written_by,
+                        lost,
+                        read_modify_write: false,
+                    });
                 }
+                continue;
             }
-            // A conflict raised by a read, or one the body made up.
-            Ok(Err(TxError::Stm(_))) => tx.doomed().unwrap_or(AbortKind::Validation),
-            Ok(Err(TxError::Abort(error))) => {
-                match settle(gate, tx, error, Ending::Failed, |ending| match ending {
-                    Ending::Failed(error) => error,
-                    _ => unreachable!("detach gives back what it was given"),
-                }) {
-                    Settlement::Final(mut tx, error) => {
+            // A conflict raised by a read, or one the body made up (a
+            // `retry` after a conflict is the conflict).
+            Ok(Err(TxError::Stm(error)))
+                if matches!(error, StmError::Conflict) || tx.doomed().is_some() =>
+            {
+                tx.doomed().unwrap_or(AbortKind::Validation)
+            }
+            // A failure: final at once, or only if it stands at the turn.
+            failure => {
+                let ending = match failure {
+                    Ok(Err(TxError::Abort(error))) => Ending::Failed(error),
+                    Ok(Err(TxError::Stm(StmError::Retry))) => Ending::Retried,
+                    Err(panic) => Ending::Panicked(panic),
+                    Ok(Ok(_)) | Ok(Err(TxError::Stm(StmError::Conflict))) => {
+                        unreachable!("matched above")
+                    }
+                };
+                match settle(gate, tx, ending) {
+                    Settlement::Final(mut tx, Ending::Retried) => {
+                        tx.record_end(AttemptEnd::Retry);
+                        call.finished = true;
+                        return Outcome::Stuck;
+                    }
+                    Settlement::Final(mut tx, Ending::Failed(error)) => {
                         tx.record_end(AttemptEnd::UserAbort);
                         call.tally.user_abort();
                         call.finished = true;
                         return Outcome::Failed(error);
+                    }
+                    // `call` is not finished: its drop counts the panic, and
+                    // the transaction's drop records it.
+                    Settlement::Final(_, Ending::Panicked(panic)) => {
+                        return Outcome::Panicked(panic)
+                    }
+                    Settlement::Final(_, Ending::Ready(_)) => {
+                        unreachable!("a failure is settled, not a value")
                     }
                     Settlement::Stale(stale) => {
                         tx = stale;
@@ -264,27 +267,6 @@ fn run_attempts<P: Platform, R, E>(
                     }
                 }
             }
-            Err(panic) => match settle(gate, tx, panic, Ending::Panicked, |ending| match ending {
-                Ending::Panicked(panic) => panic,
-                _ => unreachable!("detach gives back what it was given"),
-            }) {
-                // `call` is not finished: its drop counts the panic, and
-                // the transaction's drop records it.
-                Settlement::Final(_, panic) => return Outcome::Panicked(panic),
-                Settlement::Stale(stale) => {
-                    tx = stale;
-                    AbortKind::Validation
-                }
-                Settlement::Abandon(mut tx) => {
-                    tx.record_end(AttemptEnd::Abandoned);
-                    call.finished = true;
-                    return Outcome::Abandoned;
-                }
-                Settlement::Detached(detached) => {
-                    call.finished = true;
-                    return Outcome::Detached(detached);
-                }
-            },
         };
         let culprit = tx.conflict().map(|c| c.id);
         tx.record_end(AttemptEnd::Conflict {
@@ -313,11 +295,11 @@ fn run_attempts<P: Platform, R, E>(
     }
 }
 
-/// What settling a failed attempt (a `retry`, an error or a panic `F`)
-/// found.
-enum Settlement<'rt, P: Platform, R, E, F> {
+/// What settling a failed attempt (a `retry`, an error or a panic, as the
+/// [`Ending`] of a body) found.
+enum Settlement<'rt, P: Platform, R, E> {
     /// The failure stands: the attempt read the state a serial run would.
-    Final(Transaction<'rt, P>, F),
+    Final(Transaction<'rt, P>, Ending<R, E>),
     /// What the attempt read has changed since: run it again.
     Stale(Transaction<'rt, P>),
     /// The run is stopping.
@@ -326,30 +308,27 @@ enum Settlement<'rt, P: Platform, R, E, F> {
     Detached(DetachedAttempt<P, R, E>),
 }
 
-/// Decides whether a failed attempt's outcome stands (see [`Settlement`]):
+/// Decides whether a failed attempt's `failure` stands (see [`Settlement`]):
 /// at once unless the gate settles at the turn; else at the turn, or by
-/// detaching the attempt (`into` and `back` convert the failure to and from
-/// a detached attempt's [`Ending`]).
-fn settle<'rt, P: Platform, R, E, F>(
+/// detaching the attempt with it.
+fn settle<'rt, P: Platform, R, E>(
     gate: &mut impl CommitGate,
     tx: Transaction<'rt, P>,
-    failure: F,
-    into: impl FnOnce(F) -> Ending<R, E>,
-    back: impl FnOnce(Ending<R, E>) -> F,
-) -> Settlement<'rt, P, R, E, F> {
+    failure: Ending<R, E>,
+) -> Settlement<'rt, P, R, E> {
     if !gate.settles_at_turn() {
         return Settlement::Final(tx, failure);
     }
     let (mut tx, failure) = match gate.poll_turn() {
         Turn::Go => (tx, failure),
         Turn::Abandon => return Settlement::Abandon(tx),
-        Turn::NotYet => match tx.detach(into(failure)) {
+        Turn::NotYet => match tx.detach(failure) {
             Ok(detached) => return Settlement::Detached(detached),
-            Err((tx, ending)) => {
+            Err((tx, failure)) => {
                 if gate.wait_for_turn() == Turn::Abandon {
                     return Settlement::Abandon(tx);
                 }
-                (tx, back(ending))
+                (tx, failure)
             }
         },
     };
