@@ -11,30 +11,93 @@
 use crate::history;
 use crate::record::{history_hash, HistoryRecorder};
 use crate::schedule::{
-    replay as replay_schedule, run_recorded, shrink, DriverInfo, Outcome, ScheduleFile,
-    ScheduleFileError, Target,
+    explore_loom, replay as replay_schedule, replay_loom, run_recorded, shrink, Divergence,
+    DriverInfo, LoomOutcome, Outcome, ScheduleFile, ScheduleFileError, Target,
 };
 use shuttle::scheduler::{DfsScheduler, PctScheduler, RandomScheduler, Scheduler};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use stm_core::{ShuttlePlatform, Stm, StmConfig};
+use stm_core::platform::{Model, ModelPlatform};
+use stm_core::{Stm, StmConfig};
 
-/// The runtime a test closure gets: stm-core under shuttle.
-pub type TestRuntime = Stm<ShuttlePlatform>;
+/// The runtime a test closure gets: stm-core under shuttle or loom,
+/// whichever [`CheckConfig::scheduler`] names (the same closure runs under
+/// both).
+pub type TestRuntime = Stm<ModelPlatform>;
 
 /// Which scheduler explores the test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SchedulerKind {
-    /// Uniformly random choices.
+    /// shuttle, uniformly random choices.
     Random,
-    /// Probabilistic concurrency testing with this bug depth.
+    /// shuttle, probabilistic concurrency testing with this bug depth.
     Pct {
         /// The bug depth (2 or 3 finds most bugs).
         depth: usize,
     },
-    /// Depth-first, exhaustive for small tests.
+    /// shuttle, depth-first, exhaustive for small tests.
     Dfs,
+    /// loom: every interleaving within the bound, and the weak-memory
+    /// behaviours of the C11 model (which shuttle, sequentially consistent,
+    /// never shows).
+    Loom {
+        /// At most this many preemptions per execution (loom's
+        /// `LOOM_MAX_PREEMPTIONS`; 2 or 3 finds most bugs).
+        preemption_bound: usize,
+    },
+}
+
+impl SchedulerKind {
+    /// Loom, bounded as loom's own convention says: `LOOM_MAX_PREEMPTIONS`
+    /// from the environment, 2 when it is unset (or not a number).
+    ///
+    /// ```
+    /// use stm_check::SchedulerKind;
+    ///
+    /// std::env::remove_var("LOOM_MAX_PREEMPTIONS");
+    /// assert_eq!(SchedulerKind::loom(), SchedulerKind::Loom { preemption_bound: 2 });
+    /// ```
+    pub fn loom() -> Self {
+        let preemption_bound = std::env::var("LOOM_MAX_PREEMPTIONS")
+            .ok()
+            .and_then(|bound| bound.trim().parse().ok())
+            .unwrap_or(2);
+        SchedulerKind::Loom { preemption_bound }
+    }
+
+    /// How schedule files name this scheduler run with `seed`.
+    pub(crate) fn info(self, seed: u64) -> DriverInfo {
+        let (scheduler, seed, depth) = match self {
+            SchedulerKind::Random => ("random", Some(seed), None),
+            SchedulerKind::Pct { depth } => ("pct", Some(seed), Some(depth)),
+            SchedulerKind::Dfs => ("dfs", None, None),
+            SchedulerKind::Loom { preemption_bound } => ("loom", None, Some(preemption_bound)),
+        };
+        DriverInfo {
+            scheduler: scheduler.into(),
+            seed,
+            depth,
+            injected_bug: None,
+        }
+    }
+
+    /// The shuttle scheduler of this kind, for at most `iterations`
+    /// executions (`None` for loom).
+    pub(crate) fn shuttle_scheduler(
+        self,
+        seed: u64,
+        iterations: usize,
+    ) -> Option<Box<dyn Scheduler + Send>> {
+        Some(match self {
+            SchedulerKind::Random => Box::new(RandomScheduler::new_from_seed(seed, iterations)),
+            SchedulerKind::Pct { depth } => {
+                Box::new(PctScheduler::new_from_seed(seed, depth, iterations))
+            }
+            SchedulerKind::Dfs => Box::new(DfsScheduler::new(Some(iterations), false)),
+            SchedulerKind::Loom { .. } => return None,
+        })
+    }
 }
 
 /// How [`check`] explores a test.
@@ -75,42 +138,6 @@ impl CheckConfig {
     fn target(&self) -> Target {
         Target::Test {
             name: self.name.clone(),
-        }
-    }
-
-    fn driver(&self) -> (Box<dyn Scheduler + Send>, DriverInfo) {
-        match self.scheduler {
-            SchedulerKind::Random => (
-                Box::new(RandomScheduler::new_from_seed(self.seed, self.iterations)),
-                DriverInfo {
-                    scheduler: "random".into(),
-                    seed: Some(self.seed),
-                    depth: None,
-                    injected_bug: None,
-                },
-            ),
-            SchedulerKind::Pct { depth } => (
-                Box::new(PctScheduler::new_from_seed(
-                    self.seed,
-                    depth,
-                    self.iterations,
-                )),
-                DriverInfo {
-                    scheduler: "pct".into(),
-                    seed: Some(self.seed),
-                    depth: Some(depth),
-                    injected_bug: None,
-                },
-            ),
-            SchedulerKind::Dfs => (
-                Box::new(DfsScheduler::new(Some(self.iterations), false)),
-                DriverInfo {
-                    scheduler: "dfs".into(),
-                    seed: None,
-                    depth: None,
-                    injected_bug: None,
-                },
-            ),
         }
     }
 }
@@ -177,8 +204,8 @@ where
 }
 
 /// Replays the test's saved schedules, then explores it; on the first
-/// failure, shrinks its schedule, saves it (never overwriting a file) and
-/// returns it.
+/// failure, shrinks its schedule (shuttle's; loom's are saved as found),
+/// saves it (never overwriting a file) and returns it.
 pub fn try_check<F>(config: &CheckConfig, test: F) -> Result<CheckSummary, CheckFailure>
 where
     F: Fn(&TestRuntime) + Send + Sync + 'static,
@@ -192,9 +219,8 @@ where
             Ok(file) => file,
             Err(error) => panic!("stm-check: {error}"),
         };
-        let (result, _) =
-            replay_schedule(&file.schedule, recorded_run(config.stm, test.clone(), None));
-        if let Err(message) = result {
+        let (result, divergence) = replay_file(path, &file, config.stm, test.clone(), None);
+        if let Err(message) = diverged(path, divergence).and(result) {
             return Err(CheckFailure {
                 message,
                 file: path.clone(),
@@ -203,49 +229,124 @@ where
             });
         }
     }
-    let (scheduler, driver) = config.driver();
-    let run = recorded_run(config.stm, test.clone(), None);
-    match run_recorded(scheduler, run) {
-        Outcome::Passed { executions } => Ok(CheckSummary {
+    let explored = match config.scheduler {
+        SchedulerKind::Loom { preemption_bound } => {
+            explore_under_loom(config, preemption_bound, test)
+        }
+        shuttle => explore_under_shuttle(config, shuttle, test),
+    };
+    match explored {
+        Ok(executions) => Ok(CheckSummary {
             replayed: saved.len(),
             executions,
         }),
-        Outcome::Failed(failure) => {
-            let shrunk = shrink(
-                &failure.schedule,
-                &failure.message,
-                config.shrink_budget,
-                recorded_run(config.stm, test.clone(), None),
-            );
-            // The hash saved is that of the shrunk schedule's execution.
-            let shrunk_hash = Arc::new(Mutex::new(None));
-            let _ = replay_schedule(
-                &shrunk.schedule,
-                recorded_run(config.stm, test, Some(shrunk_hash.clone())),
-            );
-            // Only the shrunk execution's own fingerprint may be saved: the
-            // original schedule's history is another execution's.
-            let shrunk_hash = slot_hash(&shrunk_hash);
-            let saved = ScheduleFile::new(
-                config.target(),
-                driver,
-                failure.message.clone(),
-                shrunk_hash,
-                &failure.schedule,
-                shrunk,
-            );
+        Err((message, saved)) => {
             let file = saved
                 .save_new(&config.regressions, &config.name)
                 .unwrap_or_else(|error| {
                     panic!("stm-check: could not save the failing schedule: {error}")
                 });
             Err(CheckFailure {
-                message: failure.message,
+                message,
                 file,
                 regression: false,
-                saved: Box::new(saved),
+                saved,
             })
         }
+    }
+}
+
+/// What exploring a test gave: the executions run, or the failure (as
+/// first found) and the file to save.
+type Explored = Result<usize, (String, Box<ScheduleFile>)>;
+
+/// Explores the test with a shuttle scheduler; a failure's schedule is
+/// shrunk, and the file keeps the shrunk execution's fingerprint.
+fn explore_under_shuttle<F>(config: &CheckConfig, kind: SchedulerKind, test: Arc<F>) -> Explored
+where
+    F: Fn(&TestRuntime) + Send + Sync + 'static,
+{
+    let scheduler = kind
+        .shuttle_scheduler(config.seed, config.iterations)
+        .expect("a shuttle scheduler");
+    let run = recorded_run(config.stm, test.clone(), None);
+    let failure = match ModelPlatform::run_under(Model::Shuttle, || run_recorded(scheduler, run)) {
+        Outcome::Passed { executions } => return Ok(executions),
+        Outcome::Failed(failure) => failure,
+    };
+    let (shrunk, shrunk_hash) = ModelPlatform::run_under(Model::Shuttle, || {
+        let shrunk = shrink(
+            &failure.schedule,
+            &failure.message,
+            config.shrink_budget,
+            recorded_run(config.stm, test.clone(), None),
+        );
+        // The hash saved is that of the shrunk schedule's execution: the
+        // original schedule's history is another execution's.
+        let shrunk_hash = Arc::new(Mutex::new(None));
+        let _ = replay_schedule(
+            &shrunk.schedule,
+            recorded_run(config.stm, test, Some(shrunk_hash.clone())),
+        );
+        (shrunk, slot_hash(&shrunk_hash))
+    });
+    let saved = ScheduleFile::new(
+        config.target(),
+        kind.info(config.seed),
+        failure.message.clone(),
+        shrunk_hash,
+        &failure.schedule,
+        shrunk,
+    );
+    Err((failure.message, Box::new(saved)))
+}
+
+/// Explores the test under loom; a failure is saved with loom's path to
+/// it and the fingerprint of the failing execution's history.
+fn explore_under_loom<F>(config: &CheckConfig, preemption_bound: usize, test: Arc<F>) -> Explored
+where
+    F: Fn(&TestRuntime) + Send + Sync + 'static,
+{
+    let last = RecorderSlot::default();
+    let run = recorded_run(config.stm, test, Some(last.clone()));
+    let outcome = ModelPlatform::run_under(Model::Loom, || {
+        explore_loom(preemption_bound, config.iterations, run)
+    });
+    match outcome {
+        LoomOutcome::Passed { executions } => Ok(executions),
+        LoomOutcome::Failed { message, path, .. } => {
+            let info = SchedulerKind::Loom { preemption_bound }.info(config.seed);
+            let saved = ScheduleFile::for_loom(
+                config.target(),
+                info,
+                message.clone(),
+                slot_hash(&last),
+                path,
+            );
+            Err((message, Box::new(saved)))
+        }
+    }
+}
+
+/// Replays a saved file once, under the model checker that found it;
+/// `Err` holds the failure, and a divergence says where the test stopped
+/// following the file.
+fn replay_file<F>(
+    path: &Path,
+    file: &ScheduleFile,
+    stm: StmConfig,
+    test: Arc<F>,
+    recorder_out: Option<RecorderSlot>,
+) -> (Result<(), String>, Option<Divergence>)
+where
+    F: Fn(&TestRuntime) + Send + Sync + 'static,
+{
+    let run = recorded_run(stm, test, recorder_out);
+    match &file.loom_path {
+        Some(loom_path) => ModelPlatform::run_under(Model::Loom, || {
+            replay_loom(loom_path, &path.display().to_string(), run)
+        }),
+        None => ModelPlatform::run_under(Model::Shuttle, || replay_schedule(&file.schedule, run)),
     }
 }
 
@@ -274,13 +375,16 @@ where
             name: name.to_string(),
         },
     )?;
-    let hash = Arc::new(Mutex::new(None));
-    let (result, _) = replay_schedule(
-        &file.schedule,
-        recorded_run(StmConfig::default(), Arc::new(test), Some(hash.clone())),
+    let hash = RecorderSlot::default();
+    let (result, divergence) = replay_file(
+        path,
+        &file,
+        StmConfig::default(),
+        Arc::new(test),
+        Some(hash.clone()),
     );
     let history_hash = slot_hash(&hash);
-    let failure = result.err();
+    let failure = diverged(path, divergence).and(result).err();
     let reproduced = failure.as_deref() == Some(file.failure.as_str())
         && (file.history_hash.is_none() || file.history_hash == history_hash);
     Ok(Replayed {
@@ -288,6 +392,20 @@ where
         history_hash,
         reproduced,
     })
+}
+
+/// A replay's divergence from the file at `path` as an error.
+fn diverged(path: &Path, divergence: Option<Divergence>) -> Result<(), String> {
+    match divergence {
+        None => Ok(()),
+        Some(divergence) => Err(format!(
+            "{}: the test no longer follows this schedule (step {}: {}); the test or the engine \
+             changed since it was saved. The file is kept: delete it if the change was on purpose.",
+            path.display(),
+            divergence.step,
+            divergence.detail
+        )),
+    }
 }
 
 /// Where an execution leaves its recorder, so that its history can be

@@ -86,6 +86,65 @@ fn every_driver_runs_a_builtin() {
 }
 
 #[test]
+fn loom_explores_as_many_executions_as_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    for iterations in [1, 7, 40] {
+        let out = stm_check(
+            dir.path(),
+            &[
+                "explore",
+                "--workload",
+                "write-skew",
+                "--scheduler",
+                "loom",
+                "--iterations",
+                &iterations.to_string(),
+                "--json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(summary["schedules"], iterations);
+    }
+}
+
+#[test]
+fn a_loom_violation_is_saved_and_replays_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = racy_workload(dir.path());
+    let out = stm_check(
+        dir.path(),
+        &[
+            "explore",
+            "--workload",
+            &workload,
+            "--scheduler",
+            "loom",
+            "--iterations",
+            "2000",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let file = summary["failure"]["file"].as_str().unwrap().to_string();
+    assert_eq!(file, "stm-check-regressions/racy-reader.json");
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(&file)).unwrap()).unwrap();
+    assert_eq!(saved["driver"]["scheduler"], "loom");
+    assert!(saved["loom_path"]["checkpoint"].is_object());
+    for _ in 0..10 {
+        let replay = stm_check(dir.path(), &["replay", &file, "--json"]);
+        assert_eq!(replay.status.code(), Some(1), "{}", stderr(&replay));
+        let report: Value = serde_json::from_str(&stdout(&replay)).unwrap();
+        assert_eq!(report["reproduced"], true, "{report}");
+        assert_eq!(report["identical_history"], true, "{report}");
+        assert_eq!(report["history_hash"], saved["history_hash"]);
+        assert!(report["divergence"].is_null());
+    }
+}
+
+#[test]
 fn a_violation_is_saved_and_replays_identically() {
     let dir = tempfile::tempdir().unwrap();
     let workload = racy_workload(dir.path());

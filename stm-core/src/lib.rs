@@ -172,6 +172,8 @@ pub use tx::Transaction;
 
 #[cfg(feature = "loom")]
 pub use platform::LoomPlatform;
+#[cfg(all(feature = "loom", feature = "shuttle"))]
+pub use platform::ModelPlatform;
 #[cfg(feature = "shuttle")]
 pub use platform::ShuttlePlatform;
 

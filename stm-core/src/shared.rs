@@ -72,7 +72,7 @@ impl<P: Platform> RuntimeShared<P> {
     /// earlier one's writes.
     pub(crate) fn record(&self, event: &Event<'_>) {
         if let Some(recorder) = &self.recorder {
-            if P::MODELS_WEAK_MEMORY {
+            if P::models_weak_memory() {
                 self.recording.with(|()| recorder.record(event));
             } else {
                 recorder.record(event);

@@ -64,7 +64,7 @@ fn retry_blocks_until_a_read_tvar_changes() {
             })
         });
     }
-    assert_eq!(consumer.join().unwrap(), (0..100).sum());
+    assert_eq!(consumer.join().unwrap(), (0..100).sum::<u32>());
 }
 
 #[test]

@@ -9,8 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use stm_check::check::SchedulerKind;
 use stm_check::explore::{
-    self, injectable_bugs, replay_workload, workload_target, DriverKind, ExploreConfig,
-    FoundFailure,
+    self, injectable_bugs, replay_saved, workload_target, DriverKind, ExploreConfig, FoundFailure,
 };
 use stm_check::schedule::{ScheduleFile, Target};
 use stm_check::workload::{Workload, BUILTIN_NAMES};
@@ -445,7 +444,7 @@ pub fn replay_command(
     }
     let replayed = {
         let _quiet = quiet_stderr();
-        replay_workload(&workload, StmConfig::default(), bug, &file.schedule, trace)
+        replay_saved(path, &workload, StmConfig::default(), bug, &file, trace)
     };
     let identical = file.history_hash.as_deref() == Some(replayed.history_hash.as_str());
     let reproduced = replayed.failure.as_deref() == Some(file.failure.as_str());

@@ -38,8 +38,8 @@ pub use minimize::WorkloadShrink;
 use crate::check::SchedulerKind;
 use crate::record::fingerprint;
 use crate::schedule::{
-    replay_observed, shrink, Divergence, Schedule, ScheduleFile, ScheduleFileError, ShrunkFrom,
-    Target,
+    replay_loom, replay_observed, shrink, Divergence, Schedule, ScheduleFile, ScheduleFileError,
+    ShrunkFrom, Target,
 };
 use crate::workload::{FailureSignature, Workload};
 use driver::Driver;
@@ -48,6 +48,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use std::time::{Duration, Instant};
+use stm_core::platform::{Model, ModelPlatform};
 use stm_core::{ShuttlePlatform, StmConfig};
 
 /// Which driver explores.
@@ -224,6 +225,10 @@ pub fn explore(
         .with_injected_bug(config.injected_bug.clone())
         .with_progress(progress.clone());
     let driver: Box<dyn Driver> = match config.driver {
+        DriverKind::Shuttle(SchedulerKind::Loom { preemption_bound }) => Box::new(LoomDriver {
+            preemptions: preemption_bound,
+            iterations: config.iterations,
+        }),
         DriverKind::Shuttle(scheduler) => Box::new(ShuttleDriver {
             scheduler,
             iterations: config.iterations,
@@ -247,15 +252,41 @@ pub fn explore(
         DriverOutcome::Failed {
             message,
             schedule: None,
+            loom_path: None,
         } => Some(FoundFailure {
             message,
             shrink: None,
             file: None,
             saved: None,
         }),
+        // Loom's failures are saved as found, with loom's path to them;
+        // the check's last execution is the failing one.
+        DriverOutcome::Failed {
+            message,
+            schedule: None,
+            loom_path: Some(path),
+        } => {
+            let mut info = driver.info();
+            info.injected_bug = config.injected_bug.clone();
+            let saved = ScheduleFile::for_loom(
+                workload_target(workload),
+                info,
+                message.clone(),
+                check.last_history_hash(),
+                path,
+            );
+            let file = saved.save_new(&config.regressions, &workload.name)?;
+            Some(FoundFailure {
+                message,
+                shrink: None,
+                file: Some(file),
+                saved: Some(Box::new(saved)),
+            })
+        }
         DriverOutcome::Failed {
             message,
             schedule: Some(schedule),
+            ..
         } => {
             let mut info = driver.info();
             info.injected_bug = config.injected_bug.clone();
@@ -441,17 +472,70 @@ pub(crate) fn observe(
         check = check.traced();
     }
     let last = Arc::new(std::sync::Mutex::new(None));
+    let run = keep_last::<ShuttlePlatform>(&check, &last);
+    let (result, executed, divergence) = replay_observed(schedule, run);
+    (finish_replay(&check, &last, result, divergence), executed)
+}
+
+/// Replays the execution a saved file (at `source`) holds, of `workload`,
+/// once: under loom when the file holds a loom path, under shuttle
+/// otherwise.
+pub fn replay_saved(
+    source: &std::path::Path,
+    workload: &Workload,
+    stm: StmConfig,
+    injected_bug: Option<String>,
+    file: &ScheduleFile,
+    trace: bool,
+) -> WorkloadReplay {
+    let Some(path) = &file.loom_path else {
+        return replay_workload(workload, stm, injected_bug, &file.schedule, trace);
+    };
+    let mut check = ExecutionCheck::new(workload.clone(), stm).with_injected_bug(injected_bug);
+    if trace {
+        check = check.traced();
+    }
+    let last = Arc::new(std::sync::Mutex::new(None));
+    let (result, divergence) = ModelPlatform::run_under(Model::Loom, || {
+        replay_loom(
+            path,
+            &source.display().to_string(),
+            keep_last::<ModelPlatform>(&check, &last),
+        )
+    });
+    finish_replay(&check, &last, result, divergence)
+}
+
+/// Where a replay keeps its execution, once finished.
+type LastExecution = Arc<std::sync::Mutex<Option<execution::Execution>>>;
+
+/// One execution of `check` on `P` that keeps its result in `last` and
+/// panics with its failure.
+fn keep_last<P: stm_core::Platform>(
+    check: &ExecutionCheck,
+    last: &LastExecution,
+) -> impl Fn() + Send + Sync + 'static {
     let (record, run) = (last.clone(), check.clone());
-    let (result, executed, divergence) = replay_observed(schedule, move || {
-        let execution = run.run_once::<ShuttlePlatform>();
+    move || {
+        let execution = run.run_once::<P>();
         let failure = execution.failure.clone();
         *record.lock().unwrap_or_else(|p| p.into_inner()) = Some(execution);
         if let Some(failure) = failure {
             panic!("{failure}");
         }
-    });
+    }
+}
+
+/// What a replay showed, from the execution it kept (or, if it never
+/// finished, the model checker's message).
+fn finish_replay(
+    check: &ExecutionCheck,
+    last: &LastExecution,
+    result: Result<(), String>,
+    divergence: Option<Divergence>,
+) -> WorkloadReplay {
     let finished = last.lock().unwrap_or_else(|p| p.into_inner()).take();
-    let replay = match finished {
+    match finished {
         Some(execution) => WorkloadReplay {
             failure: execution.failure,
             signature: execution.signature,
@@ -473,6 +557,5 @@ pub(crate) fn observe(
                 divergence,
             }
         }
-    };
-    (replay, executed)
+    }
 }

@@ -12,6 +12,11 @@
 //!   "schedule": {"steps": [0, 0, 1, {"random": 3}, 0]} }
 //! ```
 //!
+//! A failure found by loom has an empty `schedule` and instead a
+//! `loom_path`: loom's own checkpoint of the failing execution (the branch
+//! choices that lead to it, in loom's JSON), which a replay hands back to
+//! loom; `driver` is then `{"scheduler": "loom", "depth": PREEMPTION_BOUND}`.
+//!
 //! `schedule.steps` are the scheduler's choices (a task id, or a random
 //! value drawn), shrunk to the shortest failing prefix (a replay continues
 //! deterministically past it); `recorded_steps` and `recorded_switches`
@@ -177,8 +182,12 @@ pub struct ScheduleFile {
     pub recorded_switches: usize,
     /// Context switches of the execution the shrunk schedule replays.
     pub shrunk_switches: usize,
-    /// The (shrunk) schedule to replay.
+    /// The (shrunk) schedule to replay (empty for a loom failure).
     pub schedule: Schedule,
+    /// For a failure found by loom: loom's path to the failing execution
+    /// (its checkpoint), which a replay follows instead of `schedule`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loom_path: Option<super::LoomPath>,
 }
 
 /// Why a schedule file could not be used. Every variant names the file.
@@ -254,6 +263,33 @@ impl ScheduleFile {
             recorded_switches: recorded.context_switches(),
             shrunk_switches: shrunk.context_switches,
             schedule: shrunk.schedule,
+            loom_path: None,
+        }
+    }
+
+    /// A failure found by loom, replayed by following `path` (loom's
+    /// schedules are not shrunk: `schedule` stays empty).
+    pub fn for_loom(
+        target: Target,
+        driver: DriverInfo,
+        failure: String,
+        history_hash: Option<String>,
+        path: super::LoomPath,
+    ) -> Self {
+        ScheduleFile {
+            loom_path: Some(path),
+            ..ScheduleFile::new(
+                target,
+                driver,
+                failure,
+                history_hash,
+                &Schedule::default(),
+                super::Shrunk {
+                    schedule: Schedule::default(),
+                    context_switches: 0,
+                    replays: 0,
+                },
+            )
         }
     }
 

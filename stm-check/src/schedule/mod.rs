@@ -11,6 +11,7 @@
 //! saves it.
 
 mod file;
+mod loom_runs;
 mod recording;
 mod replaying;
 mod runner;
@@ -20,10 +21,10 @@ pub use file::{
     DriverInfo, ScheduleFile, ScheduleFileError, ShrunkFrom, Target, SCHEDULE_FORMAT,
     SCHEDULE_VERSION,
 };
+pub use loom_runs::{explore_loom, replay_loom, LoomOutcome, LoomPath};
 pub use recording::RecordingScheduler;
 pub(crate) use replaying::fallback_choice;
 pub use replaying::{Divergence, ReplayScheduler};
-pub(crate) use runner::panic_message;
 pub use runner::{
     first_panic_location, replay, replay_observed, replay_recording, run_recorded, FailedExecution,
     Outcome,

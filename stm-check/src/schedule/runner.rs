@@ -133,9 +133,8 @@ pub fn first_panic_location() -> Option<String> {
 }
 
 /// Runs executions with shuttle's own failure printing off and the panic
-/// hook silenced (it only notes where the first panic was raised, see
-/// [`first_panic_location`]); returns the executions run, or the failure
-/// message and the failing execution's number.
+/// hook silenced (see [`quietly`]); returns the executions run, or the
+/// failure message and the failing execution's number.
 fn run_quietly<S, F>(scheduler: S, test: F) -> Result<usize, (String, usize)>
 where
     S: Scheduler + 'static,
@@ -150,9 +149,35 @@ where
         counter.fetch_add(1, Ordering::Relaxed);
         test()
     };
+    let result = quietly(|| Runner::new(scheduler, config).run(counted));
+    let executions = executions.load(Ordering::Relaxed);
+    result.map_err(|message| (message, executions))
+}
+
+/// Runs `run` (a model checker's run) with the panic hook silenced: it
+/// only notes where the first panic was raised (see
+/// [`first_panic_location`]); `Err` holds the message of the panic that
+/// ended the run.
+pub(crate) fn quietly<R>(run: impl FnOnce() -> R) -> Result<R, String> {
+    quietly_noting(|_| {}, run)
+}
+
+/// [`quietly`], also calling `note` with the message of every panic.
+pub(crate) fn quietly_noting<R>(
+    note: impl Fn(&str) + Send + Sync + 'static,
+    run: impl FnOnce() -> R,
+) -> Result<R, String> {
     let previous_hook = std::panic::take_hook();
     FIRST_PANIC.with(|first| *first.borrow_mut() = None);
-    std::panic::set_hook(Box::new(|info| {
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+        if let Some(message) = message {
+            note(message);
+        }
         FIRST_PANIC.with(|first| {
             if let Ok(mut first) = first.try_borrow_mut() {
                 if first.is_none() {
@@ -161,12 +186,9 @@ where
             }
         })
     }));
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        Runner::new(scheduler, config).run(counted)
-    }));
+    let result = catch_unwind(AssertUnwindSafe(run));
     std::panic::set_hook(previous_hook);
-    let executions = executions.load(Ordering::Relaxed);
-    result.map_err(|panic| (panic_message(&*panic), executions))
+    result.map_err(|panic| panic_message(&*panic))
 }
 
 /// The message of a panic payload.

@@ -61,6 +61,15 @@ mod shuttle_backend {
 
 pub use std_backend::Std;
 
+/// Shuttle or loom, chosen per run (both features).
+#[cfg(all(feature = "loom", feature = "shuttle"))]
+mod either_model;
+#[cfg(all(feature = "loom", feature = "shuttle"))]
+pub use either_model::{
+    Either, Model, ModelAtomicPtr, ModelAtomicU64, ModelJoinHandle, ModelMutex, ModelPlatform,
+    ModelWakeEvent,
+};
+
 #[cfg(feature = "loom")]
 pub use loom_backend::LoomPlatform;
 #[cfg(feature = "shuttle")]
@@ -170,16 +179,18 @@ pub trait Platform: Sized + Send + Sync + 'static {
     /// models block at once, which keeps their state space small.
     const SPINS_BEFORE_BLOCKING: u32;
 
-    /// Whether the platform explores weak-memory behaviour (loom): then
-    /// synchronisation that happens outside the platform, such as a
-    /// recorder's own lock, must be shown to it through the platform.
-    const MODELS_WEAK_MEMORY: bool = false;
-
     /// How many replaced values a thread gathers before it hands them to
     /// reclamation (and tries to free what is safe to free). Real threads
     /// batch, so that the shared epoch is touched once per batch; models
     /// reclaim at every commit, so that they explore the protocol.
     const RECLAIM_BATCH: usize;
+
+    /// Whether the platform explores weak-memory behaviour (loom): then
+    /// synchronisation that happens outside the platform, such as a
+    /// recorder's own lock, must be shown to it through the platform.
+    fn models_weak_memory() -> bool {
+        false
+    }
 
     /// How many threads can usefully run at once (the default number of
     /// workers of a transaction queue).

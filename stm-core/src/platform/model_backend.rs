@@ -33,7 +33,10 @@ macro_rules! model_backend {
 
             const SPINS_BEFORE_BLOCKING: u32 = 0;
             const RECLAIM_BATCH: usize = 1;
-            const MODELS_WEAK_MEMORY: bool = $weak_memory;
+
+            fn models_weak_memory() -> bool {
+                $weak_memory
+            }
 
             fn available_parallelism() -> usize {
                 2

@@ -1,12 +1,12 @@
 //! Loom: exhaustive exploration within a preemption bound, for small
-//! workloads (at most 4 workload threads). Loom replays from its own
-//! checkpoints, not from our schedule files.
+//! workloads (at most 4 workload threads). A failing execution is kept as
+//! loom's own path to it (see [`crate::schedule::explore_loom`]), which a
+//! schedule file carries and `replay` hands back to loom.
 
 use super::{Driver, DriverOutcome};
 use crate::explore::execution::ExecutionCheck;
-use crate::schedule::DriverInfo;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use stm_core::LoomPlatform;
+use crate::schedule::{explore_loom, DriverInfo, LoomOutcome};
+use stm_core::platform::{Model, ModelPlatform};
 
 /// Explores every interleaving loom distinguishes, within bounds.
 #[derive(Debug, Clone)]
@@ -28,20 +28,16 @@ impl Driver for LoomDriver {
     }
 
     fn explore(&self, check: &ExecutionCheck) -> DriverOutcome {
-        let mut builder = loom::model::Builder::new();
-        builder.preemption_bound = Some(self.preemptions);
-        builder.max_permutations = Some(self.iterations);
-        builder.max_branches = 100_000;
-        let execution = check.panicking::<LoomPlatform>();
-        let previous_hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let result = catch_unwind(AssertUnwindSafe(|| builder.check(execution)));
-        std::panic::set_hook(previous_hook);
-        match result {
-            Ok(()) => DriverOutcome::Passed,
-            Err(panic) => DriverOutcome::Failed {
-                message: crate::schedule::panic_message(&*panic),
+        let execution = check.panicking::<ModelPlatform>();
+        let outcome = ModelPlatform::run_under(Model::Loom, || {
+            explore_loom(self.preemptions, self.iterations, execution)
+        });
+        match outcome {
+            LoomOutcome::Passed { .. } => DriverOutcome::Passed,
+            LoomOutcome::Failed { message, path, .. } => DriverOutcome::Failed {
+                message,
                 schedule: None,
+                loom_path: Some(path),
             },
         }
     }

@@ -10,7 +10,7 @@ pub use shuttle_driver::ShuttleDriver;
 pub use stress::StressDriver;
 
 use super::execution::ExecutionCheck;
-use crate::schedule::{DriverInfo, Schedule};
+use crate::schedule::{DriverInfo, LoomPath, Schedule};
 
 /// How a driver's exploration ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +24,8 @@ pub enum DriverOutcome {
         message: String,
         /// The schedule, for drivers that record one (shuttle's).
         schedule: Option<Schedule>,
+        /// Loom's path to the failing execution (the loom driver's).
+        loom_path: Option<LoomPath>,
     },
 }
 

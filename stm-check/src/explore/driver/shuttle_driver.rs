@@ -4,7 +4,6 @@ use super::{Driver, DriverOutcome};
 use crate::check::SchedulerKind;
 use crate::explore::execution::ExecutionCheck;
 use crate::schedule::{run_recorded, DriverInfo, Outcome};
-use shuttle::scheduler::{DfsScheduler, PctScheduler, RandomScheduler, Scheduler};
 use stm_core::ShuttlePlatform;
 
 /// How PCT says that the first execution never chose between two threads.
@@ -21,48 +20,17 @@ pub struct ShuttleDriver {
     pub seed: u64,
 }
 
-impl ShuttleDriver {
-    fn scheduler(&self) -> Box<dyn Scheduler + Send> {
-        match self.scheduler {
-            SchedulerKind::Random => {
-                Box::new(RandomScheduler::new_from_seed(self.seed, self.iterations))
-            }
-            SchedulerKind::Pct { depth } => Box::new(PctScheduler::new_from_seed(
-                self.seed,
-                depth,
-                self.iterations,
-            )),
-            SchedulerKind::Dfs => Box::new(DfsScheduler::new(Some(self.iterations), false)),
-        }
-    }
-}
-
 impl Driver for ShuttleDriver {
     fn info(&self) -> DriverInfo {
-        match self.scheduler {
-            SchedulerKind::Random => DriverInfo {
-                scheduler: "random".into(),
-                seed: Some(self.seed),
-                depth: None,
-                injected_bug: None,
-            },
-            SchedulerKind::Pct { depth } => DriverInfo {
-                scheduler: "pct".into(),
-                seed: Some(self.seed),
-                depth: Some(depth),
-                injected_bug: None,
-            },
-            SchedulerKind::Dfs => DriverInfo {
-                scheduler: "dfs".into(),
-                seed: None,
-                depth: None,
-                injected_bug: None,
-            },
-        }
+        self.scheduler.info(self.seed)
     }
 
     fn explore(&self, check: &ExecutionCheck) -> DriverOutcome {
-        match run_recorded(self.scheduler(), check.panicking::<ShuttlePlatform>()) {
+        let scheduler = self
+            .scheduler
+            .shuttle_scheduler(self.seed, self.iterations)
+            .expect("explore drives loom with its loom driver");
+        match run_recorded(scheduler, check.panicking::<ShuttlePlatform>()) {
             Outcome::Passed { .. } => DriverOutcome::Passed,
             // PCT refuses to go on after a first execution that never had two
             // threads to choose from (one workload thread): that execution
@@ -73,6 +41,7 @@ impl Driver for ShuttleDriver {
             Outcome::Failed(failure) => DriverOutcome::Failed {
                 message: failure.message,
                 schedule: Some(failure.schedule),
+                loom_path: None,
             },
         }
     }

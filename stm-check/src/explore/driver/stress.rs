@@ -29,6 +29,7 @@ impl Driver for StressDriver {
                 return DriverOutcome::Failed {
                     message,
                     schedule: None,
+                    loom_path: None,
                 };
             }
         }
