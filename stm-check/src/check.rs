@@ -9,6 +9,7 @@
 //! guarding a fixed bug.
 
 use crate::history;
+use crate::progress::CheckProgress;
 use crate::record::{history_hash, HistoryRecorder};
 use crate::schedule::{
     replay as replay_schedule, run_recorded, shrink, DriverInfo, Outcome, ScheduleFile,
@@ -55,6 +56,10 @@ pub struct CheckConfig {
     pub stm: StmConfig,
     /// Replays that shrinking may spend.
     pub shrink_budget: usize,
+    /// Whether a check that runs longer than a few seconds shows its
+    /// progress on stderr (default true; `STM_CHECK_PROGRESS=0` in the
+    /// environment turns it off too). See [`crate::progress`].
+    pub progress: bool,
 }
 
 impl CheckConfig {
@@ -69,6 +74,7 @@ impl CheckConfig {
             regressions: PathBuf::from("stm-check-regressions"),
             stm: StmConfig::default(),
             shrink_budget: 500,
+            progress: true,
         }
     }
 
@@ -204,8 +210,11 @@ where
         }
     }
     let (scheduler, driver) = config.driver();
-    let run = recorded_run(config.stm, test.clone(), None);
-    match run_recorded(scheduler, run) {
+    let progress = CheckProgress::start(&config.name, config.iterations, config.progress);
+    let run = progress.counting(recorded_run(config.stm, test.clone(), None));
+    let outcome = run_recorded(scheduler, run);
+    progress.finish();
+    match outcome {
         Outcome::Passed { executions } => Ok(CheckSummary {
             replayed: saved.len(),
             executions,
