@@ -25,7 +25,7 @@ fn increments(stm: &TestRuntime, split: bool) {
     };
     let other = stm.spawn(increment.clone());
     increment();
-    stm_core::platform::Join::join(other).unwrap();
+    other.join().unwrap();
     let total = count.load();
     assert_eq!(total, 2, "an increment was lost: the count is {total}");
 }
@@ -142,7 +142,7 @@ fn replay_on_a_changed_test() {
     let replayed = replay(std::path::Path::new(&file), "increments", |stm| {
         let extra = stm.spawn(|| ());
         split(stm);
-        stm_core::platform::Join::join(extra).unwrap();
+        extra.join().unwrap();
     })
     .unwrap();
     assert!(!replayed.reproduced);

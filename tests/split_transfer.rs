@@ -30,7 +30,7 @@ fn transfer_and_audit(stm: &TestRuntime, split: bool) {
         })
     };
     let total = stm.atomically(|tx| Ok(tx.read(&a)? + tx.read(&b)?));
-    stm_core::platform::Join::join(mover).unwrap();
+    mover.join().unwrap();
     assert_eq!(
         total, 100,
         "money vanished: the audit saw a total of {total}"

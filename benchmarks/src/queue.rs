@@ -82,8 +82,8 @@ impl Queue {
     ///
     /// If an item is not committed exactly once.
     pub fn run(&self, workers: usize, ordered: bool) -> Duration {
-        let mut queue =
-            TransactionQueue::<Std, Infallible>::with_runtime(&self.stm).workers(workers);
+        let mut queue = TransactionQueue::<Std, Infallible>::with_runtime_and_error_type(&self.stm)
+            .workers(workers);
         for (i, slot) in self.slots.iter().enumerate() {
             let slot = slot.clone();
             queue.add(move |tx| {

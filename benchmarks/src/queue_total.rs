@@ -85,8 +85,8 @@ impl Queue {
     ///
     /// If an item is not committed exactly once.
     pub fn run(&self, workers: usize, ordered: bool, update: Update) -> Duration {
-        let mut queue =
-            TransactionQueue::<Std, Infallible>::with_runtime(&self.stm).workers(workers);
+        let mut queue = TransactionQueue::<Std, Infallible>::with_runtime_and_error_type(&self.stm)
+            .workers(workers);
         for i in 0..self.items {
             let total = self.total.clone();
             match update {

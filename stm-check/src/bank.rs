@@ -5,7 +5,7 @@
 //! threads for throughput and under shuttle for exploration.
 
 use std::time::{Duration, Instant};
-use stm_core::platform::{Join, Platform};
+use stm_core::platform::Platform;
 use stm_core::{Stm, StmStats, TVar};
 
 /// How long each worker keeps transferring.

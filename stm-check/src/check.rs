@@ -9,6 +9,7 @@
 //! guarding a fixed bug.
 
 use crate::history;
+use crate::progress::CheckProgress;
 use crate::record::{history_hash, HistoryRecorder};
 use crate::schedule::{
     explore_loom, replay as replay_schedule, replay_loom, run_recorded, shrink, Divergence,
@@ -118,6 +119,10 @@ pub struct CheckConfig {
     pub stm: StmConfig,
     /// Replays that shrinking may spend.
     pub shrink_budget: usize,
+    /// Whether a check that runs longer than a few seconds shows its
+    /// progress on stderr (default true; `STM_CHECK_PROGRESS=0` in the
+    /// environment turns it off too). See [`crate::progress`].
+    pub progress: bool,
 }
 
 impl CheckConfig {
@@ -132,6 +137,7 @@ impl CheckConfig {
             regressions: PathBuf::from("stm-check-regressions"),
             stm: StmConfig::default(),
             shrink_budget: 500,
+            progress: true,
         }
     }
 
@@ -229,12 +235,14 @@ where
             });
         }
     }
+    let progress = CheckProgress::start(&config.name, config.iterations, config.progress);
     let explored = match config.scheduler {
         SchedulerKind::Loom { preemption_bound } => {
-            explore_under_loom(config, preemption_bound, test)
+            explore_under_loom(config, preemption_bound, test, &progress)
         }
-        shuttle => explore_under_shuttle(config, shuttle, test),
+        shuttle => explore_under_shuttle(config, shuttle, test, &progress),
     };
+    progress.finish();
     match explored {
         Ok(executions) => Ok(CheckSummary {
             replayed: saved.len(),
@@ -262,14 +270,19 @@ type Explored = Result<usize, (String, Box<ScheduleFile>)>;
 
 /// Explores the test with a shuttle scheduler; a failure's schedule is
 /// shrunk, and the file keeps the shrunk execution's fingerprint.
-fn explore_under_shuttle<F>(config: &CheckConfig, kind: SchedulerKind, test: Arc<F>) -> Explored
+fn explore_under_shuttle<F>(
+    config: &CheckConfig,
+    kind: SchedulerKind,
+    test: Arc<F>,
+    progress: &CheckProgress,
+) -> Explored
 where
     F: Fn(&TestRuntime) + Send + Sync + 'static,
 {
     let scheduler = kind
         .shuttle_scheduler(config.seed, config.iterations)
         .expect("a shuttle scheduler");
-    let run = recorded_run(config.stm, test.clone(), None);
+    let run = progress.counting(recorded_run(config.stm, test.clone(), None));
     let failure = match ModelPlatform::run_under(Model::Shuttle, || run_recorded(scheduler, run)) {
         Outcome::Passed { executions } => return Ok(executions),
         Outcome::Failed(failure) => failure,
@@ -303,12 +316,17 @@ where
 
 /// Explores the test under loom; a failure is saved with loom's path to
 /// it and the fingerprint of the failing execution's history.
-fn explore_under_loom<F>(config: &CheckConfig, preemption_bound: usize, test: Arc<F>) -> Explored
+fn explore_under_loom<F>(
+    config: &CheckConfig,
+    preemption_bound: usize,
+    test: Arc<F>,
+    progress: &CheckProgress,
+) -> Explored
 where
     F: Fn(&TestRuntime) + Send + Sync + 'static,
 {
     let last = RecorderSlot::default();
-    let run = recorded_run(config.stm, test, Some(last.clone()));
+    let run = progress.counting(recorded_run(config.stm, test, Some(last.clone())));
     let outcome = ModelPlatform::run_under(Model::Loom, || {
         explore_loom(preemption_bound, config.iterations, run)
     });

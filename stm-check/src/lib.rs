@@ -13,6 +13,7 @@ pub mod explore;
 pub mod fuzz;
 pub mod history;
 pub mod load_error;
+pub mod progress;
 pub mod record;
 pub mod schedule;
 pub mod workload;

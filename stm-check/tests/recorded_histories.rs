@@ -86,7 +86,7 @@ fn record_run<P: Platform>(program: &Program, config: StmConfig) -> History {
         })
         .collect();
     for t in threads {
-        stm_core::platform::Join::join(t).unwrap();
+        t.join().unwrap();
     }
     recorder.history()
 }
@@ -142,7 +142,8 @@ fn queue_histories_are_accepted() {
         for v in [&counter, &pair[0], &pair[1]] {
             recorder.set_initial(v.id(), if v.id() == counter.id() { 0 } else { 10 });
         }
-        let mut queue = TransactionQueue::<Std, String>::with_runtime(&stm).workers(2);
+        let mut queue =
+            TransactionQueue::<Std, String>::with_runtime_and_error_type(&stm).workers(2);
         for i in 0..500i64 {
             let (counter, pair) = (counter.clone(), pair.clone());
             queue.add(move |tx| {

@@ -11,7 +11,6 @@
 //! transactions that only commute a TVar do not conflict on it.
 //!
 //! ```
-//! use stm_core::platform::Join;
 //! use stm_core::{atomically, Stm, TVar};
 //!
 //! let alice = TVar::new(100);
@@ -144,6 +143,7 @@ mod conflict_report;
 mod error;
 mod ids;
 mod injected_bug;
+mod join_handle;
 mod log;
 mod participants;
 mod reclaim;
@@ -164,6 +164,7 @@ pub use error::{AbortKind, MaybeRetry, StmError, TxError};
 pub use ids::{CallSite, TVarId};
 #[cfg(feature = "bug-injection")]
 pub use injected_bug::InjectedBug;
+pub use join_handle::JoinHandle;
 pub use platform::{Platform, Std};
 pub use stats::StmStats;
 pub use stm::Stm;

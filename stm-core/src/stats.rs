@@ -21,6 +21,10 @@ const COUNTERS: usize = FIRST_ABORT_KIND + AbortKind::ALL.len();
 
 /// A snapshot of a runtime's statistics.
 ///
+/// Its `Display` is one line that names every count (the conflict aborts
+/// by kind, those that happened); its `Debug` shows every field, each abort
+/// kind by name.
+///
 /// ```
 /// use stm_core::{Stm, TVar};
 ///
@@ -32,7 +36,27 @@ const COUNTERS: usize = FIRST_ABORT_KIND + AbortKind::ALL.len();
 /// assert_eq!(stats.attempts, 1);
 /// assert_eq!(stats.conflict_aborts(), 0);
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+///
+/// ```
+/// use stm_core::{AbortKind, StmStats};
+///
+/// let mut stats = StmStats { attempts: 7, commits: 4, ..StmStats::default() };
+/// stats.aborts = [0, 0, 2, 1, 0]; // in `AbortKind`'s order
+/// assert_eq!(stats.aborts_of(AbortKind::Validation), 1);
+/// assert_eq!(
+///     stats.to_string(),
+///     "7 attempts, 4 commits, 3 conflict aborts (2 commit found the TVar locked, \
+///      1 commit validation failed), 0 retry waits, 0 irrevocable runs, \
+///      0 user aborts, 0 panics"
+/// );
+/// assert_eq!(
+///     format!("{stats:?}"),
+///     "StmStats { attempts: 7, commits: 4, retry_waits: 0, irrevocable_runs: 0, \
+///      user_aborts: 0, panics: 0, aborts: {ReadLocked: 0, ReadStale: 0, \
+///      WriteLocked: 2, Validation: 1, SerialMode: 0} }"
+/// );
+/// ```
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub struct StmStats {
     /// Attempts started (each run of a transaction body).
     pub attempts: u64,
@@ -87,22 +111,57 @@ impl fmt::Display for StmStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "attempts {}, commits {}, conflict aborts {}",
+            "{} attempts, {} commits, {} conflict aborts",
             self.attempts,
             self.commits,
             self.conflict_aborts()
         )?;
-        for kind in AbortKind::ALL {
-            let n = self.aborts_of(kind);
-            if n > 0 {
-                write!(f, " ({kind}: {n})")?;
+        let mut kinds = AbortKind::ALL
+            .into_iter()
+            .filter(|&kind| self.aborts_of(kind) > 0)
+            .peekable();
+        if kinds.peek().is_some() {
+            f.write_str(" (")?;
+            for (i, kind) in kinds.enumerate() {
+                let separator = if i == 0 { "" } else { ", " };
+                write!(f, "{separator}{} {kind}", self.aborts_of(kind))?;
             }
+            f.write_str(")")?;
         }
         write!(
             f,
-            ", retry waits {}, irrevocable runs {}, user aborts {}, panics {}",
+            ", {} retry waits, {} irrevocable runs, {} user aborts, {} panics",
             self.retry_waits, self.irrevocable_runs, self.user_aborts, self.panics
         )
+    }
+}
+
+/// Every field, and the conflict aborts as a map from each [`AbortKind`]
+/// to its count (the array alone does not say which count is which).
+impl fmt::Debug for StmStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// The abort counts, each labelled with its kind.
+        struct ByKind<'a>(&'a StmStats);
+        impl fmt::Debug for ByKind<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map()
+                    .entries(
+                        AbortKind::ALL
+                            .into_iter()
+                            .map(|kind| (kind, self.0.aborts_of(kind))),
+                    )
+                    .finish()
+            }
+        }
+        f.debug_struct("StmStats")
+            .field("attempts", &self.attempts)
+            .field("commits", &self.commits)
+            .field("retry_waits", &self.retry_waits)
+            .field("irrevocable_runs", &self.irrevocable_runs)
+            .field("user_aborts", &self.user_aborts)
+            .field("panics", &self.panics)
+            .field("aborts", &ByKind(self))
+            .finish()
     }
 }
 

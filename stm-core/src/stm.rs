@@ -5,6 +5,7 @@ use crate::attempt::{self, Outcome, Ungated};
 use crate::config::StmConfig;
 use crate::conflict_report::ConflictReport;
 use crate::error::{StmError, TxError};
+use crate::join_handle::JoinHandle;
 use crate::platform::{Arc, Platform, Std};
 use crate::recorder::Recorder;
 use crate::shared::RuntimeShared;
@@ -207,9 +208,10 @@ impl<P: Platform> Stm<P> {
     /// checker), so that the same test code runs on real threads and under
     /// shuttle or loom.
     ///
-    /// ```
-    /// use stm_core::platform::Join;
+    /// The handle joins without importing any trait, also in code generic
+    /// over the platform (see [`JoinHandle`]).
     ///
+    /// ```
     /// let stm = stm_core::Stm::new();
     /// let n = stm.new_tvar(0);
     /// let worker = {
@@ -222,12 +224,12 @@ impl<P: Platform> Stm<P> {
     /// worker.join().unwrap();
     /// assert_eq!(n.load(), 1);
     /// ```
-    pub fn spawn<F, T>(&self, f: F) -> P::JoinHandle<T>
+    pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T, P>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        P::spawn(f)
+        JoinHandle::new(P::spawn(f))
     }
 
     pub(crate) fn shared(&self) -> &Arc<RuntimeShared<P>> {

@@ -361,7 +361,6 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     /// Many threads adding to one total, none of them reading it:
     ///
     /// ```
-    /// use stm_core::platform::Join;
     /// use stm_core::{Stm, TVar};
     ///
     /// let stm = Stm::new();
@@ -443,7 +442,6 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     /// woken; `atomically` panics in that case.
     ///
     /// ```
-    /// use stm_core::platform::Join;
     /// use stm_core::{Stm, TVar};
     ///
     /// let stm = Stm::new();

@@ -142,7 +142,7 @@ fn run_queue(items: &[ItemSpec], ordered: bool) -> (Vec<i64>, Vec<u32>, u64) {
     let stm = Stm::new();
     let vars: Vec<TVar<i64>> = (0..VARS).map(|_| stm.new_tvar(0)).collect();
     let log = stm.new_tvar(Vec::new());
-    let mut queue = Queue::with_runtime(&stm).workers(2);
+    let mut queue = Queue::with_runtime_and_error_type(&stm).workers(2);
     for spec in items {
         queue.add(body(spec.clone(), vars.clone(), log.clone()));
     }

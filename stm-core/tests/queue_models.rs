@@ -141,7 +141,7 @@ fn shuttle_idle_worker_is_woken_random() {
 fn ordered_failures_are_those_of_the_serial_run<P: Platform>() {
     let stm = Stm::<P>::for_platform();
     let flag = stm.new_tvar(false);
-    let mut queue = TransactionQueue::<P, String>::with_runtime(&stm).workers(2);
+    let mut queue = TransactionQueue::<P, String>::with_runtime_and_error_type(&stm).workers(2);
     {
         let flag = flag.clone();
         queue.add(move |tx| Ok(tx.write(&flag, true)?));

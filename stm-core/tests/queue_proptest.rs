@@ -83,7 +83,7 @@ fn initial(vars: usize) -> Vec<i64> {
 fn run_queue(vars: usize, items: &[Vec<Op>], ordered: bool) -> (Vec<i64>, Vec<ItemId>) {
     let stm = Stm::new();
     let tvars: Vec<TVar<i64>> = initial(vars).into_iter().map(|v| stm.new_tvar(v)).collect();
-    let mut queue: TransactionQueue = TransactionQueue::with_runtime(&stm).workers(2);
+    let mut queue = TransactionQueue::with_runtime(&stm).workers(2);
     for program in items {
         let (program, tvars) = (program.clone(), tvars.clone());
         queue.add(move |tx| {

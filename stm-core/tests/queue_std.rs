@@ -5,7 +5,7 @@ use stm_core::transaction::{ItemFailure, ItemId, TransactionQueue};
 use stm_core::{Stm, StmConfig, TxError};
 
 fn queue(stm: &Stm, workers: usize) -> TransactionQueue<stm_core::Std, String> {
-    TransactionQueue::with_runtime(stm).workers(workers)
+    TransactionQueue::with_runtime_and_error_type(stm).workers(workers)
 }
 
 #[test]

@@ -10,7 +10,7 @@ use super::model::{Condition, Op, QueueMode, QueueRun, Step, Transaction, TxSite
 use super::outcome::{AssertionFailure, QueueStop, QueueStopReason, Violation, WorkloadOutcome};
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
-use stm_core::platform::{Join, Platform};
+use stm_core::platform::Platform;
 use stm_core::transaction::{ItemFailure, TransactionQueue};
 use stm_core::{Stm, TVar, TVarId, TxError};
 
@@ -354,7 +354,8 @@ fn run_queue<P: Platform>(
     run: &QueueRun,
     tally: &mut Tally,
 ) {
-    let mut queue = TransactionQueue::<P, GaveUp>::with_runtime(stm).workers(run.workers);
+    let mut queue =
+        TransactionQueue::<P, GaveUp>::with_runtime_and_error_type(stm).workers(run.workers);
     let records: Vec<Arc<Mutex<ItemRecord>>> = run
         .items
         .iter()

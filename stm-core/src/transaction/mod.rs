@@ -101,7 +101,7 @@ mod worker;
 use crate::conflict_report::ConflictReport;
 use crate::error::TxError;
 use crate::injected_bug::BugSwitch;
-use crate::platform::{Join, Lock, Platform, Std};
+use crate::platform::{Lock, Platform, Std};
 use crate::stats::StmStats;
 use crate::stm::Stm;
 use crate::tx::Transaction;
@@ -262,20 +262,47 @@ impl Default for TransactionQueue<Std, BoxError> {
     }
 }
 
-impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
-    /// A queue whose items run on `stm` (any platform, any error type).
+impl<P: Platform> TransactionQueue<P, BoxError> {
+    /// A queue whose items run on `stm` (any platform) and fail with any
+    /// error ([`BoxError`]); the error type needs no annotation.
     ///
     /// ```
     /// use stm_core::transaction::TransactionQueue;
+    /// use stm_core::Stm;
+    ///
+    /// let stm = Stm::new();
+    /// let total = stm.new_tvar(0u32);
+    /// let mut queue = TransactionQueue::with_runtime(&stm).workers(2);
+    /// for i in 1..=3 {
+    ///     let total = total.clone();
+    ///     queue.add(move |tx| Ok(tx.modify(&total, |t| t + i)?));
+    /// }
+    /// queue.run().unwrap();
+    /// assert_eq!(total.load(), 6);
+    /// ```
+    ///
+    /// For items that fail with an error type of your own, use
+    /// [`with_runtime_and_error_type`](TransactionQueue::with_runtime_and_error_type).
+    pub fn with_runtime(stm: &Stm<P>) -> Self {
+        Self::with_runtime_and_error_type(stm)
+    }
+}
+
+impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
+    /// A queue whose items run on `stm` (any platform) and fail with errors
+    /// of type `E`, named by the queue's type.
+    ///
+    /// ```
+    /// use stm_core::transaction::{ItemFailure, TransactionQueue};
     /// use stm_core::{Stm, TxError};
     ///
     /// let stm = Stm::new();
-    /// let mut queue = TransactionQueue::<_, String>::with_runtime(&stm).workers(2);
+    /// let mut queue = TransactionQueue::<_, String>::with_runtime_and_error_type(&stm).workers(2);
     /// queue.add(|_tx| Err(TxError::Abort("no".to_string())));
     /// let error = queue.run().unwrap_err();
-    /// assert_eq!(error.failure, stm_core::transaction::ItemFailure::Error("no".to_string()));
+    /// assert_eq!(error.failure, ItemFailure::Error("no".to_string()));
     /// ```
-    pub fn with_runtime(stm: &Stm<P>) -> Self {
+    pub fn with_runtime_and_error_type(stm: &Stm<P>) -> Self {
         TransactionQueue {
             stm: stm.clone(),
             items: Vec::new(),

@@ -12,7 +12,8 @@ use stm_core::{Platform, Stm, TVar};
 pub fn run_small_queue<P: Platform>(stm: Stm<P>, ordered: bool, workers: usize) -> Vec<u32> {
     let log: TVar<Vec<u32>, P> = stm.new_tvar(Vec::new());
     let counter = stm.new_tvar(0u32);
-    let mut queue = TransactionQueue::<P, String>::with_runtime(&stm).workers(workers);
+    let mut queue =
+        TransactionQueue::<P, String>::with_runtime_and_error_type(&stm).workers(workers);
     for label in 0..3u32 {
         let (log, counter) = (log.clone(), counter.clone());
         queue.add(move |tx| {
@@ -71,7 +72,7 @@ pub fn an_added_item_wakes_an_idle_worker<P: Platform>(stm: Stm<P>) {
     // Not dropped if the run panics: a model checker that reports a
     // deadlock forbids touching its atomics while the panic unwinds.
     let n = core::mem::ManuallyDrop::new(stm.new_tvar(0u32));
-    let mut queue = TransactionQueue::<P, String>::with_runtime(&stm).workers(2);
+    let mut queue = TransactionQueue::<P, String>::with_runtime_and_error_type(&stm).workers(2);
     let n2 = (*n).clone();
     queue.add(move |tx| {
         tx.modify(&n2, |v| v + 1)?;
@@ -89,7 +90,7 @@ pub fn an_added_item_wakes_an_idle_worker<P: Platform>(stm: Stm<P>) {
 /// commits it, once, after re-running it on item 0's result.
 pub fn ordered_items_commit_in_turn<P: Platform>(stm: Stm<P>) {
     let x = stm.new_tvar(1i64);
-    let mut queue = TransactionQueue::<P, String>::with_runtime(&stm).workers(2);
+    let mut queue = TransactionQueue::<P, String>::with_runtime_and_error_type(&stm).workers(2);
     for k in [2i64, 3] {
         let x = x.clone();
         queue.add(move |tx| Ok(tx.modify(&x, |v| v * k + k)?));
@@ -105,7 +106,7 @@ pub fn ordered_items_commit_in_turn<P: Platform>(stm: Stm<P>) {
 pub fn independent_ordered_items_commit_once<P: Platform>(stm: Stm<P>) -> u64 {
     let a = stm.new_tvar(0u32);
     let b = stm.new_tvar(0u32);
-    let mut queue = TransactionQueue::<P, String>::with_runtime(&stm).workers(2);
+    let mut queue = TransactionQueue::<P, String>::with_runtime_and_error_type(&stm).workers(2);
     for tvar in [a.clone(), b.clone()] {
         queue.add(move |tx| Ok(tx.modify(&tvar, |v| v + 1)?));
     }
