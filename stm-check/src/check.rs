@@ -8,11 +8,12 @@
 //! starts by replaying every file saved for its test, so `cargo test` keeps
 //! guarding a fixed bug.
 
+use crate::explanation::{explain, user_panic_location, ExplainOptions};
 use crate::history;
 use crate::record::{history_hash, HistoryRecorder};
 use crate::schedule::{
-    replay as replay_schedule, run_recorded, shrink, DriverInfo, Outcome, ScheduleFile,
-    ScheduleFileError, Target,
+    first_panic_location, replay as replay_schedule, run_recorded, shrink, DriverInfo, Outcome,
+    ScheduleFile, ScheduleFileError, Target,
 };
 use shuttle::scheduler::{DfsScheduler, PctScheduler, RandomScheduler, Scheduler};
 use std::fmt;
@@ -137,6 +138,10 @@ pub struct CheckFailure {
     pub regression: bool,
     /// The saved (shrunk) schedule file's contents.
     pub saved: Box<ScheduleFile>,
+    /// The failing (shrunk) execution explained: where the test panicked,
+    /// the blocked tasks of a deadlock, each thread's transactions (see
+    /// [`explanation`](crate::explanation)).
+    pub explanation: String,
 }
 
 impl fmt::Display for CheckFailure {
@@ -148,6 +153,9 @@ impl fmt::Display for CheckFailure {
         };
         writeln!(f, "stm-check: {what} in {}:", self.saved.target)?;
         writeln!(f, "{}", self.message)?;
+        if !self.explanation.is_empty() {
+            writeln!(f, "{}\n", self.explanation)?;
+        }
         writeln!(
             f,
             "schedule: {} steps, {} context switches (found with {} steps, {} switches)",
@@ -165,7 +173,9 @@ impl fmt::Display for CheckFailure {
 }
 
 /// Runs `test` as [`try_check`] does, and panics with the failure report
-/// (including the saved file) if it fails.
+/// (including the saved file) if it fails; the panic is located at the
+/// caller.
+#[track_caller]
 pub fn check<F>(config: &CheckConfig, test: F) -> CheckSummary
 where
     F: Fn(&TestRuntime) + Send + Sync + 'static,
@@ -192,14 +202,19 @@ where
             Ok(file) => file,
             Err(error) => panic!("stm-check: {error}"),
         };
-        let (result, _) =
-            replay_schedule(&file.schedule, recorded_run(config.stm, test.clone(), None));
+        let slot = RecorderSlot::default();
+        let (result, _) = replay_schedule(
+            &file.schedule,
+            recorded_run(config.stm, test.clone(), Some(slot.clone())),
+        );
         if let Err(message) = result {
+            let explanation = slot_explanation(&slot, &message);
             return Err(CheckFailure {
                 message,
                 file: path.clone(),
                 regression: true,
                 saved: Box::new(file),
+                explanation,
             });
         }
     }
@@ -218,15 +233,21 @@ where
                 recorded_run(config.stm, test.clone(), None),
             );
             // The hash saved is that of the shrunk schedule's execution.
-            let shrunk_hash = Arc::new(Mutex::new(None));
-            let _ = replay_schedule(
+            let shrunk_slot = RecorderSlot::default();
+            let (shrunk_result, _) = replay_schedule(
                 &shrunk.schedule,
-                recorded_run(config.stm, test, Some(shrunk_hash.clone())),
+                recorded_run(config.stm, test, Some(shrunk_slot.clone())),
+            );
+            // The explanation, like the fingerprint, is the shrunk
+            // execution's: the one the saved file replays.
+            let explanation = slot_explanation(
+                &shrunk_slot,
+                shrunk_result.err().as_deref().unwrap_or(&failure.message),
             );
             // Only the shrunk execution's own fingerprint may be saved: the
             // original schedule's history is another execution's.
-            let shrunk_hash = slot_hash(&shrunk_hash);
-            let saved = ScheduleFile::new(
+            let shrunk_hash = slot_hash(&shrunk_slot);
+            let mut saved = ScheduleFile::new(
                 config.target(),
                 driver,
                 failure.message.clone(),
@@ -234,6 +255,7 @@ where
                 &failure.schedule,
                 shrunk,
             );
+            saved.explanation = Some(explanation.clone());
             let file = saved
                 .save_new(&config.regressions, &config.name)
                 .unwrap_or_else(|error| {
@@ -244,6 +266,7 @@ where
                 file,
                 regression: false,
                 saved: Box::new(saved),
+                explanation,
             })
         }
     }
@@ -259,6 +282,9 @@ pub struct Replayed {
     /// Whether the replay failed exactly as saved (same message, same
     /// history fingerprint when one was saved).
     pub reproduced: bool,
+    /// The replayed execution explained, if the replay failed (see
+    /// [`explanation`](crate::explanation)).
+    pub explanation: Option<String>,
 }
 
 /// Replays a schedule file saved for `test` (refusing one saved for another
@@ -281,12 +307,16 @@ where
     );
     let history_hash = slot_hash(&hash);
     let failure = result.err();
+    let explanation = failure
+        .as_deref()
+        .map(|message| slot_explanation(&hash, message));
     let reproduced = failure.as_deref() == Some(file.failure.as_str())
         && (file.history_hash.is_none() || file.history_hash == history_hash);
     Ok(Replayed {
         failure,
         history_hash,
         reproduced,
+        explanation,
     })
 }
 
@@ -300,6 +330,25 @@ fn slot_hash(slot: &RecorderSlot) -> Option<String> {
         .unwrap_or_else(|p| p.into_inner())
         .as_ref()
         .map(|recorder| history_hash(&recorder.history()))
+}
+
+/// The execution recorded in `slot`, which failed with `failure`,
+/// explained; call it right after the run (the panic's location is the
+/// last run's on this thread).
+fn slot_explanation(slot: &RecorderSlot, failure: &str) -> String {
+    let execution = slot
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|recorder| recorder.execution())
+        .unwrap_or_default();
+    let location = user_panic_location(failure, first_panic_location(), file!());
+    explain(
+        &execution,
+        failure,
+        location.as_deref(),
+        &ExplainOptions::default(),
+    )
 }
 
 /// One execution: a fresh recorded runtime, the test, then the history

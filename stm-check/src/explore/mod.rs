@@ -36,6 +36,7 @@ pub use driver::{DriverOutcome, LoomDriver, ShuttleDriver, StressDriver};
 pub use minimize::WorkloadShrink;
 
 use crate::check::SchedulerKind;
+use crate::explanation::ExplainOptions;
 use crate::record::fingerprint;
 use crate::schedule::{
     replay_observed, shrink, Divergence, Schedule, ScheduleFile, ScheduleFileError, ShrunkFrom,
@@ -381,7 +382,7 @@ fn shrink_and_save(
     if let Some(report) = &mut shrink_report {
         report.context_switches = (schedule.context_switches(), shrunk.context_switches);
     }
-    let saved = ScheduleFile::new(
+    let mut saved = ScheduleFile::new(
         target,
         info,
         smallest_message,
@@ -389,6 +390,7 @@ fn shrink_and_save(
         &schedule,
         shrunk,
     );
+    saved.explanation = replayed.explanation;
     let file = saved.save_new(&config.regressions, stem)?;
     Ok(FoundFailure {
         message,
@@ -412,6 +414,10 @@ pub struct WorkloadReplay {
     pub trace: Vec<String>,
     /// Where the replay stopped following the schedule, if it did.
     pub divergence: Option<Divergence>,
+    /// The failing execution explained (its transactions per thread, the
+    /// blocked tasks of a deadlock), if the replay failed; see
+    /// [`explanation`](crate::explanation).
+    pub explanation: Option<String>,
 }
 
 /// Replays `schedule` on `workload` once under shuttle.
@@ -451,8 +457,20 @@ pub(crate) fn observe(
         }
     });
     let finished = last.lock().unwrap_or_else(|p| p.into_inner()).take();
+    // Workload transactions all come from the interpreter: their call
+    // sites would say nothing.
+    let explain = |failure: &Option<String>| {
+        failure.as_deref().map(|failure| {
+            let options = ExplainOptions {
+                call_sites: false,
+                ..ExplainOptions::default()
+            };
+            crate::explanation::explain(&check.last_execution(), failure, None, &options)
+        })
+    };
     let replay = match finished {
         Some(execution) => WorkloadReplay {
+            explanation: explain(&execution.failure),
             failure: execution.failure,
             signature: execution.signature,
             history_hash: execution.history_hash,
@@ -466,6 +484,7 @@ pub(crate) fn observe(
                 .err()
                 .unwrap_or_else(|| "the execution did not finish".to_string());
             WorkloadReplay {
+                explanation: explain(&Some(message.clone())),
                 signature: FailureSignature::of_panic(&message),
                 failure: Some(message),
                 history_hash: check.last_history_hash().unwrap_or_default(),

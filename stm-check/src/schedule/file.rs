@@ -17,7 +17,11 @@
 //! deterministically past it); `recorded_steps` and `recorded_switches`
 //! describe the schedule as first found, `shrunk_switches` the execution the
 //! shrunk one replays. Files are never overwritten: a new one gets
-//! the next free name (`name.json`, `name-2.json`, ...).
+//! the next free name (`name.json`, `name-2.json`, ...). The optional
+//! `explanation` holds the failing execution as the user was shown it
+//! (transactions per thread, TVars, the assertion's location), so that
+//! `stm-check replay` can show it for a test's file, which only the test
+//! can replay.
 //!
 //! A workload target (`"kind": "workload"`) holds the workload itself
 //! (`workload`, an `stm-workload` document), its `name` and the
@@ -179,6 +183,11 @@ pub struct ScheduleFile {
     pub shrunk_switches: usize,
     /// The (shrunk) schedule to replay.
     pub schedule: Schedule,
+    /// The failing execution told in the user's terms (see
+    /// [`explanation`](crate::explanation)), as it was when saved; optional
+    /// within version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
 }
 
 /// Why a schedule file could not be used. Every variant names the file.
@@ -254,6 +263,7 @@ impl ScheduleFile {
             recorded_switches: recorded.context_switches(),
             shrunk_switches: shrunk.context_switches,
             schedule: shrunk.schedule,
+            explanation: None,
         }
     }
 
