@@ -164,10 +164,15 @@ impl fmt::Display for CheckFailure {
             self.saved.recorded_steps,
             self.saved.recorded_switches
         )?;
+        let name = match &self.saved.target {
+            Target::Test { name } => name.as_str(),
+            Target::Workload { name, .. } => name.as_str(),
+        };
         write!(
             f,
-            "saved to {}; it replays first on every run of this test, or alone with stm_check::replay",
-            self.file.display()
+            "saved to {}; it replays first on every run of this test, or alone with stm_check::replay(Path::new({:?}), {name:?}, test)",
+            self.file.display(),
+            self.file.display().to_string()
         )
     }
 }

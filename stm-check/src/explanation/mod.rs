@@ -41,17 +41,21 @@ pub struct ExplainOptions {
     /// Attempts listed at most (the last ones; the others are counted).
     pub max_attempts: usize,
     /// Whether attempts are shown with the call site of their `atomically`
-    /// (off for workloads, whose transactions all come from stm-check's
-    /// interpreter).
-    pub call_sites: bool,
+    /// and TVars with where they were created (off for workloads, whose
+    /// transactions and TVars all come from stm-check's interpreter).
+    pub source_locations: bool,
+    /// What a task is, by its id (thread slot), where the caller knows
+    /// (`workload thread 0`); task 0 is always the main thread.
+    pub task_names: BTreeMap<u64, String>,
 }
 
 impl Default for ExplainOptions {
-    /// 40 attempts, with call sites.
+    /// 40 attempts, with source locations.
     fn default() -> Self {
         ExplainOptions {
             max_attempts: 40,
-            call_sites: true,
+            source_locations: true,
+            task_names: BTreeMap::new(),
         }
     }
 }
@@ -101,7 +105,7 @@ pub fn explain(
     }
     story.write_attempts(&mut text);
     story.write_tvars(&mut text);
-    text.trim_end().to_string()
+    text.trim().to_string()
 }
 
 /// One explanation being written; remembers the TVars it named.
@@ -122,7 +126,9 @@ impl Story<'_> {
             Some(TVarName {
                 created_at: Some(at),
                 ..
-            }) => format!("TVar {tvar} ({}:{})", file_name(at.file()), at.line()),
+            }) if self.options.source_locations => {
+                format!("TVar {tvar} ({}:{})", file_name(at.file()), at.line())
+            }
             _ => format!("TVar {tvar}"),
         }
     }
@@ -133,6 +139,7 @@ impl Story<'_> {
         let name = self.execution.tvars.get(&tvar);
         let created = name
             .and_then(|n| n.created_at)
+            .filter(|_| self.options.source_locations)
             .map_or(String::new(), |at| format!(", created at {at}"));
         match name.and_then(|n| n.label.as_deref()) {
             Some(label) => format!("\"{label}\" (TVar {tvar}{created})"),
@@ -143,7 +150,7 @@ impl Story<'_> {
     /// `T<id> (task N, site)`: another attempt, as a cause.
     fn other(&self, attempt: &RecordedAttempt) -> String {
         let t = &attempt.transaction;
-        match attempt.site.filter(|_| self.options.call_sites) {
+        match attempt.site.filter(|_| self.options.source_locations) {
             Some(site) => format!("T{} (task {}, {site})", t.id, t.thread),
             None => format!("T{} (task {})", t.id, t.thread),
         }
@@ -152,16 +159,19 @@ impl Story<'_> {
     fn write_deadlock(&self, text: &mut String, blocked: &[BlockedTask]) {
         let _ = writeln!(text, "\ndeadlock: every unfinished task is blocked:");
         for task in blocked {
-            let name = task
-                .name
-                .as_deref()
+            let name = self
+                .options
+                .task_names
+                .get(&task.id)
+                .or(task.name.as_ref())
                 .map_or(String::new(), |n| format!(" ({n})"));
             let last = self
                 .execution
                 .attempts
                 .iter()
                 .rfind(|a| a.transaction.thread == task.id);
-            let site = |a: &RecordedAttempt| match a.site.filter(|_| self.options.call_sites) {
+            let site = |a: &RecordedAttempt| match a.site.filter(|_| self.options.source_locations)
+            {
                 Some(site) => format!(" at {site}"),
                 None => String::new(),
             };
@@ -176,14 +186,15 @@ impl Story<'_> {
                         site(a)
                     );
                     for key in keys.iter().take(MAX_WAITED_ON) {
-                        let value = a
-                            .transaction
-                            .reads
-                            .iter()
-                            .rfind(|r| r.key == *key)
-                            .map_or(String::new(), |r| {
-                                format!(" (it read {})", value_at(r.value.as_ref(), r.version))
-                            });
+                        let value = a.transaction.reads.iter().rfind(|r| r.key == *key).map_or(
+                            String::new(),
+                            |r| {
+                                format!(
+                                    ", which it read as {}",
+                                    value_at(r.value.as_ref(), r.version)
+                                )
+                            },
+                        );
                         let _ = writeln!(text, "    {}{value}", self.tvar_in_full(*key));
                     }
                     if keys.len() > MAX_WAITED_ON {
@@ -201,7 +212,10 @@ impl Story<'_> {
                             self.other(waker)
                         );
                     } else {
-                        let _ = writeln!(text, "    and no task committed a change to them since");
+                        let _ = writeln!(
+                            text,
+                            "    no commit has changed them since, and no other task can run to change them"
+                        );
                     }
                 }
                 Some(a) if a.state == AttemptState::Running => {
@@ -259,8 +273,12 @@ impl Story<'_> {
                 .push(attempt);
         }
         for (thread, attempts) in by_thread {
-            let main = if thread == 0 { " (main thread)" } else { "" };
-            let _ = writeln!(text, "task {thread}{main}:");
+            let name = match self.options.task_names.get(&thread) {
+                Some(name) => format!(" ({name})"),
+                None if thread == 0 => " (main thread)".to_string(),
+                None => String::new(),
+            };
+            let _ = writeln!(text, "task {thread}{name}:");
             for attempt in attempts {
                 self.write_attempt(text, attempt);
             }
@@ -274,7 +292,7 @@ impl Story<'_> {
         } else {
             format!("@{}-{}", t.begin, t.end)
         };
-        let site = match attempt.site.filter(|_| self.options.call_sites) {
+        let site = match attempt.site.filter(|_| self.options.source_locations) {
             Some(site) => format!(" {site}"),
             None => String::new(),
         };
@@ -333,12 +351,12 @@ impl Story<'_> {
                         let name = self.tvar(key);
                         let by = self.overwriter(attempt, key).map_or(String::new(), |w| {
                             format!(
-                                " (written by {} at version {})",
+                                ": {} wrote it at version {}",
                                 self.other(w),
                                 w.transaction.commit_version.unwrap_or_default()
                             )
                         });
-                        conflict(kind, &format!("{name}{by}"))
+                        format!("{}{by}", conflict(kind, &name))
                     }
                     None => conflict(kind, "a TVar"),
                 };
@@ -483,4 +501,185 @@ pub fn user_panic_location(
         .and_then(|(rest, _)| rest.rsplit_once(':'))
         .is_some_and(|(file, _)| file == own_file);
     (blocked_tasks(failure).is_none() && !is_own).then_some(location)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Read, Transaction, Write};
+    use core::panic::Location;
+
+    /// An attempt of `thread` over `[begin, end]` reading `reads` (key,
+    /// version) and, committed at `version`, writing `writes`.
+    fn attempt(
+        id: u64,
+        thread: u64,
+        (begin, end): (u64, u64),
+        reads: &[(u64, u64)],
+        state: AttemptState,
+        commit: Option<(u64, &[u64])>,
+    ) -> RecordedAttempt {
+        let (commit_version, writes) = match commit {
+            Some((version, keys)) => (
+                Some(version),
+                keys.iter()
+                    .map(|&key| Write {
+                        key,
+                        version,
+                        value: Some(Value::from(7)),
+                        commuted: None,
+                    })
+                    .collect(),
+            ),
+            None => (None, Vec::new()),
+        };
+        RecordedAttempt {
+            transaction: Transaction {
+                id,
+                thread,
+                outcome: if state == AttemptState::Committed {
+                    Outcome::Committed
+                } else {
+                    Outcome::Aborted
+                },
+                begin,
+                end,
+                snapshot: Some(0),
+                commit_version,
+                reads: reads
+                    .iter()
+                    .map(|&(key, version)| Read {
+                        key,
+                        version,
+                        value: Some(Value::from(0)),
+                    })
+                    .collect(),
+                writes,
+            },
+            site: Some(Location::caller()),
+            state,
+        }
+    }
+
+    fn labelled(label: &str) -> BTreeMap<TVarId, TVarName> {
+        BTreeMap::from([(
+            0,
+            TVarName {
+                created_at: Some(Location::caller()),
+                label: Some(label.to_string()),
+            },
+        )])
+    }
+
+    #[test]
+    fn a_retry_names_the_commit_that_woke_it() {
+        let execution = RecordedExecution {
+            attempts: vec![
+                attempt(
+                    0,
+                    1,
+                    (1, 2),
+                    &[(0, 0)],
+                    AttemptState::Ended(AttemptEnd::Retry),
+                    None,
+                ),
+                attempt(1, 0, (3, 4), &[], AttemptState::Committed, Some((1, &[0]))),
+            ],
+            tvars: labelled("queue"),
+        };
+        let text = explain(&execution, "failed", None, &ExplainOptions::default());
+        assert!(
+            text.contains("retried (waiting for a change to \"queue\"); woken by T1 (task 0, "),
+            "{text}"
+        );
+        assert!(
+            text.contains("committing version 1, which wrote \"queue\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_abort_names_its_conflict_the_tvar_and_its_writer() {
+        let conflict = AttemptEnd::Conflict {
+            kind: AbortKind::Validation,
+            tvar: Some(0),
+        };
+        let execution = RecordedExecution {
+            attempts: vec![
+                attempt(0, 1, (1, 5), &[(0, 0)], AttemptState::Ended(conflict), None),
+                attempt(
+                    1,
+                    2,
+                    (2, 4),
+                    &[(0, 0)],
+                    AttemptState::Committed,
+                    Some((1, &[0])),
+                ),
+            ],
+            tvars: labelled("x"),
+        };
+        let text = explain(&execution, "failed", None, &ExplainOptions::default());
+        assert!(
+            text.contains(
+                "aborted: \"x\", which it read, changed before it could commit: T1 (task 2, "
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(") wrote it at version 1; it ran again"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn only_the_last_attempts_are_listed_with_a_count_of_the_others() {
+        let execution = RecordedExecution {
+            attempts: (0..50)
+                .map(|i| {
+                    attempt(
+                        i,
+                        i % 3,
+                        (2 * i + 1, 2 * i + 2),
+                        &[],
+                        AttemptState::Committed,
+                        None,
+                    )
+                })
+                .collect(),
+            tvars: BTreeMap::new(),
+        };
+        let text = explain(&execution, "failed", None, &ExplainOptions::default());
+        assert!(
+            text.contains("(10 earlier attempt(s) left out; the last 40 shown)"),
+            "{text}"
+        );
+        assert!(!text.contains("  T9 "), "{text}");
+        assert!(text.contains("  T10 ") && text.contains("  T49 "), "{text}");
+        assert_eq!(text.matches("\n  T").count(), 40, "{text}");
+    }
+
+    #[test]
+    fn a_panic_location_is_the_users_unless_stm_check_raised_it() {
+        let at = |l: &str| Some(l.to_string());
+        assert_eq!(
+            user_panic_location("boom", at("tests/t.rs:3:5"), "stm-check/src/check.rs"),
+            at("tests/t.rs:3:5")
+        );
+        assert_eq!(
+            user_panic_location(
+                "history rejected",
+                at("stm-check/src/check.rs:40:13"),
+                "stm-check/src/check.rs"
+            ),
+            None
+        );
+        assert_eq!(
+            user_panic_location(
+                "deadlock! blocked tasks: []",
+                at("src/runtime/execution.rs:1:1"),
+                "stm-check/src/check.rs"
+            ),
+            None
+        );
+    }
 }

@@ -457,12 +457,16 @@ pub(crate) fn observe(
         }
     });
     let finished = last.lock().unwrap_or_else(|p| p.into_inner()).take();
-    // Workload transactions all come from the interpreter: their call
-    // sites would say nothing.
+    // Workload transactions and variables all come from the interpreter:
+    // their source locations would say nothing. The interpreter spawns the
+    // workload's threads first, in order: shuttle numbers them 1, 2, ...
     let explain = |failure: &Option<String>| {
         failure.as_deref().map(|failure| {
             let options = ExplainOptions {
-                call_sites: false,
+                source_locations: false,
+                task_names: (0..workload.threads.len())
+                    .map(|thread| (thread as u64 + 1, format!("workload thread {thread}")))
+                    .collect(),
                 ..ExplainOptions::default()
             };
             crate::explanation::explain(&check.last_execution(), failure, None, &options)
