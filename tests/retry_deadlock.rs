@@ -63,7 +63,10 @@ fn a_retry_nothing_wakes_is_explained_with_the_tvar_it_waits_on() {
         "no commit has changed them since, and no other task can run to change them",
         "task 0 (main-thread): blocked outside any transaction (joining another task",
     ] {
-        assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
+        assert!(
+            text.contains(expected),
+            "`{expected}` missing from:\n{text}"
+        );
     }
     // A deadlock is shuttle's panic, not the test's: no location is shown.
     assert!(!text.contains("panicked at"), "{text}");

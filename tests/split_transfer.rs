@@ -93,7 +93,10 @@ fn a_split_transfer_is_found_saved_shrunk_and_replayed() {
         "\"account b\" (TVar 1, created at tests/split_transfer.rs:{}:",
         line_of("let b = stm.new_tvar(0i64);")
     );
-    assert!(text.contains(&a_created), "{a_created} missing from:\n{text}");
+    assert!(
+        text.contains(&a_created),
+        "{a_created} missing from:\n{text}"
+    );
     assert!(text.contains(&b_named), "{b_named} missing from:\n{text}");
     assert!(
         text.contains("wrote \"account b\" = 10"),

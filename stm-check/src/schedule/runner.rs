@@ -4,10 +4,10 @@
 use super::{RecordingScheduler, ReplayScheduler, Schedule};
 use shuttle::scheduler::Scheduler;
 use shuttle::{Config, FailurePersistence, Runner};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 
 /// An execution that failed (a panic or a deadlock), with its exact schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +122,56 @@ thread_local! {
     /// Where the first panic of the last run on this thread was raised
     /// (shuttle runs an execution's tasks on the thread that runs it).
     static FIRST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Whether this thread is running executions quietly (see
+    /// [`run_quietly`]): its panics are noted, not printed.
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Installs, once per process, the panic hook of quiet runs: on a thread
+/// that runs executions quietly it notes where the first panic was raised
+/// and prints nothing; elsewhere it hands the panic to the hook it
+/// replaced. A hook swapped in and out around each run would be a race:
+/// tests run in parallel, and one test's restoring the hook would let
+/// another's panics print and go unlocated. Shuttle installs its own hook
+/// (which prints "Task failed, serializing schedule") at its first
+/// execution, so a trivial execution runs first and this hook goes on top.
+fn install_quiet_hook() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        Runner::new(shuttle::scheduler::RandomScheduler::new(1), Config::new()).run(|| {});
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(Cell::get) {
+                return previous(info);
+            }
+            FIRST_PANIC.with(|first| {
+                if let Ok(mut first) = first.try_borrow_mut() {
+                    if first.is_none() {
+                        *first = info.location().map(ToString::to_string);
+                    }
+                }
+            })
+        }));
+    });
+}
+
+/// Marks this thread as running quietly until dropped.
+struct QuietThread {
+    was: bool,
+}
+
+impl QuietThread {
+    fn enter() -> QuietThread {
+        QuietThread {
+            was: QUIET.with(|quiet| quiet.replace(true)),
+        }
+    }
+}
+
+impl Drop for QuietThread {
+    fn drop(&mut self) {
+        QUIET.with(|quiet| quiet.set(self.was));
+    }
 }
 
 /// The source location (`file:line:column`) of the first panic in the last
@@ -132,9 +182,9 @@ pub fn first_panic_location() -> Option<String> {
     FIRST_PANIC.with(|first| first.borrow().clone())
 }
 
-/// Runs executions with shuttle's own failure printing off and the panic
-/// hook silenced (it only notes where the first panic was raised, see
-/// [`first_panic_location`]); returns the executions run, or the failure
+/// Runs executions with shuttle's own failure printing off and panics
+/// silenced on this thread (the hook only notes where the first panic was
+/// raised, see [`first_panic_location`] and [`install_quiet_hook`]); returns the executions run, or the failure
 /// message and the failing execution's number.
 fn run_quietly<S, F>(scheduler: S, test: F) -> Result<usize, (String, usize)>
 where
@@ -150,21 +200,13 @@ where
         counter.fetch_add(1, Ordering::Relaxed);
         test()
     };
-    let previous_hook = std::panic::take_hook();
+    install_quiet_hook();
     FIRST_PANIC.with(|first| *first.borrow_mut() = None);
-    std::panic::set_hook(Box::new(|info| {
-        FIRST_PANIC.with(|first| {
-            if let Ok(mut first) = first.try_borrow_mut() {
-                if first.is_none() {
-                    *first = info.location().map(ToString::to_string);
-                }
-            }
-        })
-    }));
+    let quiet = QuietThread::enter();
     let result = catch_unwind(AssertUnwindSafe(|| {
         Runner::new(scheduler, config).run(counted)
     }));
-    std::panic::set_hook(previous_hook);
+    drop(quiet);
     let executions = executions.load(Ordering::Relaxed);
     result.map_err(|panic| (panic_message(&*panic), executions))
 }
