@@ -5,8 +5,9 @@
 //! creation line), the consumer's `atomically` line; the saved schedule
 //! replays the same deadlock.
 
+use std::sync::{Arc, Mutex};
 use stm_check::check::TestRuntime;
-use stm_check::{replay, try_check, CheckConfig};
+use stm_check::{check, replay, try_check, CheckConfig};
 
 /// The consumer takes an item, waiting with `retry` while there is none;
 /// the producer counts an item as made but never puts it in the queue.
@@ -74,6 +75,26 @@ fn a_retry_nothing_wakes_is_explained_with_the_tvar_it_waits_on() {
     let replayed = replay(&failure.file, "forgetful_producer", forgetful_producer).unwrap();
     assert!(replayed.reproduced, "{replayed:?}");
     assert_eq!(replayed.explanation.as_ref(), Some(&failure.explanation));
+
+    // `check` fails with the same text, and its panic is located at the
+    // call in this file, not inside stm-check. (The only test of this
+    // binary: the panic hook is the process's.)
+    let located = Arc::new(Mutex::new(None));
+    let previous = std::panic::take_hook();
+    let last = located.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        *last.lock().unwrap() = info.location().map(ToString::to_string);
+    }));
+    let panic = std::panic::catch_unwind(|| check(&config, forgetful_producer)).unwrap_err();
+    std::panic::set_hook(previous);
+    let message = panic.downcast_ref::<String>().unwrap();
+    assert!(message.contains(&failure.explanation), "{message}");
+    let location = located.lock().unwrap().clone().unwrap();
+    let call = format!(
+        "tests/retry_deadlock.rs:{}:",
+        line_of("std::panic::catch_unwind(|| check(&config, forgetful_producer))")
+    );
+    assert!(location.starts_with(&call), "{location}, not {call}");
 }
 
 /// The line (from 1) of this file that holds `pattern`, which must occur

@@ -3,6 +3,10 @@
 //! fresh recorded runtime per execution, checks the test's assertions and
 //! the serializability and opacity of the recorded history, and on failure
 //! shrinks the schedule and saves it as a file that [`replay`] reproduces.
+//! The failure is told as the saved execution ([`explanation`]): where the
+//! test panicked, each thread's transactions, the TVars involved.
+//!
+//! [`explanation`]: crate::explanation
 //!
 //! Like proptest's regressions, saved files are replayed first: `check`
 //! starts by replaying every file saved for its test, so `cargo test` keeps
@@ -154,7 +158,13 @@ impl fmt::Display for CheckFailure {
         writeln!(f, "stm-check: {what} in {}:", self.saved.target)?;
         writeln!(f, "{}", self.message)?;
         if !self.explanation.is_empty() {
-            writeln!(f, "{}\n", self.explanation)?;
+            // The panic's location goes right under its message.
+            let gap = if self.explanation.starts_with("panicked at") {
+                ""
+            } else {
+                "\n"
+            };
+            writeln!(f, "{gap}{}\n", self.explanation)?;
         }
         writeln!(
             f,
