@@ -3,17 +3,22 @@
 //! fresh recorded runtime per execution, checks the test's assertions and
 //! the serializability and opacity of the recorded history, and on failure
 //! shrinks the schedule and saves it as a file that [`replay`] reproduces.
+//! The failure is told as the saved execution ([`explanation`]): where the
+//! test panicked, each thread's transactions, the TVars involved.
+//!
+//! [`explanation`]: crate::explanation
 //!
 //! Like proptest's regressions, saved files are replayed first: `check`
 //! starts by replaying every file saved for its test, so `cargo test` keeps
 //! guarding a fixed bug.
 
+use crate::explanation::{explain, user_panic_location, ExplainOptions};
 use crate::history;
 use crate::progress::CheckProgress;
 use crate::record::{history_hash, HistoryRecorder};
 use crate::schedule::{
-    explore_loom, replay as replay_schedule, replay_loom, run_recorded, shrink, Divergence,
-    DriverInfo, LoomOutcome, Outcome, ScheduleFile, ScheduleFileError, Target,
+    explore_loom, first_panic_location, replay as replay_schedule, replay_loom, run_recorded,
+    shrink, Divergence, DriverInfo, LoomOutcome, Outcome, ScheduleFile, ScheduleFileError, Target,
 };
 use shuttle::scheduler::{DfsScheduler, PctScheduler, RandomScheduler, Scheduler};
 use std::fmt;
@@ -170,6 +175,10 @@ pub struct CheckFailure {
     pub regression: bool,
     /// The saved (shrunk) schedule file's contents.
     pub saved: Box<ScheduleFile>,
+    /// The failing (shrunk) execution explained: where the test panicked,
+    /// the blocked tasks of a deadlock, each thread's transactions (see
+    /// [`explanation`](crate::explanation)).
+    pub explanation: String,
 }
 
 impl fmt::Display for CheckFailure {
@@ -181,6 +190,15 @@ impl fmt::Display for CheckFailure {
         };
         writeln!(f, "stm-check: {what} in {}:", self.saved.target)?;
         writeln!(f, "{}", self.message)?;
+        if !self.explanation.is_empty() {
+            // The panic's location goes right under its message.
+            let gap = if self.explanation.starts_with("panicked at") {
+                ""
+            } else {
+                "\n"
+            };
+            writeln!(f, "{gap}{}\n", self.explanation)?;
+        }
         writeln!(
             f,
             "schedule: {} steps, {} context switches (found with {} steps, {} switches)",
@@ -189,16 +207,23 @@ impl fmt::Display for CheckFailure {
             self.saved.recorded_steps,
             self.saved.recorded_switches
         )?;
+        let name = match &self.saved.target {
+            Target::Test { name } => name.as_str(),
+            Target::Workload { name, .. } => name.as_str(),
+        };
         write!(
             f,
-            "saved to {}; it replays first on every run of this test, or alone with stm_check::replay",
-            self.file.display()
+            "saved to {}; it replays first on every run of this test, or alone with stm_check::replay(Path::new({:?}), {name:?}, test)",
+            self.file.display(),
+            self.file.display().to_string()
         )
     }
 }
 
 /// Runs `test` as [`try_check`] does, and panics with the failure report
-/// (including the saved file) if it fails.
+/// (including the saved file) if it fails; the panic is located at the
+/// caller.
+#[track_caller]
 pub fn check<F>(config: &CheckConfig, test: F) -> CheckSummary
 where
     F: Fn(&TestRuntime) + Send + Sync + 'static,
@@ -225,13 +250,17 @@ where
             Ok(file) => file,
             Err(error) => panic!("stm-check: {error}"),
         };
-        let (result, divergence) = replay_file(path, &file, config.stm, test.clone(), None);
+        let slot = RecorderSlot::default();
+        let (result, divergence) =
+            replay_file(path, &file, config.stm, test.clone(), Some(slot.clone()));
         if let Err(message) = diverged(path, divergence).and(result) {
+            let explanation = slot_explanation(&slot, &message);
             return Err(CheckFailure {
                 message,
                 file: path.clone(),
                 regression: true,
                 saved: Box::new(file),
+                explanation,
             });
         }
     }
@@ -249,6 +278,7 @@ where
             executions,
         }),
         Err((message, saved)) => {
+            let explanation = saved.explanation.clone().unwrap_or_default();
             let file = saved
                 .save_new(&config.regressions, &config.name)
                 .unwrap_or_else(|error| {
@@ -259,6 +289,7 @@ where
                 file,
                 regression: false,
                 saved,
+                explanation,
             })
         }
     }
@@ -287,23 +318,26 @@ where
         Outcome::Passed { executions } => return Ok(executions),
         Outcome::Failed(failure) => failure,
     };
-    let (shrunk, shrunk_hash) = ModelPlatform::run_under(Model::Shuttle, || {
+    let (shrunk, shrunk_hash, explanation) = ModelPlatform::run_under(Model::Shuttle, || {
         let shrunk = shrink(
             &failure.schedule,
             &failure.message,
             config.shrink_budget,
             recorded_run(config.stm, test.clone(), None),
         );
-        // The hash saved is that of the shrunk schedule's execution: the
-        // original schedule's history is another execution's.
-        let shrunk_hash = Arc::new(Mutex::new(None));
-        let _ = replay_schedule(
+        // The hash and explanation saved are those of the shrunk schedule's
+        // execution (the one the file replays): the original schedule's
+        // history is another execution's.
+        let slot = RecorderSlot::default();
+        let (result, _) = replay_schedule(
             &shrunk.schedule,
-            recorded_run(config.stm, test, Some(shrunk_hash.clone())),
+            recorded_run(config.stm, test, Some(slot.clone())),
         );
-        (shrunk, slot_hash(&shrunk_hash))
+        let explanation =
+            slot_explanation(&slot, result.err().as_deref().unwrap_or(&failure.message));
+        (shrunk, slot_hash(&slot), explanation)
     });
-    let saved = ScheduleFile::new(
+    let mut saved = ScheduleFile::new(
         config.target(),
         kind.info(config.seed),
         failure.message.clone(),
@@ -311,6 +345,7 @@ where
         &failure.schedule,
         shrunk,
     );
+    saved.explanation = Some(explanation);
     Err((failure.message, Box::new(saved)))
 }
 
@@ -334,13 +369,14 @@ where
         LoomOutcome::Passed { executions } => Ok(executions),
         LoomOutcome::Failed { message, path, .. } => {
             let info = SchedulerKind::Loom { preemption_bound }.info(config.seed);
-            let saved = ScheduleFile::for_loom(
+            let mut saved = ScheduleFile::for_loom(
                 config.target(),
                 info,
                 message.clone(),
                 slot_hash(&last),
                 path,
             );
+            saved.explanation = Some(slot_explanation(&last, &message));
             Err((message, Box::new(saved)))
         }
     }
@@ -378,6 +414,9 @@ pub struct Replayed {
     /// Whether the replay failed exactly as saved (same message, same
     /// history fingerprint when one was saved).
     pub reproduced: bool,
+    /// The replayed execution explained, if the replay failed (see
+    /// [`explanation`](crate::explanation)).
+    pub explanation: Option<String>,
 }
 
 /// Replays a schedule file saved for `test` (refusing one saved for another
@@ -403,12 +442,16 @@ where
     );
     let history_hash = slot_hash(&hash);
     let failure = diverged(path, divergence).and(result).err();
+    let explanation = failure
+        .as_deref()
+        .map(|message| slot_explanation(&hash, message));
     let reproduced = failure.as_deref() == Some(file.failure.as_str())
         && (file.history_hash.is_none() || file.history_hash == history_hash);
     Ok(Replayed {
         failure,
         history_hash,
         reproduced,
+        explanation,
     })
 }
 
@@ -436,6 +479,25 @@ fn slot_hash(slot: &RecorderSlot) -> Option<String> {
         .unwrap_or_else(|p| p.into_inner())
         .as_ref()
         .map(|recorder| history_hash(&recorder.history()))
+}
+
+/// The execution recorded in `slot`, which failed with `failure`,
+/// explained; call it right after the run (the panic's location is the
+/// last run's on this thread).
+fn slot_explanation(slot: &RecorderSlot, failure: &str) -> String {
+    let execution = slot
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|recorder| recorder.execution())
+        .unwrap_or_default();
+    let location = user_panic_location(failure, first_panic_location(), file!());
+    explain(
+        &execution,
+        failure,
+        location.as_deref(),
+        &ExplainOptions::default(),
+    )
 }
 
 /// One execution: a fresh recorded runtime, the test, then the history

@@ -5,10 +5,12 @@
 //! It holds the bank workload behind `stm-check bank`, the history checker
 //! behind `stm-check check`, the [`workload`] language that the exploration
 //! tools run, the explorers behind `stm-check explore` ([`explore`]), and
-//! the logic of the cargo-fuzz targets in `fuzz/` ([`fuzz`]).
+//! the logic of the cargo-fuzz targets in `fuzz/` ([`fuzz`]). Every failure
+//! they report is told as the execution that failed ([`explanation`]).
 
 pub mod bank;
 pub mod check;
+pub mod explanation;
 pub mod explore;
 pub mod fuzz;
 pub mod history;

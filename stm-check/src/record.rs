@@ -8,9 +8,10 @@
 //! [`history::check`]: crate::history::check
 
 use crate::history::{CommuteBase, History, InitialValue, Outcome, Read, Transaction, Write};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
-use stm_core::recorder::{AttemptId, Event, Recorder};
-use stm_core::TVarId;
+use stm_core::recorder::{AttemptEnd, AttemptId, Event, Recorder};
+use stm_core::{CallSite, TVarId};
 
 /// Builds a [`History`] from the events of one runtime.
 ///
@@ -40,8 +41,68 @@ struct Recording {
     /// Attempts by id (ids are dense, from 0).
     attempts: Vec<Option<Transaction>>,
     initial: Vec<InitialValue>,
+    /// Where each attempt came from and why it ended without committing,
+    /// by attempt id (not part of the history).
+    notes: Vec<Option<AttemptNotes>>,
+    /// The TVars' names.
+    tvars: BTreeMap<TVarId, TVarName>,
     /// One line per event, when tracing.
     trace: Option<Vec<String>>,
+}
+
+/// What the history does not say about an attempt.
+#[derive(Debug, Clone, Copy)]
+struct AttemptNotes {
+    site: CallSite,
+    end: Option<AttemptEnd>,
+}
+
+/// How a TVar is named in explanations: by its label, else by where it
+/// was created.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TVarName {
+    /// Where the TVar was created, when the engine said.
+    pub created_at: Option<CallSite>,
+    /// Its label ([`TVar::set_label`](stm_core::TVar::set_label), or a
+    /// workload variable's name), if it has one.
+    pub label: Option<String>,
+}
+
+/// How a recorded attempt stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptState {
+    /// It had not ended when the history was taken (its thread was still
+    /// in it, or stopped in it: a deadlock, a panic of the model checker).
+    Running,
+    /// It committed.
+    Committed,
+    /// It ended without committing, for this reason.
+    Ended(AttemptEnd),
+}
+
+/// One attempt as recorded, with what the history leaves out: the call
+/// site of its `atomically` and why it ended.
+#[derive(Debug, Clone)]
+pub struct RecordedAttempt {
+    /// The attempt as the history has it (a running one has `end ==
+    /// begin`, and its reads so far).
+    pub transaction: Transaction,
+    /// The call site of its `atomically` (`None` from an engine that does
+    /// not report it).
+    pub site: Option<CallSite>,
+    /// How it stands.
+    pub state: AttemptState,
+}
+
+/// Everything recorded about one execution, for explaining it: every
+/// attempt (running ones included) in the order they began, and the
+/// TVars' names.
+#[derive(Debug, Clone, Default)]
+pub struct RecordedExecution {
+    /// The attempts, by id (the order they began).
+    pub attempts: Vec<RecordedAttempt>,
+    /// The TVars' names, by id.
+    pub tvars: BTreeMap<TVarId, TVarName>,
 }
 
 impl HistoryRecorder {
@@ -74,6 +135,46 @@ impl HistoryRecorder {
             key: tvar,
             value: value.into(),
         });
+    }
+
+    /// Names a TVar in explanations (as [`TVar::set_label`] does, without
+    /// involving the runtime): a workload's variable names.
+    ///
+    /// [`TVar::set_label`]: stm_core::TVar::set_label
+    pub fn set_label(&self, tvar: TVarId, label: impl Into<String>) {
+        self.lock().tvars.entry(tvar).or_default().label = Some(label.into());
+    }
+
+    /// Everything recorded so far, for an explanation of the execution.
+    pub fn execution(&self) -> RecordedExecution {
+        let state = self.lock();
+        let attempts = state
+            .attempts
+            .iter()
+            .enumerate()
+            .filter_map(|(index, t)| {
+                let transaction = t.clone()?;
+                let notes = state.notes.get(index).copied().flatten();
+                let state = if transaction.end == transaction.begin {
+                    AttemptState::Running
+                } else if transaction.outcome == Outcome::Committed {
+                    AttemptState::Committed
+                } else {
+                    notes
+                        .and_then(|n| n.end)
+                        .map_or(AttemptState::Running, AttemptState::Ended)
+                };
+                Some(RecordedAttempt {
+                    transaction,
+                    site: notes.map(|n| n.site),
+                    state,
+                })
+            })
+            .collect();
+        RecordedExecution {
+            attempts,
+            tvars: state.tvars.clone(),
+        }
     }
 
     /// The history recorded so far. Attempts still running are left out.
@@ -169,6 +270,19 @@ impl Recording {
 impl Recorder for HistoryRecorder {
     fn record(&self, event: &Event<'_>) {
         let mut state = self.lock();
+        // Names are not events of the history: they take no real-time
+        // position (histories, and their fingerprints, stay as they were).
+        match *event {
+            Event::Created { tvar, at } => {
+                state.tvars.entry(tvar).or_default().created_at = Some(at);
+                return;
+            }
+            Event::Labelled { tvar, label } => {
+                state.tvars.entry(tvar).or_default().label = Some(label.to_string());
+                return;
+            }
+            _ => {}
+        }
         state.clock += 1;
         let now = state.clock;
         if state.trace.is_some() {
@@ -178,11 +292,17 @@ impl Recorder for HistoryRecorder {
             }
         }
         match *event {
-            Event::Begin { attempt, thread } => {
+            Event::Begin {
+                attempt,
+                thread,
+                site,
+            } => {
                 let index = attempt as usize;
                 if state.attempts.len() <= index {
                     state.attempts.resize(index + 1, None);
+                    state.notes.resize(index + 1, None);
                 }
+                state.notes[index] = Some(AttemptNotes { site, end: None });
                 state.attempts[index] = Some(Transaction {
                     id: attempt,
                     thread,
@@ -239,14 +359,20 @@ impl Recorder for HistoryRecorder {
                 }
             }
             Event::End {
-                attempt, snapshot, ..
+                attempt,
+                snapshot,
+                reason,
             } => {
                 if let Some(t) = state.attempt(attempt) {
                     t.outcome = Outcome::Aborted;
                     t.end = now;
                     t.snapshot = Some(snapshot);
                 }
+                if let Some(Some(notes)) = state.notes.get_mut(attempt as usize) {
+                    notes.end = Some(reason);
+                }
             }
+            Event::Created { .. } | Event::Labelled { .. } => {}
         }
     }
 }
@@ -262,7 +388,7 @@ fn trace_line(step: u64, state: &Recording, event: &Event<'_>) -> String {
     };
     let value = |v: Option<i64>| v.map_or(String::new(), |v| format!(" = {v}"));
     match *event {
-        Event::Begin { attempt, thread } => format!("{step:>5}  task {thread}  T{attempt} begins"),
+        Event::Begin { attempt, thread, .. } => format!("{step:>5}  task {thread}  T{attempt} begins"),
         Event::Read { attempt, tvar, version, value: v } => format!(
             "{step:>5}  task {}  T{attempt} reads TVar {tvar} version {version}{}",
             thread(attempt),
@@ -298,5 +424,7 @@ fn trace_line(step: u64, state: &Recording, event: &Event<'_>) -> String {
             "{step:>5}  task {}  T{attempt} ends without committing (snapshot {snapshot}): {reason:?}",
             thread(attempt)
         ),
+        // Not traced: names take no step (see `record`).
+        Event::Created { .. } | Event::Labelled { .. } => String::new(),
     }
 }

@@ -163,6 +163,10 @@ fn a_violation_is_saved_and_replays_identically() {
         text.contains("replay it with: stm-check replay stm-check-regressions/racy-reader.json"),
         "{text}"
     );
+    // The saved execution is told per thread, the variables by name.
+    assert!(text.contains("the saved execution:"), "{text}");
+    assert!(text.contains("task 1 (workload thread 0):"), "{text}");
+    assert!(text.contains("\"from\" = 60 (initial)"), "{text}");
     let saved = dir.path().join("stm-check-regressions/racy-reader.json");
     let first = std::fs::read(&saved).unwrap();
 
@@ -176,6 +180,8 @@ fn a_violation_is_saved_and_replays_identically() {
         assert_eq!(report["reproduced"], true);
         assert_eq!(report["identical_history"], true);
         assert!(report["divergence"].is_null());
+        let explanation = report["explanation"].as_str().unwrap();
+        assert!(explanation.contains("committed version"), "{explanation}");
     }
     let traced = stm_check(
         dir.path(),
@@ -187,6 +193,10 @@ fn a_violation_is_saved_and_replays_identically() {
     );
     let text = stdout(&traced);
     assert!(text.contains("commits version"), "{text}");
+    assert!(
+        text.contains("the execution's transactions, by task"),
+        "{text}"
+    );
     assert!(text.contains("identical to the saved"), "{text}");
 
     // A second run saves a new file and leaves the first untouched.
@@ -607,4 +617,64 @@ fn import_fuzz_triages_a_folder_of_two_bugs_into_two_kinds() {
         let report: Value = serde_json::from_str(&stdout(&replay)).unwrap();
         assert_eq!(report["reproduced"], true, "{file}");
     }
+}
+
+/// A file saved by a test cannot be replayed without the test's code: the
+/// refusal (exit 2) names the commands that replay it, and the failure and
+/// explanation saved in the file are shown.
+#[test]
+fn a_test_saved_file_is_refused_with_the_commands_that_replay_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = stm_check::schedule::ScheduleFile::new(
+        stm_check::schedule::Target::Test {
+            name: "split_transfer".into(),
+        },
+        stm_check::schedule::DriverInfo {
+            scheduler: "pct".into(),
+            seed: Some(0),
+            depth: Some(3),
+            injected_bug: None,
+        },
+        "money vanished".into(),
+        None,
+        &stm_check::schedule::Schedule::default(),
+        stm_check::schedule::Shrunk {
+            schedule: stm_check::schedule::Schedule::default(),
+            context_switches: 0,
+            replays: 0,
+        },
+    );
+    file.explanation = Some("panicked at tests/split_transfer.rs:37:5".into());
+    let path = file.save_new(dir.path(), "split_transfer").unwrap();
+    let out = stm_check(dir.path(), &["replay", "split_transfer.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let (text, error) = (stdout(&out), stderr(&out));
+    assert!(
+        text.contains("saved by the test `split_transfer`, which failed with:\nmoney vanished"),
+        "{text}"
+    );
+    assert!(
+        text.contains("panicked at tests/split_transfer.rs:37:5"),
+        "{text}"
+    );
+    assert!(
+        error.contains("replay it with `cargo test split_transfer`"),
+        "{error}"
+    );
+    assert!(
+        error.contains(
+            r#"`stm_check::replay(Path::new("split_transfer.json"), "split_transfer", test)`"#
+        ),
+        "{error}"
+    );
+    let json = stm_check(dir.path(), &["replay", "split_transfer.json", "--json"]);
+    assert_eq!(json.status.code(), Some(2));
+    let report: Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(report["test"], "split_transfer");
+    assert_eq!(report["replay_with"][0], "cargo test split_transfer");
+    assert_eq!(
+        report["explanation"],
+        "panicked at tests/split_transfer.rs:37:5"
+    );
+    assert!(path.exists(), "the file is kept");
 }

@@ -13,11 +13,19 @@
 //! snapshot and `Commit` after its writes are visible, so an attempt whose
 //! end is recorded before another's begin really finished first.
 //!
+//! So that a failure can be explained in the user's terms, events also say
+//! where things come from: `Begin` carries the call site of the
+//! `atomically` the attempt runs for, and [`Event::Created`] and
+//! [`Event::Labelled`] name each TVar by its creation site and its label.
+//! Those two are not part of the history (a checker ignores them), and are
+//! sent without the ordering lock that the model checkers see, so they add
+//! no scheduling point.
+//!
 //! Without a recorder each event point costs one branch on a field that is
 //! `None`.
 
 use crate::error::AbortKind;
-use crate::ids::TVarId;
+use crate::ids::{CallSite, TVarId};
 use core::any::Any;
 
 /// Identifies one attempt of one transaction within its runtime, from 0 in
@@ -78,6 +86,9 @@ pub enum Event<'a> {
         attempt: AttemptId,
         /// The thread running it ([`Platform::thread_slot`](crate::Platform::thread_slot)).
         thread: u64,
+        /// The call site of the `atomically` (or `TransactionQueue::add`)
+        /// this attempt runs for.
+        site: CallSite,
     },
     /// An attempt read a TVar (reads of its own buffered writes are not
     /// reported: they depend on no other transaction).
@@ -112,6 +123,22 @@ pub enum Event<'a> {
         /// Why.
         reason: AttemptEnd,
     },
+    /// A TVar was created (before any attempt can log it). Not ordered
+    /// with the other events; it only names the TVar.
+    Created {
+        /// The TVar.
+        tvar: TVarId,
+        /// Where it was created ([`TVar::created_at`](crate::TVar::created_at)).
+        at: CallSite,
+    },
+    /// A TVar was given a label ([`TVar::set_label`](crate::TVar::set_label));
+    /// the last label given names it. Not ordered with the other events.
+    Labelled {
+        /// The TVar.
+        tvar: TVarId,
+        /// The label.
+        label: &'a str,
+    },
 }
 
 /// Receives a runtime's events. Calls come from every thread running
@@ -136,7 +163,7 @@ pub enum Event<'a> {
 /// let stm = Stm::with_recorder(StmConfig::default(), count.clone());
 /// let v = stm.new_tvar(1);
 /// stm.atomically(|tx| tx.modify(&v, |x| x + 1));
-/// assert_eq!(count.0.load(Ordering::Relaxed), 3); // begin, read, commit
+/// assert_eq!(count.0.load(Ordering::Relaxed), 4); // created, begin, read, commit
 /// ```
 pub trait Recorder: Send + Sync + 'static {
     /// Handles one event.

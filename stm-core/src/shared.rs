@@ -4,7 +4,7 @@
 
 use crate::config::StmConfig;
 use crate::conflict_report::{ConflictEvent, ConflictTable};
-use crate::ids::TVarId;
+use crate::ids::{CallSite, TVarId};
 use crate::injected_bug::BugSwitch;
 use crate::platform::{Arc, AtomicWord, Lock, Ordering, Platform};
 use crate::reclaim::Reclaimer;
@@ -49,15 +49,28 @@ impl<P: Platform> RuntimeShared<P> {
         self.next_tvar_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Starts recording a new attempt: its id, after its `Begin` event.
-    pub(crate) fn record_begin(&self) -> Option<AttemptId> {
+    /// Starts recording a new attempt of the transaction from `site`: its
+    /// id, after its `Begin` event.
+    pub(crate) fn record_begin(&self, site: CallSite) -> Option<AttemptId> {
         self.recorder.as_ref()?;
         let attempt = self.next_attempt.fetch_add(1, Ordering::Relaxed);
         self.record(&Event::Begin {
             attempt,
             thread: P::thread_slot() as u64,
+            site,
         });
         Some(attempt)
+    }
+
+    /// Sends an event that only names a TVar ([`Event::Created`],
+    /// [`Event::Labelled`]) to the recorder, if there is one. Names need no
+    /// real-time order, so unlike [`record`](Self::record) this takes no
+    /// lock of the platform's: it adds no scheduling point under a model
+    /// checker.
+    pub(crate) fn record_name<'a>(&self, event: impl FnOnce() -> Event<'a>) {
+        if let Some(recorder) = &self.recorder {
+            recorder.record(&event());
+        }
     }
 
     /// Sends `event` to the recorder, if there is one.
@@ -91,6 +104,10 @@ impl<P: Platform> RuntimeShared<P> {
     }
 
     pub(crate) fn set_label(&self, tvar: TVarId, label: String) {
+        self.record_name(|| Event::Labelled {
+            tvar,
+            label: &label,
+        });
         self.conflicts.with(|table| table.set_label(tvar, label));
     }
 

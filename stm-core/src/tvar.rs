@@ -102,6 +102,8 @@ impl<T: Clone + Send + Sync + 'static, P: Platform> TVar<T, P> {
     pub fn new_in(stm: &Stm<P>, value: T) -> Self {
         let runtime = stm.shared().clone();
         let id = runtime.next_tvar_id();
+        let at = Location::caller();
+        runtime.record_name(|| crate::recorder::Event::Created { tvar: id, at });
         let header = Box::new(TVarHeader {
             lock: VersionedLock::new(),
             value: P::AtomicPtr::new(value::into_word(value)),
@@ -109,7 +111,7 @@ impl<T: Clone + Send + Sync + 'static, P: Platform> TVar<T, P> {
             kind: ValueKind::of::<T>(),
             id,
             handles: HandleCount::new(),
-            created_at: Location::caller(),
+            created_at: at,
             written_by: P::AtomicPtr::new(ptr::null_mut()),
             waiters: P::Mutex::new(Vec::new()),
         });

@@ -55,7 +55,7 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         site: CallSite,
     ) -> Self {
         // Recorded before the snapshot is taken: see the recorder's real-time rule.
-        let attempt = runtime.record_begin();
+        let attempt = runtime.record_begin(site);
         if irrevocable {
             runtime.clock.enter_serial_mode();
         }

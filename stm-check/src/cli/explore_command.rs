@@ -102,6 +102,7 @@ pub(crate) fn failure_json(f: &FoundFailure) -> serde_json::Value {
         "context_switches": f.saved.as_ref().map(|s| s.shrunk_switches),
         "history_hash": f.saved.as_ref().and_then(|s| s.history_hash.clone()),
         "shrunk_failure": f.saved.as_ref().map(|s| s.failure.clone()),
+        "explanation": f.saved.as_ref().and_then(|s| s.explanation.clone()),
         "shrink": f.shrink.as_ref().map(|s| json!({
             "signature": s.signature.kinds().map(|k| k.to_string()).collect::<Vec<_>>(),
             "threads": [s.before.threads, s.after.threads],
@@ -132,6 +133,9 @@ pub(crate) fn print_failure(failure: &FoundFailure, driver: &str) {
     }
     match (&failure.file, &failure.saved) {
         (Some(file), Some(saved)) => {
+            if let Some(explanation) = &saved.explanation {
+                println!("\nthe saved execution:\n{explanation}");
+            }
             println!(
                 "\nsaved to {} (shrunk to {} of {} steps, {} context switches)",
                 file.display(),
@@ -145,6 +149,42 @@ pub(crate) fn print_failure(failure: &FoundFailure, driver: &str) {
         }
         _ => println!("\n({driver} records no replayable schedule; explore with a shuttle scheduler to save one)"),
     }
+}
+
+/// `stm-check replay` of a file a test saved: only the test has the code
+/// that the schedule drives, so the file is refused (exit 2), saying what
+/// replays it, with the failure and its explanation as saved.
+fn refuse_test_file(path: &Path, file: &ScheduleFile, name: &str, json: bool) -> ExitCode {
+    let shown = shell_quoted(&path.display().to_string());
+    let cargo = format!("cargo test {}", shell_quoted(name));
+    let library = format!(
+        "stm_check::replay(Path::new({:?}), {name:?}, test)",
+        path.display().to_string()
+    );
+    if json {
+        let report = json!({
+            "file": path.display().to_string(),
+            "test": name,
+            "replayable": false,
+            "replay_with": [cargo, library],
+            "failure": file.failure,
+            "explanation": file.explanation,
+        });
+        println!("{}", serde_json::to_string_pretty(&report).expect("JSON"));
+    } else {
+        println!(
+            "{shown} was saved by the test `{name}`, which failed with:\n{}",
+            file.failure
+        );
+        if let Some(explanation) = &file.explanation {
+            println!("{explanation}\n");
+        }
+    }
+    bad_input(format!(
+        "{}: this schedule was recorded for {}, whose code only that test has; replay it with `{cargo}` (the test replays its saved files first), or alone with `{library}` where `test` is the test's closure",
+        path.display(),
+        file.target
+    ))
 }
 
 /// A built-in workload by name, or a workload file; scaled to `threads`
@@ -393,17 +433,13 @@ pub fn replay_command(
         Ok(f) => f,
         Err(error) => return bad_input(error),
     };
-    let Target::Workload {
-        workload,
-        shrunk_from,
-        ..
-    } = &file.target
-    else {
-        return bad_input(format!(
-            "{}: this schedule was recorded for {}; replay it from that test with stm_check::replay",
-            path.display(),
-            file.target
-        ));
+    let (workload, shrunk_from) = match &file.target {
+        Target::Workload {
+            workload,
+            shrunk_from,
+            ..
+        } => (workload, shrunk_from),
+        Target::Test { name } => return refuse_test_file(path, &file, name, json),
     };
     let workload = match Workload::from_json_str(&workload.to_string()) {
         Ok(w) => w,
@@ -460,6 +496,7 @@ pub fn replay_command(
             "saved_history_hash": file.history_hash,
             "identical_history": identical,
             "divergence": replayed.divergence.as_ref().map(|d| json!({"step": d.step, "detail": d.detail})),
+            "explanation": replayed.explanation,
             "trace": replayed.trace,
         });
         println!("{}", serde_json::to_string_pretty(&report).expect("JSON"));
@@ -506,6 +543,9 @@ pub fn replay_command(
             Some(failure) if reproduced => println!("failure reproduced:\n{failure}"),
             Some(failure) => println!("a different failure:\n{failure}\n(saved: {})", file.failure),
             None => println!("the failure no longer occurs (saved: {})", file.failure),
+        }
+        if let Some(explanation) = &replayed.explanation {
+            println!("{explanation}\n");
         }
         println!(
             "history fingerprint {} ({} the saved {})",

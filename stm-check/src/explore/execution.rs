@@ -2,7 +2,7 @@
 //! its invariants and its history, and keep the exploration's counts.
 
 use crate::history::{self, Outcome as AttemptOutcome};
-use crate::record::{history_hash, HistoryRecorder};
+use crate::record::{history_hash, HistoryRecorder, RecordedExecution};
 use crate::workload::{FailureSignature, Workload};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -83,6 +83,11 @@ impl ExecutionCheck {
         self
     }
 
+    /// How many threads the workload runs.
+    pub(crate) fn workload_threads(&self) -> usize {
+        self.workload.threads.len()
+    }
+
     /// The fingerprint of the history of the last execution started, also
     /// when it never finished.
     pub(crate) fn last_history_hash(&self) -> Option<String> {
@@ -92,6 +97,17 @@ impl ExecutionCheck {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         recorder.map(|r| history_hash(&r.history()))
+    }
+
+    /// What was recorded of the last execution started, also when it
+    /// never finished.
+    pub(crate) fn last_execution(&self) -> RecordedExecution {
+        let recorder = self
+            .last_recorder
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        recorder.map(|r| r.execution()).unwrap_or_default()
     }
 
     /// The trace of the last execution started (empty unless traced).
@@ -146,8 +162,10 @@ impl ExecutionCheck {
             Some(bug) => super::injected_runtime(self.stm, recorder.clone(), bug),
         };
         let vars = self.workload.create_vars(&stm);
-        for (id, var) in vars.ids().into_iter().zip(&self.workload.vars) {
+        for (index, (id, var)) in vars.ids().into_iter().zip(&self.workload.vars).enumerate() {
             recorder.set_initial(id, var.initial);
+            // Named as the workload names them, in explanations.
+            recorder.set_label(id, var.name.clone().unwrap_or_else(|| format!("v{index}")));
         }
         let outcome = self.workload.run_on(&stm, &vars);
         let history = recorder.history();

@@ -36,6 +36,7 @@ pub use driver::{DriverOutcome, LoomDriver, ShuttleDriver, StressDriver};
 pub use minimize::WorkloadShrink;
 
 use crate::check::SchedulerKind;
+use crate::explanation::ExplainOptions;
 use crate::record::fingerprint;
 use crate::schedule::{
     replay_loom, replay_observed, shrink, Divergence, Schedule, ScheduleFile, ScheduleFileError,
@@ -412,7 +413,7 @@ fn shrink_and_save(
     if let Some(report) = &mut shrink_report {
         report.context_switches = (schedule.context_switches(), shrunk.context_switches);
     }
-    let saved = ScheduleFile::new(
+    let mut saved = ScheduleFile::new(
         target,
         info,
         smallest_message,
@@ -420,6 +421,7 @@ fn shrink_and_save(
         &schedule,
         shrunk,
     );
+    saved.explanation = replayed.explanation;
     let file = saved.save_new(&config.regressions, stem)?;
     Ok(FoundFailure {
         message,
@@ -443,6 +445,10 @@ pub struct WorkloadReplay {
     pub trace: Vec<String>,
     /// Where the replay stopped following the schedule, if it did.
     pub divergence: Option<Divergence>,
+    /// The failing execution explained (its transactions per thread, the
+    /// blocked tasks of a deadlock), if the replay failed; see
+    /// [`explanation`](crate::explanation).
+    pub explanation: Option<String>,
 }
 
 /// Replays `schedule` on `workload` once under shuttle.
@@ -535,8 +541,24 @@ fn finish_replay(
     divergence: Option<Divergence>,
 ) -> WorkloadReplay {
     let finished = last.lock().unwrap_or_else(|p| p.into_inner()).take();
+    // Workload transactions and variables all come from the interpreter:
+    // their source locations would say nothing. The interpreter spawns the
+    // workload's threads first, in order: shuttle numbers them 1, 2, ...
+    let explain = |failure: &Option<String>| {
+        failure.as_deref().map(|failure| {
+            let options = ExplainOptions {
+                source_locations: false,
+                task_names: (0..check.workload_threads())
+                    .map(|thread| (thread as u64 + 1, format!("workload thread {thread}")))
+                    .collect(),
+                ..ExplainOptions::default()
+            };
+            crate::explanation::explain(&check.last_execution(), failure, None, &options)
+        })
+    };
     match finished {
         Some(execution) => WorkloadReplay {
+            explanation: explain(&execution.failure),
             failure: execution.failure,
             signature: execution.signature,
             history_hash: execution.history_hash,
@@ -550,6 +572,7 @@ fn finish_replay(
                 .err()
                 .unwrap_or_else(|| "the execution did not finish".to_string());
             WorkloadReplay {
+                explanation: explain(&Some(message.clone())),
                 signature: FailureSignature::of_panic(&message),
                 failure: Some(message),
                 history_hash: check.last_history_hash().unwrap_or_default(),

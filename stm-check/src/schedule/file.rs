@@ -22,7 +22,11 @@
 //! deterministically past it); `recorded_steps` and `recorded_switches`
 //! describe the schedule as first found, `shrunk_switches` the execution the
 //! shrunk one replays. Files are never overwritten: a new one gets
-//! the next free name (`name.json`, `name-2.json`, ...).
+//! the next free name (`name.json`, `name-2.json`, ...). The optional
+//! `explanation` holds the failing execution as the user was shown it
+//! (transactions per thread, TVars, the assertion's location), so that
+//! `stm-check replay` can show it for a test's file, which only the test
+//! can replay.
 //!
 //! A workload target (`"kind": "workload"`) holds the workload itself
 //! (`workload`, an `stm-workload` document), its `name` and the
@@ -188,6 +192,11 @@ pub struct ScheduleFile {
     /// (its checkpoint), which a replay follows instead of `schedule`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loom_path: Option<super::LoomPath>,
+    /// The failing execution told in the user's terms (see
+    /// [`explanation`](crate::explanation)), as it was when saved; optional
+    /// within version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
 }
 
 /// Why a schedule file could not be used. Every variant names the file.
@@ -264,6 +273,7 @@ impl ScheduleFile {
             shrunk_switches: shrunk.context_switches,
             schedule: shrunk.schedule,
             loom_path: None,
+            explanation: None,
         }
     }
 

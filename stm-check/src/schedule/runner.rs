@@ -6,8 +6,9 @@ use shuttle::scheduler::Scheduler;
 use shuttle::{Config, FailurePersistence, Runner};
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 
 /// An execution that failed (a panic or a deadlock), with its exact schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +123,72 @@ thread_local! {
     /// Where the first panic of the last run on this thread was raised
     /// (shuttle runs an execution's tasks on the thread that runs it).
     static FIRST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// While this thread runs executions quietly (see [`quietly`]): what
+    /// to call with each panic's message; its panics are noted, not
+    /// printed.
+    static QUIET: RefCell<Option<Rc<PanicNote>>> = const { RefCell::new(None) };
+}
+
+/// Installs, once per process, the panic hook of quiet runs: on a thread
+/// that runs executions quietly it notes where the first panic was raised
+/// and prints nothing; elsewhere it hands the panic to the hook it
+/// replaced. A hook swapped in and out around each run would be a race:
+/// tests run in parallel, and one test's restoring the hook would let
+/// another's panics print and go unlocated. Shuttle installs its own hook
+/// (which prints "Task failed, serializing schedule") at its first
+/// execution, so a trivial execution runs first and this hook goes on top.
+fn install_quiet_hook() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        Runner::new(shuttle::scheduler::RandomScheduler::new(1), Config::new()).run(|| {});
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let Some(note) = QUIET.with(|quiet| quiet.try_borrow().ok().and_then(|q| q.clone()))
+            else {
+                return previous(info);
+            };
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+            // Panics without a message are the model checkers' own control
+            // flow (loom's coroutines finish by unwinding), not failures.
+            let Some(message) = message else {
+                return;
+            };
+            note(message);
+            FIRST_PANIC.with(|first| {
+                if let Ok(mut first) = first.try_borrow_mut() {
+                    if first.is_none() {
+                        *first = info.location().map(ToString::to_string);
+                    }
+                }
+            })
+        }));
+    });
+}
+
+/// What a quiet run calls with the message of each panic.
+type PanicNote = dyn Fn(&str);
+
+/// Marks this thread as running quietly, with `note`, until dropped.
+struct QuietThread {
+    was: Option<Rc<PanicNote>>,
+}
+
+impl QuietThread {
+    fn enter(note: Rc<PanicNote>) -> QuietThread {
+        QuietThread {
+            was: QUIET.with(|quiet| quiet.replace(Some(note))),
+        }
+    }
+}
+
+impl Drop for QuietThread {
+    fn drop(&mut self) {
+        QUIET.with(|quiet| *quiet.borrow_mut() = self.was.take());
+    }
 }
 
 /// The source location (`file:line:column`) of the first panic in the last
@@ -132,9 +199,9 @@ pub fn first_panic_location() -> Option<String> {
     FIRST_PANIC.with(|first| first.borrow().clone())
 }
 
-/// Runs executions with shuttle's own failure printing off and the panic
-/// hook silenced (see [`quietly`]); returns the executions run, or the
-/// failure message and the failing execution's number.
+/// Runs executions with shuttle's own failure printing off and panics
+/// silenced on this thread (see [`quietly`]); returns the executions run,
+/// or the failure message and the failing execution's number.
 fn run_quietly<S, F>(scheduler: S, test: F) -> Result<usize, (String, usize)>
 where
     S: Scheduler + 'static,
@@ -154,40 +221,24 @@ where
     result.map_err(|message| (message, executions))
 }
 
-/// Runs `run` (a model checker's run) with the panic hook silenced: it
-/// only notes where the first panic was raised (see
-/// [`first_panic_location`]); `Err` holds the message of the panic that
-/// ended the run.
+/// Runs `run` (a model checker's run) with this thread's panics silenced
+/// (the hook only notes where the first one was raised, see
+/// [`first_panic_location`] and [`install_quiet_hook`]); `Err` holds the
+/// message of the panic that ended the run.
 pub(crate) fn quietly<R>(run: impl FnOnce() -> R) -> Result<R, String> {
     quietly_noting(|_| {}, run)
 }
 
 /// [`quietly`], also calling `note` with the message of every panic.
 pub(crate) fn quietly_noting<R>(
-    note: impl Fn(&str) + Send + Sync + 'static,
+    note: impl Fn(&str) + 'static,
     run: impl FnOnce() -> R,
 ) -> Result<R, String> {
-    let previous_hook = std::panic::take_hook();
+    install_quiet_hook();
     FIRST_PANIC.with(|first| *first.borrow_mut() = None);
-    std::panic::set_hook(Box::new(move |info| {
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-        if let Some(message) = message {
-            note(message);
-        }
-        FIRST_PANIC.with(|first| {
-            if let Ok(mut first) = first.try_borrow_mut() {
-                if first.is_none() {
-                    *first = info.location().map(ToString::to_string);
-                }
-            }
-        })
-    }));
+    let quiet = QuietThread::enter(Rc::new(note));
     let result = catch_unwind(AssertUnwindSafe(run));
-    std::panic::set_hook(previous_hook);
+    drop(quiet);
     result.map_err(|panic| panic_message(&*panic))
 }
 
