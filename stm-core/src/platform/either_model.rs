@@ -32,6 +32,19 @@ std::thread_local! {
     static LOOM_LOG: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
 }
 
+loom::thread_local! {
+    /// A loom thread's number: 0 for the execution's main thread, then
+    /// 1, 2, ... in the order of spawning (loom's own threads have no
+    /// number a program can read).
+    static LOOM_SLOT: Cell<usize> = Cell::new(0);
+}
+
+std::thread_local! {
+    /// The number the next loom thread spawned gets (reset by
+    /// [`ModelPlatform::start_loom_log`], at the start of each execution).
+    static NEXT_LOOM_SLOT: Cell<usize> = const { Cell::new(1) };
+}
+
 /// Notes a loom operation of kind `kind` in the log, if one is kept.
 fn note_loom_operation(kind: u8) {
     LOOM_LOG.with(|log| {
@@ -98,8 +111,12 @@ impl ModelPlatform {
     /// `j`oin). Two executions that take the same branches make the same
     /// operations, so a replay whose log differs from the one saved with
     /// its loom path no longer follows that path: the program changed.
+    ///
+    /// It also numbers the execution's threads afresh, from 1 for the first
+    /// spawned (see [`Platform::thread_slot`]).
     pub fn start_loom_log() {
         LOOM_LOG.with(|log| *log.borrow_mut() = Some(Vec::new()));
+        NEXT_LOOM_SLOT.with(|next| next.set(1));
     }
 
     /// The log started by [`start_loom_log`](Self::start_loom_log), which
@@ -265,7 +282,11 @@ impl Platform for ModelPlatform {
             Model::Shuttle => Either::Shuttle(ShuttlePlatform::spawn(f)),
             Model::Loom => {
                 note_loom_operation(b'p');
-                Either::Loom(LoomPlatform::spawn(f))
+                let slot = NEXT_LOOM_SLOT.with(|next| next.replace(next.get() + 1));
+                Either::Loom(LoomPlatform::spawn(move || {
+                    LOOM_SLOT.with(|own| own.set(slot));
+                    f()
+                }))
             }
         }
     }
@@ -283,7 +304,7 @@ impl Platform for ModelPlatform {
     fn thread_slot() -> usize {
         match Self::model() {
             Model::Shuttle => ShuttlePlatform::thread_slot(),
-            Model::Loom => LoomPlatform::thread_slot(),
+            Model::Loom => LOOM_SLOT.with(Cell::get),
         }
     }
 
