@@ -11,8 +11,8 @@
 use crate::history;
 use crate::record::{history_hash, HistoryRecorder};
 use crate::schedule::{
-    replay as replay_schedule, run_recorded, shrink, DriverInfo, Outcome, ScheduleFile,
-    ScheduleFileError, Target,
+    replay_expecting, run_recorded, shrink, ConfirmedExecution, Divergence, DriverInfo, Outcome,
+    ScheduleFile, ScheduleFileError, Target,
 };
 use shuttle::scheduler::{DfsScheduler, PctScheduler, RandomScheduler, Scheduler};
 use std::fmt;
@@ -137,11 +137,17 @@ pub struct CheckFailure {
     pub regression: bool,
     /// The saved (shrunk) schedule file's contents.
     pub saved: Box<ScheduleFile>,
+    /// Where the replay of a saved file stopped following it, when that is
+    /// the failure (the test changed since the file was saved; the file is
+    /// kept).
+    pub divergence: Option<Divergence>,
 }
 
 impl fmt::Display for CheckFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = if self.regression {
+        let what = if self.divergence.is_some() {
+            "a saved schedule no longer fits"
+        } else if self.regression {
             "a saved schedule still fails"
         } else {
             "failure found"
@@ -156,6 +162,9 @@ impl fmt::Display for CheckFailure {
             self.saved.recorded_steps,
             self.saved.recorded_switches
         )?;
+        if self.divergence.is_some() {
+            return write!(f, "kept {}", self.file.display());
+        }
         write!(
             f,
             "saved to {}; it replays first on every run of this test, or alone with stm_check::replay",
@@ -192,14 +201,28 @@ where
             Ok(file) => file,
             Err(error) => panic!("stm-check: {error}"),
         };
-        let (result, _) =
-            replay_schedule(&file.schedule, recorded_run(config.stm, test.clone(), None));
-        if let Err(message) = result {
+        // The file's own runtime configuration: the one it failed with.
+        let run = replay_expecting(
+            &file.schedule,
+            Some(file.tasks),
+            recorded_run(file.stm_config(), test.clone(), None),
+        );
+        if let Some(divergence) = run.divergence {
+            return Err(CheckFailure {
+                message: ScheduleFile::diverged(path, divergence.clone()).to_string(),
+                file: path.clone(),
+                regression: true,
+                saved: Box::new(file),
+                divergence: Some(divergence),
+            });
+        }
+        if let Err(message) = run.result {
             return Err(CheckFailure {
                 message,
                 file: path.clone(),
                 regression: true,
                 saved: Box::new(file),
+                divergence: None,
             });
         }
     }
@@ -217,20 +240,26 @@ where
                 config.shrink_budget,
                 recorded_run(config.stm, test.clone(), None),
             );
-            // The hash saved is that of the shrunk schedule's execution.
+            // The hash and task count saved are those of the shrunk
+            // schedule's execution.
             let shrunk_hash = Arc::new(Mutex::new(None));
-            let _ = replay_schedule(
+            let confirming = replay_expecting(
                 &shrunk.schedule,
+                None,
                 recorded_run(config.stm, test, Some(shrunk_hash.clone())),
             );
             // Only the shrunk execution's own fingerprint may be saved: the
             // original schedule's history is another execution's.
-            let shrunk_hash = slot_hash(&shrunk_hash);
+            let confirmed = ConfirmedExecution {
+                history_hash: slot_hash(&shrunk_hash),
+                tasks: confirming.tasks,
+            };
             let saved = ScheduleFile::new(
                 config.target(),
                 driver,
+                config.stm,
                 failure.message.clone(),
-                shrunk_hash,
+                confirmed,
                 &failure.schedule,
                 shrunk,
             );
@@ -244,6 +273,7 @@ where
                 file,
                 regression: false,
                 saved: Box::new(saved),
+                divergence: None,
             })
         }
     }
@@ -261,8 +291,11 @@ pub struct Replayed {
     pub reproduced: bool,
 }
 
-/// Replays a schedule file saved for `test` (refusing one saved for another
-/// test, or in another format version).
+/// Replays a schedule file saved for `test` on a runtime configured as the
+/// file says (refusing one saved for another test, in another format
+/// version, or without the configuration; and failing with
+/// [`ScheduleFileError::Diverged`] when the test no longer follows the
+/// schedule, such as a test that starts another thread since).
 pub fn replay<F>(path: &Path, name: &str, test: F) -> Result<Replayed, ScheduleFileError>
 where
     F: Fn(&TestRuntime) + Send + Sync + 'static,
@@ -275,12 +308,16 @@ where
         },
     )?;
     let hash = Arc::new(Mutex::new(None));
-    let (result, _) = replay_schedule(
+    let run = replay_expecting(
         &file.schedule,
-        recorded_run(StmConfig::default(), Arc::new(test), Some(hash.clone())),
+        Some(file.tasks),
+        recorded_run(file.stm_config(), Arc::new(test), Some(hash.clone())),
     );
+    if let Some(divergence) = run.divergence {
+        return Err(ScheduleFile::diverged(path, divergence));
+    }
     let history_hash = slot_hash(&hash);
-    let failure = result.err();
+    let failure = run.result.err();
     let reproduced = failure.as_deref() == Some(file.failure.as_str())
         && (file.history_hash.is_none() || file.history_hash == history_hash);
     Ok(Replayed {

@@ -38,8 +38,8 @@ pub use minimize::WorkloadShrink;
 use crate::check::SchedulerKind;
 use crate::record::fingerprint;
 use crate::schedule::{
-    replay_observed, shrink, Divergence, Schedule, ScheduleFile, ScheduleFileError, ShrunkFrom,
-    Target,
+    replay_expecting, shrink, ConfirmedExecution, Divergence, Schedule, ScheduleFile,
+    ScheduleFileError, ShrunkFrom, Target,
 };
 use crate::workload::{FailureSignature, Workload};
 use driver::Driver;
@@ -173,6 +173,49 @@ pub struct FoundFailure {
     pub saved: Option<Box<ScheduleFile>>,
 }
 
+/// A failure whose schedule, replayed, does not fail the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnconfirmedFailure {
+    /// The failure the driver reported.
+    pub message: String,
+    /// What the replay of its schedule showed instead (`None`: it passed).
+    pub replayed: Option<String>,
+    /// The schedule's steps.
+    pub steps: usize,
+}
+
+impl std::fmt::Display for UnconfirmedFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "internal error of stm-check: the exploration reported a failure that its own schedule ({} steps) does not reproduce, so it is neither counted as a violation nor saved. Reported:\n{}\nReplayed: {}\nPlease report this as a bug of stm-check, with the command that showed it.",
+            self.steps,
+            self.message,
+            self.replayed.as_deref().unwrap_or("no failure"),
+        )
+    }
+}
+
+/// Replays a failure's `schedule` before it is reported: unless the
+/// replay fails with the same `message`, the failure is not one of the
+/// program under test.
+pub(crate) fn confirm_failure(
+    message: &str,
+    schedule: &Schedule,
+    replay: impl FnOnce(&Schedule) -> Option<String>,
+) -> Result<(), UnconfirmedFailure> {
+    let replayed = replay(schedule);
+    if replayed.as_deref() == Some(message) {
+        Ok(())
+    } else {
+        Err(UnconfirmedFailure {
+            message: message.to_string(),
+            replayed,
+            steps: schedule.steps.len(),
+        })
+    }
+}
+
 /// What an exploration did.
 #[derive(Debug, Clone)]
 pub struct ExploreSummary {
@@ -186,8 +229,17 @@ pub struct ExploreSummary {
     pub attempts: u64,
     /// Attempts that aborted.
     pub aborted_attempts: u64,
-    /// Executions that failed (the exploration stops at the first).
+    /// Executions that failed (the exploration stops at the first): 1 when
+    /// [`failure`](Self::failure) is set, else 0.
     pub violations: usize,
+    /// Executions cut short at the step bound (DFS only: a task spinning
+    /// while DFS starves the one it waits for); neither passed nor failed,
+    /// and not among [`schedules`](Self::schedules).
+    pub cut_short: usize,
+    /// A failure the driver reported that its own schedule does not
+    /// reproduce: a bug of stm-check (or of the model checker), not of the
+    /// workload or the engine. Never counted as a violation, never saved.
+    pub internal_error: Option<UnconfirmedFailure>,
     /// Wall-clock time of the exploration (shrinking not included).
     pub elapsed: Duration,
     /// The failure found, if any.
@@ -242,6 +294,7 @@ pub fn explore(
     // Exploration only: shrinking is reported on its own.
     let elapsed = started.elapsed();
     let counts = check.counts();
+    let mut internal_error = None;
     let failure = match outcome {
         DriverOutcome::Passed => None,
         DriverOutcome::Failed {
@@ -257,18 +310,37 @@ pub fn explore(
             message,
             schedule: Some(schedule),
         } => {
-            let mut info = driver.info();
-            info.injected_bug = config.injected_bug.clone();
-            Some(shrink_and_save(
-                workload,
-                config,
-                info,
-                message,
-                schedule,
-                counts.executions,
-                &progress,
-                &workload.name,
-            )?)
+            // A failure is reported only if its own schedule reproduces it.
+            let confirmed = confirm_failure(&message, &schedule, |schedule| {
+                replay_workload(
+                    workload,
+                    config.stm,
+                    config.injected_bug.clone(),
+                    schedule,
+                    false,
+                )
+                .failure
+            });
+            match confirmed {
+                Err(unconfirmed) => {
+                    internal_error = Some(unconfirmed);
+                    None
+                }
+                Ok(()) => {
+                    let mut info = driver.info();
+                    info.injected_bug = config.injected_bug.clone();
+                    Some(shrink_and_save(
+                        workload,
+                        config,
+                        info,
+                        message,
+                        schedule,
+                        counts.executions,
+                        &progress,
+                        &workload.name,
+                    )?)
+                }
+            }
         }
     };
     Ok(ExploreSummary {
@@ -277,7 +349,9 @@ pub fn explore(
         distinct_histories: counts.histories.len(),
         attempts: counts.attempts,
         aborted_attempts: counts.aborted_attempts,
-        violations: counts.violations,
+        violations: usize::from(failure.is_some()),
+        cut_short: counts.cut_short,
+        internal_error,
         elapsed,
         failure,
     })
@@ -384,8 +458,12 @@ fn shrink_and_save(
     let saved = ScheduleFile::new(
         target,
         info,
+        config.stm,
         smallest_message,
-        Some(replayed.history_hash),
+        ConfirmedExecution {
+            history_hash: Some(replayed.history_hash),
+            tasks: replayed.tasks,
+        },
         &schedule,
         shrunk,
     );
@@ -412,6 +490,8 @@ pub struct WorkloadReplay {
     pub trace: Vec<String>,
     /// Where the replay stopped following the schedule, if it did.
     pub divergence: Option<Divergence>,
+    /// The tasks the execution created (the highest task id, plus one).
+    pub tasks: usize,
 }
 
 /// Replays `schedule` on `workload` once under shuttle.
@@ -422,7 +502,32 @@ pub fn replay_workload(
     schedule: &Schedule,
     trace: bool,
 ) -> WorkloadReplay {
-    observe(workload, stm, injected_bug, schedule, trace).0
+    observe(workload, stm, injected_bug, schedule, None, trace).0
+}
+
+/// Replays a saved schedule `file` of `workload` once under shuttle, as it
+/// was found: on a runtime configured as the file says, with
+/// `injected_bug` (the file's own, or `None` to replay on the correct
+/// engine), expecting the number of tasks the file records when the bug
+/// is the file's (on another engine the execution may rightly differ).
+/// Any divergence is in [`WorkloadReplay::divergence`]; see
+/// [`ScheduleFile::diverged`] for the error that reports it.
+pub fn replay_saved(
+    workload: &Workload,
+    file: &ScheduleFile,
+    injected_bug: Option<String>,
+    trace: bool,
+) -> WorkloadReplay {
+    let tasks = (injected_bug == file.driver.injected_bug).then_some(file.tasks);
+    observe(
+        workload,
+        file.stm_config(),
+        injected_bug,
+        &file.schedule,
+        tasks,
+        trace,
+    )
+    .0
 }
 
 /// Replays `schedule` on `workload` once under shuttle; also returns the
@@ -434,6 +539,7 @@ pub(crate) fn observe(
     stm: StmConfig,
     injected_bug: Option<String>,
     schedule: &Schedule,
+    expected_tasks: Option<usize>,
     trace: bool,
 ) -> (WorkloadReplay, Schedule) {
     let mut check = ExecutionCheck::new(workload.clone(), stm).with_injected_bug(injected_bug);
@@ -442,7 +548,7 @@ pub(crate) fn observe(
     }
     let last = Arc::new(std::sync::Mutex::new(None));
     let (record, run) = (last.clone(), check.clone());
-    let (result, executed, divergence) = replay_observed(schedule, move || {
+    let run = replay_expecting(schedule, expected_tasks, move || {
         let execution = run.run_once::<ShuttlePlatform>();
         let failure = execution.failure.clone();
         *record.lock().unwrap_or_else(|p| p.into_inner()) = Some(execution);
@@ -450,6 +556,8 @@ pub(crate) fn observe(
             panic!("{failure}");
         }
     });
+    let (result, executed, divergence, tasks) =
+        (run.result, run.executed, run.divergence, run.tasks);
     let finished = last.lock().unwrap_or_else(|p| p.into_inner()).take();
     let replay = match finished {
         Some(execution) => WorkloadReplay {
@@ -458,6 +566,7 @@ pub(crate) fn observe(
             history_hash: execution.history_hash,
             trace: execution.trace,
             divergence,
+            tasks,
         },
         // The execution never finished: the model checker stopped it (a
         // deadlock) or the interpreter panicked.
@@ -471,8 +580,10 @@ pub(crate) fn observe(
                 history_hash: check.last_history_hash().unwrap_or_default(),
                 trace: check.last_trace(),
                 divergence,
+                tasks,
             }
         }
     };
     (replay, executed)
 }
+
