@@ -152,8 +152,11 @@ fn every_injected_bug_is_found_saved_shrunk_and_replayed() {
             runner(scenario, Some(bug), last.clone()),
         );
         assert!(shrunk.context_switches <= by_pct.schedule.context_switches());
-        let confirming =
-            replay_expecting(&shrunk.schedule, None, runner(scenario, Some(bug), last.clone()));
+        let confirming = replay_expecting(
+            &shrunk.schedule,
+            None,
+            runner(scenario, Some(bug), last.clone()),
+        );
         let (result, tasks) = (confirming.result, confirming.tasks);
         assert_eq!(
             result,

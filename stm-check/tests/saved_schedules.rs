@@ -114,11 +114,8 @@ fn a_failure_found_with_irrevocable_after_0_replays_10_of_10_with_its_configurat
 #[test]
 fn a_file_without_the_configuration_is_refused_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
-    let failure = try_check(
-        &irrevocable_config("no_config", dir.path()),
-        original,
-    )
-    .expect_err("the split transfer is caught");
+    let failure = try_check(&irrevocable_config("no_config", dir.path()), original)
+        .expect_err("the split transfer is caught");
     let mut json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&failure.file).unwrap()).unwrap();
     json.as_object_mut().unwrap().remove("stm");
@@ -141,7 +138,10 @@ fn a_file_without_the_configuration_is_refused_with_what_to_do() {
     json["stm"] = serde_json::json!({"irrevocable_after": 0, "conflict_reports": false});
     std::fs::write(&old, serde_json::to_string_pretty(&json).unwrap()).unwrap();
     let error = replay(&old, "no_config", original).unwrap_err();
-    assert!(error.to_string().contains("has no `tasks` field"), "{error}");
+    assert!(
+        error.to_string().contains("has no `tasks` field"),
+        "{error}"
+    );
 }
 
 #[test]

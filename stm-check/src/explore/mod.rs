@@ -587,3 +587,81 @@ pub(crate) fn observe(
     (replay, executed)
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::{replay, run_recorded, Outcome};
+    use shuttle::scheduler::RandomScheduler;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Fails its first execution only: what a failure that does not
+    /// replay looks like (a bug of the tool, or nondeterminism the model
+    /// checker does not control).
+    static FAILED_ONCE: AtomicBool = AtomicBool::new(false);
+
+    fn fails_once() {
+        let t = shuttle::thread::spawn(|| ());
+        t.join().unwrap();
+        if !FAILED_ONCE.swap(true, Ordering::SeqCst) {
+            panic!("only the first time");
+        }
+    }
+
+    #[test]
+    fn a_failure_that_does_not_replay_is_an_internal_error_not_a_violation() {
+        let Outcome::Failed(found) =
+            run_recorded(RandomScheduler::new_from_seed(0, 10), fails_once)
+        else {
+            panic!("the first execution fails");
+        };
+        let unconfirmed = confirm_failure(&found.message, &found.schedule, |schedule| {
+            replay(schedule, fails_once).0.err()
+        })
+        .unwrap_err();
+        assert_eq!(unconfirmed.message, "only the first time");
+        assert_eq!(unconfirmed.replayed, None);
+        let text = unconfirmed.to_string();
+        assert!(text.starts_with("internal error of stm-check"), "{text}");
+        assert!(
+            text.contains("neither counted as a violation nor saved"),
+            "{text}"
+        );
+
+        // A failure that replays is confirmed.
+        let always = || panic!("every time");
+        let Outcome::Failed(found) = run_recorded(RandomScheduler::new_from_seed(0, 10), always)
+        else {
+            panic!("it fails");
+        };
+        confirm_failure(&found.message, &found.schedule, |schedule| {
+            replay(schedule, always).0.err()
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn dfs_on_a_correct_engine_reports_no_violation_and_counts_what_it_cut_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ExploreConfig {
+            driver: DriverKind::Shuttle(SchedulerKind::Dfs),
+            iterations: 200,
+            regressions: dir.path().to_path_buf(),
+            ..ExploreConfig::default()
+        };
+        let workload = Workload::builtin("bank").unwrap();
+        let summary = explore(&workload, &config, Arc::new(|_| {})).unwrap();
+        assert!(summary.failure.is_none(), "{:?}", summary.failure);
+        assert!(
+            summary.internal_error.is_none(),
+            "{:?}",
+            summary.internal_error
+        );
+        assert_eq!(summary.violations, 0);
+        assert!(summary.schedules + summary.cut_short <= 200);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing saved"
+        );
+    }
+}

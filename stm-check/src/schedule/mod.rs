@@ -26,8 +26,8 @@ pub use replaying::{Divergence, ReplayObserver, ReplayScheduler};
 pub(crate) use runner::panic_message;
 pub use runner::{
     first_panic_location, normalise_failure, replay, replay_expecting, replay_observed,
-    replay_recording, run_recorded, run_recorded_bounded, verbose, BoundedOutcome,
-    FailedExecution, Outcome, ReplayRun, StepBound, VERBOSE_ENV,
+    replay_recording, run_recorded, run_recorded_bounded, verbose, BoundedOutcome, FailedExecution,
+    Outcome, ReplayRun, StepBound, VERBOSE_ENV,
 };
 pub use shrink::{shrink, Shrunk};
 

@@ -248,7 +248,9 @@ impl Scheduler for ReplayScheduler {
             Some((index, Step::Task(t))) => {
                 self.diverge(
                     index,
-                    format!("the schedule runs task {t} next, but the program draws a random value"),
+                    format!(
+                        "the schedule runs task {t} next, but the program draws a random value"
+                    ),
                 );
                 0
             }

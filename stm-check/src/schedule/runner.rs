@@ -376,4 +376,59 @@ mod tests {
         assert_eq!(passing, Outcome::Passed { executions: 1 });
         assert_eq!(first_panic_location(), None);
     }
+
+    /// The main thread spins (yielding) until a spawned thread sets a flag:
+    /// correct, but DFS runs the spinner again at every yield.
+    fn spin_until_set() {
+        use shuttle::sync::atomic::{AtomicBool, Ordering};
+        let flag = std::sync::Arc::new(AtomicBool::new(false));
+        let setter = {
+            let flag = flag.clone();
+            shuttle::thread::spawn(move || flag.store(true, Ordering::SeqCst))
+        };
+        while !flag.load(Ordering::SeqCst) {
+            shuttle::thread::yield_now();
+        }
+        setter.join().unwrap();
+    }
+
+    #[test]
+    fn dfs_cuts_a_starving_execution_short_instead_of_failing_it() {
+        use shuttle::scheduler::DfsScheduler;
+        let failed = run_recorded(DfsScheduler::new(Some(5), false), spin_until_set);
+        let Outcome::Failed(failure) = failed else {
+            panic!("shuttle's bound fails it: {failed:?}");
+        };
+        assert!(
+            failure.message.contains("exceeded max_steps"),
+            "{}",
+            failure.message
+        );
+
+        let bounded = run_recorded_bounded(
+            DfsScheduler::new(Some(5), false),
+            spin_until_set,
+            StepBound::CutShort(1_000),
+        );
+        let BoundedOutcome {
+            outcome: Outcome::Passed { executions },
+            cut_short,
+        } = bounded
+        else {
+            panic!("cut short, not failed: {bounded:?}");
+        };
+        assert!(cut_short >= 1, "{cut_short} of {executions}");
+        assert!(cut_short <= executions, "{cut_short} of {executions}");
+    }
+
+    #[test]
+    fn backtraces_are_stripped_from_failure_messages() {
+        let traced = "deadlock! blocked tasks: [main-thread (task main-thread(0))\nBacktrace:\n   0: std::backtrace::Backtrace::force_capture\n             at /rustc/library/std/src/backtrace.rs:312:9\n   1: shuttle::Task::block\n, <unknown> (task main-thread(3))\nBacktrace:\n   0: f\n]";
+        assert_eq!(
+            normalise_failure(traced),
+            "deadlock! blocked tasks: [main-thread (task main-thread(0)), <unknown> (task main-thread(3))]"
+        );
+        let multi_line = "assertion failed\n  left: 1\n right: 2";
+        assert_eq!(normalise_failure(multi_line), multi_line);
+    }
 }
