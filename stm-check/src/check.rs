@@ -17,8 +17,9 @@ use crate::history;
 use crate::progress::CheckProgress;
 use crate::record::{history_hash, HistoryRecorder};
 use crate::schedule::{
-    explore_loom, first_panic_location, replay as replay_schedule, replay_loom, run_recorded,
-    shrink, Divergence, DriverInfo, LoomOutcome, Outcome, ScheduleFile, ScheduleFileError, Target,
+    explore_loom, first_panic_location, replay_expecting, replay_loom, run_recorded, shrink,
+    ConfirmedExecution, Divergence, DriverInfo, LoomOutcome, Outcome, ScheduleFile,
+    ScheduleFileError, Target,
 };
 use shuttle::scheduler::{DfsScheduler, PctScheduler, RandomScheduler, Scheduler};
 use std::fmt;
@@ -179,11 +180,17 @@ pub struct CheckFailure {
     /// the blocked tasks of a deadlock, each thread's transactions (see
     /// [`explanation`](crate::explanation)).
     pub explanation: String,
+    /// Where the replay of a saved file stopped following it, when that is
+    /// the failure (the test changed since the file was saved; the file is
+    /// kept).
+    pub divergence: Option<Divergence>,
 }
 
 impl fmt::Display for CheckFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = if self.regression {
+        let what = if self.divergence.is_some() {
+            "a saved schedule no longer fits"
+        } else if self.regression {
             "a saved schedule still fails"
         } else {
             "failure found"
@@ -207,6 +214,9 @@ impl fmt::Display for CheckFailure {
             self.saved.recorded_steps,
             self.saved.recorded_switches
         )?;
+        if self.divergence.is_some() {
+            return write!(f, "kept {}", self.file.display());
+        }
         let name = match &self.saved.target {
             Target::Test { name } => name.as_str(),
             Target::Workload { name, .. } => name.as_str(),
@@ -251,9 +261,18 @@ where
             Err(error) => panic!("stm-check: {error}"),
         };
         let slot = RecorderSlot::default();
-        let (result, divergence) =
-            replay_file(path, &file, config.stm, test.clone(), Some(slot.clone()));
-        if let Err(message) = diverged(path, divergence).and(result) {
+        let (result, divergence) = replay_file(path, &file, test.clone(), Some(slot.clone()));
+        if let Some(divergence) = divergence {
+            return Err(CheckFailure {
+                message: ScheduleFile::diverged(path, divergence.clone()).to_string(),
+                file: path.clone(),
+                regression: true,
+                saved: Box::new(file),
+                explanation: String::new(),
+                divergence: Some(divergence),
+            });
+        }
+        if let Err(message) = result {
             let explanation = slot_explanation(&slot, &message);
             return Err(CheckFailure {
                 message,
@@ -261,6 +280,7 @@ where
                 regression: true,
                 saved: Box::new(file),
                 explanation,
+                divergence: None,
             });
         }
     }
@@ -290,6 +310,7 @@ where
                 regression: false,
                 saved,
                 explanation,
+                divergence: None,
             })
         }
     }
@@ -318,7 +339,7 @@ where
         Outcome::Passed { executions } => return Ok(executions),
         Outcome::Failed(failure) => failure,
     };
-    let (shrunk, shrunk_hash, explanation) = ModelPlatform::run_under(Model::Shuttle, || {
+    let (shrunk, confirmed, explanation) = ModelPlatform::run_under(Model::Shuttle, || {
         let shrunk = shrink(
             &failure.schedule,
             &failure.message,
@@ -329,19 +350,31 @@ where
         // execution (the one the file replays): the original schedule's
         // history is another execution's.
         let slot = RecorderSlot::default();
-        let (result, _) = replay_schedule(
+        let confirming = replay_expecting(
             &shrunk.schedule,
+            None,
             recorded_run(config.stm, test, Some(slot.clone())),
         );
-        let explanation =
-            slot_explanation(&slot, result.err().as_deref().unwrap_or(&failure.message));
-        (shrunk, slot_hash(&slot), explanation)
+        let explanation = slot_explanation(
+            &slot,
+            confirming
+                .result
+                .err()
+                .as_deref()
+                .unwrap_or(&failure.message),
+        );
+        let confirmed = ConfirmedExecution {
+            history_hash: slot_hash(&slot),
+            tasks: confirming.tasks,
+        };
+        (shrunk, confirmed, explanation)
     });
     let mut saved = ScheduleFile::new(
         config.target(),
         kind.info(config.seed),
+        config.stm,
         failure.message.clone(),
-        shrunk_hash,
+        confirmed,
         &failure.schedule,
         shrunk,
     );
@@ -372,6 +405,7 @@ where
             let mut saved = ScheduleFile::for_loom(
                 config.target(),
                 info,
+                config.stm,
                 message.clone(),
                 slot_hash(&last),
                 path,
@@ -388,19 +422,22 @@ where
 fn replay_file<F>(
     path: &Path,
     file: &ScheduleFile,
-    stm: StmConfig,
     test: Arc<F>,
     recorder_out: Option<RecorderSlot>,
 ) -> (Result<(), String>, Option<Divergence>)
 where
     F: Fn(&TestRuntime) + Send + Sync + 'static,
 {
-    let run = recorded_run(stm, test, recorder_out);
+    // The file's own runtime configuration: the one it failed with.
+    let run = recorded_run(file.stm_config(), test, recorder_out);
     match &file.loom_path {
         Some(loom_path) => ModelPlatform::run_under(Model::Loom, || {
             replay_loom(loom_path, &path.display().to_string(), run)
         }),
-        None => ModelPlatform::run_under(Model::Shuttle, || replay_schedule(&file.schedule, run)),
+        None => ModelPlatform::run_under(Model::Shuttle, || {
+            let run = replay_expecting(&file.schedule, Some(file.tasks), run);
+            (run.result, run.divergence)
+        }),
     }
 }
 
@@ -419,8 +456,11 @@ pub struct Replayed {
     pub explanation: Option<String>,
 }
 
-/// Replays a schedule file saved for `test` (refusing one saved for another
-/// test, or in another format version).
+/// Replays a schedule file saved for `test` on a runtime configured as the
+/// file says (refusing one saved for another test, in another format
+/// version, or without the configuration; and failing with
+/// [`ScheduleFileError::Diverged`] when the test no longer follows the
+/// schedule, such as a test that starts another thread since).
 pub fn replay<F>(path: &Path, name: &str, test: F) -> Result<Replayed, ScheduleFileError>
 where
     F: Fn(&TestRuntime) + Send + Sync + 'static,
@@ -433,15 +473,12 @@ where
         },
     )?;
     let hash = RecorderSlot::default();
-    let (result, divergence) = replay_file(
-        path,
-        &file,
-        StmConfig::default(),
-        Arc::new(test),
-        Some(hash.clone()),
-    );
+    let (result, divergence) = replay_file(path, &file, Arc::new(test), Some(hash.clone()));
     let history_hash = slot_hash(&hash);
-    let failure = diverged(path, divergence).and(result).err();
+    if let Some(divergence) = divergence {
+        return Err(ScheduleFile::diverged(path, divergence));
+    }
+    let failure = result.err();
     let explanation = failure
         .as_deref()
         .map(|message| slot_explanation(&hash, message));
@@ -453,20 +490,6 @@ where
         reproduced,
         explanation,
     })
-}
-
-/// A replay's divergence from the file at `path` as an error.
-fn diverged(path: &Path, divergence: Option<Divergence>) -> Result<(), String> {
-    match divergence {
-        None => Ok(()),
-        Some(divergence) => Err(format!(
-            "{}: the test no longer follows this schedule (step {}: {}); the test or the engine \
-             changed since it was saved. The file is kept: delete it if the change was on purpose.",
-            path.display(),
-            divergence.step,
-            divergence.detail
-        )),
-    }
 }
 
 /// Where an execution leaves its recorder, so that its history can be

@@ -635,8 +635,12 @@ fn a_test_saved_file_is_refused_with_the_commands_that_replay_it() {
             depth: Some(3),
             injected_bug: None,
         },
+        stm_core::StmConfig::default(),
         "money vanished".into(),
-        None,
+        stm_check::schedule::ConfirmedExecution {
+            history_hash: None,
+            tasks: 2,
+        },
         &stm_check::schedule::Schedule::default(),
         stm_check::schedule::Shrunk {
             schedule: stm_check::schedule::Schedule::default(),

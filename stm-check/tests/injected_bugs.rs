@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use stm_check::history::check;
 use stm_check::record::{history_hash, HistoryRecorder};
 use stm_check::schedule::{
-    replay_recording, run_recorded, shrink, DriverInfo, Outcome, ScheduleFile, Target,
+    replay_expecting, replay_recording, run_recorded, shrink, ConfirmedExecution, DriverInfo,
+    Outcome, ScheduleFile, Target,
 };
 use stm_core::{InjectedBug, ShuttlePlatform, Stm, StmConfig, TVar};
 
@@ -151,8 +152,12 @@ fn every_injected_bug_is_found_saved_shrunk_and_replayed() {
             runner(scenario, Some(bug), last.clone()),
         );
         assert!(shrunk.context_switches <= by_pct.schedule.context_switches());
-        let (result, _) =
-            replay_recording(&shrunk.schedule, runner(scenario, Some(bug), last.clone()));
+        let confirming = replay_expecting(
+            &shrunk.schedule,
+            None,
+            runner(scenario, Some(bug), last.clone()),
+        );
+        let (result, tasks) = (confirming.result, confirming.tasks);
         assert_eq!(
             result,
             Err(by_pct.message.clone()),
@@ -175,8 +180,12 @@ fn every_injected_bug_is_found_saved_shrunk_and_replayed() {
                 depth: Some(3),
                 injected_bug: Some(bug.name().into()),
             },
+            StmConfig::default(),
             by_pct.message.clone(),
-            saved_hash.clone(),
+            ConfirmedExecution {
+                history_hash: saved_hash.clone(),
+                tasks,
+            },
             &by_pct.schedule,
             shrunk,
         );

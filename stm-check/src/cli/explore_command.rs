@@ -30,9 +30,11 @@ pub enum SchedulerArg {
     Stress,
 }
 
-/// Exit codes, as for `check`.
+/// Exit codes, as for `check`; and 3 for a bug of stm-check itself (a
+/// failure its own schedule does not reproduce).
 const VIOLATION: u8 = 1;
 const BAD_INPUT: u8 = 2;
+const INTERNAL_ERROR: u8 = 3;
 
 pub(crate) fn bad_input(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("stm-check: {message}");
@@ -364,6 +366,8 @@ pub fn explore_command(args: ExploreArgs) -> ExitCode {
             "attempts": summary.attempts,
             "aborted_attempts": summary.aborted_attempts,
             "violations": summary.violations,
+            "cut_short": summary.cut_short,
+            "internal_error": summary.internal_error.as_ref().map(ToString::to_string),
             "seconds": summary.elapsed.as_secs_f64(),
             "schedules_per_second": summary.schedules_per_second(),
             "failure": failure,
@@ -385,9 +389,19 @@ pub fn explore_command(args: ExploreArgs) -> ExitCode {
             summary.aborted_attempts,
             summary.violations
         );
+        if summary.cut_short > 0 {
+            println!(
+                "cut short at the step bound: {} executions (DFS kept running a task that spins until another one moves; they neither passed nor failed)",
+                summary.cut_short
+            );
+        }
         if let Some(failure) = &summary.failure {
             print_failure(failure, &summary.driver);
         }
+    }
+    if let Some(internal) = &summary.internal_error {
+        eprintln!("stm-check: {internal}");
+        return ExitCode::from(INTERNAL_ERROR);
     }
     if summary.failure.is_some() {
         ExitCode::from(VIOLATION)
@@ -480,8 +494,13 @@ pub fn replay_command(
     }
     let replayed = {
         let _quiet = quiet_stderr();
-        replay_saved(path, &workload, StmConfig::default(), bug, &file, trace)
+        replay_saved(path, &workload, &file, bug, trace)
     };
+    // A replay that stopped following the schedule ran another execution:
+    // whatever it showed says nothing about the saved failure.
+    if let Some(divergence) = replayed.divergence.clone() {
+        return bad_input(ScheduleFile::diverged(path, divergence));
+    }
     let identical = file.history_hash.as_deref() == Some(replayed.history_hash.as_str());
     let reproduced = replayed.failure.as_deref() == Some(file.failure.as_str());
     if json {
@@ -495,7 +514,6 @@ pub fn replay_command(
             "history_hash": replayed.history_hash,
             "saved_history_hash": file.history_hash,
             "identical_history": identical,
-            "divergence": replayed.divergence.as_ref().map(|d| json!({"step": d.step, "detail": d.detail})),
             "explanation": replayed.explanation,
             "trace": replayed.trace,
         });
@@ -532,12 +550,6 @@ pub fn replay_command(
                 println!("{line}");
             }
             println!();
-        }
-        if let Some(divergence) = &replayed.divergence {
-            println!(
-                "warning: the replay diverged from the schedule at step {}: {}",
-                divergence.step, divergence.detail
-            );
         }
         match &replayed.failure {
             Some(failure) if reproduced => println!("failure reproduced:\n{failure}"),

@@ -31,7 +31,8 @@ enum Command {
     /// Explore interleavings of a workload under a scheduler, checking every
     /// execution's invariants and recorded history; the first violation is
     /// shrunk and saved as a schedule file for `replay`. Exit 0: no
-    /// violation; 1: a violation; 2: bad input.
+    /// violation; 1: a violation; 2: bad input; 3: an internal error of
+    /// stm-check (a failure that its own schedule does not reproduce).
     Explore {
         /// A built-in workload (bank, counter, read-skew, write-skew, queue,
         /// ordered) or a workload file.
@@ -72,8 +73,11 @@ enum Command {
         json: bool,
     },
     /// Replay a saved schedule file exactly: the same interleaving, the same
-    /// history (fingerprint compared), the checker's explanation. Exit 1 if
-    /// it fails (as saved), 0 if it passes, 2 on a bad file.
+    /// history (fingerprint compared), the checker's explanation, on the
+    /// runtime configuration the file records. Exit 1 if it fails (as
+    /// saved), 0 if it passes, 2 on a bad file or one the replay no longer
+    /// follows (a divergence: the step where it left the schedule is
+    /// named; the file is kept).
     Replay {
         /// The schedule file.
         file: PathBuf,

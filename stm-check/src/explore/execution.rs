@@ -18,6 +18,9 @@ pub(crate) struct Counts {
     pub(crate) attempts: u64,
     pub(crate) aborted_attempts: u64,
     pub(crate) violations: usize,
+    /// Executions stopped at the step bound (DFS only), neither passed nor
+    /// failed.
+    pub(crate) cut_short: usize,
 }
 
 /// What one execution showed.
@@ -140,6 +143,14 @@ impl ExecutionCheck {
     pub(crate) fn traced(mut self) -> Self {
         self.trace = true;
         self
+    }
+
+    /// Counts `n` executions cut short at the step bound.
+    pub(crate) fn count_cut_short(&self, n: usize) {
+        self.counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .cut_short += n;
     }
 
     pub(crate) fn counts(&self) -> Counts {

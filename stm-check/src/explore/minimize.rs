@@ -68,7 +68,7 @@ pub(crate) fn minimize(
 ) -> Minimized {
     let started = Instant::now();
     let bug = config.injected_bug.clone();
-    let (first, executed) = observe(workload, config.stm, bug.clone(), schedule, false);
+    let (first, executed) = observe(workload, config.stm, bug.clone(), schedule, None, false);
     let target = first.signature;
     let mut report = WorkloadShrink {
         signature: target.clone(),
@@ -197,7 +197,7 @@ fn find_failure(
 ) -> Option<(Schedule, String)> {
     let bug = config.injected_bug.clone();
     let reproduced = |schedule: &Schedule| {
-        let (seen, executed) = observe(candidate, config.stm, bug.clone(), schedule, false);
+        let (seen, executed) = observe(candidate, config.stm, bug.clone(), schedule, None, false);
         match seen.failure {
             Some(message) if seen.signature.reproduces(target) => Some((executed, message)),
             _ => None,

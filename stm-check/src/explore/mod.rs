@@ -39,8 +39,8 @@ use crate::check::SchedulerKind;
 use crate::explanation::ExplainOptions;
 use crate::record::fingerprint;
 use crate::schedule::{
-    replay_loom, replay_observed, shrink, Divergence, Schedule, ScheduleFile, ScheduleFileError,
-    ShrunkFrom, Target,
+    replay_expecting, replay_loom, shrink, ConfirmedExecution, Divergence, Schedule, ScheduleFile,
+    ScheduleFileError, ShrunkFrom, Target,
 };
 use crate::workload::{FailureSignature, Workload};
 use driver::Driver;
@@ -175,6 +175,49 @@ pub struct FoundFailure {
     pub saved: Option<Box<ScheduleFile>>,
 }
 
+/// A failure whose schedule, replayed, does not fail the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnconfirmedFailure {
+    /// The failure the driver reported.
+    pub message: String,
+    /// What the replay of its schedule showed instead (`None`: it passed).
+    pub replayed: Option<String>,
+    /// The schedule's steps.
+    pub steps: usize,
+}
+
+impl std::fmt::Display for UnconfirmedFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "internal error of stm-check: the exploration reported a failure that its own schedule ({} steps) does not reproduce, so it is neither counted as a violation nor saved. Reported:\n{}\nReplayed: {}\nPlease report this as a bug of stm-check, with the command that showed it.",
+            self.steps,
+            self.message,
+            self.replayed.as_deref().unwrap_or("no failure"),
+        )
+    }
+}
+
+/// Replays a failure's `schedule` before it is reported: unless the
+/// replay fails with the same `message`, the failure is not one of the
+/// program under test.
+pub(crate) fn confirm_failure(
+    message: &str,
+    schedule: &Schedule,
+    replay: impl FnOnce(&Schedule) -> Option<String>,
+) -> Result<(), UnconfirmedFailure> {
+    let replayed = replay(schedule);
+    if replayed.as_deref() == Some(message) {
+        Ok(())
+    } else {
+        Err(UnconfirmedFailure {
+            message: message.to_string(),
+            replayed,
+            steps: schedule.steps.len(),
+        })
+    }
+}
+
 /// What an exploration did.
 #[derive(Debug, Clone)]
 pub struct ExploreSummary {
@@ -188,8 +231,17 @@ pub struct ExploreSummary {
     pub attempts: u64,
     /// Attempts that aborted.
     pub aborted_attempts: u64,
-    /// Executions that failed (the exploration stops at the first).
+    /// Executions that failed (the exploration stops at the first): 1 when
+    /// [`failure`](Self::failure) is set, else 0.
     pub violations: usize,
+    /// Executions cut short at the step bound (DFS only: a task spinning
+    /// while DFS starves the one it waits for); neither passed nor failed,
+    /// and not among [`schedules`](Self::schedules).
+    pub cut_short: usize,
+    /// A failure the driver reported that its own schedule does not
+    /// reproduce: a bug of stm-check (or of the model checker), not of the
+    /// workload or the engine. Never counted as a violation, never saved.
+    pub internal_error: Option<UnconfirmedFailure>,
     /// Wall-clock time of the exploration (shrinking not included).
     pub elapsed: Duration,
     /// The failure found, if any.
@@ -248,6 +300,7 @@ pub fn explore(
     // Exploration only: shrinking is reported on its own.
     let elapsed = started.elapsed();
     let counts = check.counts();
+    let mut internal_error = None;
     let failure = match outcome {
         DriverOutcome::Passed => None,
         DriverOutcome::Failed {
@@ -272,6 +325,7 @@ pub fn explore(
             let saved = ScheduleFile::for_loom(
                 workload_target(workload),
                 info,
+                config.stm,
                 message.clone(),
                 check.last_history_hash(),
                 path,
@@ -289,18 +343,37 @@ pub fn explore(
             schedule: Some(schedule),
             ..
         } => {
-            let mut info = driver.info();
-            info.injected_bug = config.injected_bug.clone();
-            Some(shrink_and_save(
-                workload,
-                config,
-                info,
-                message,
-                schedule,
-                counts.executions,
-                &progress,
-                &workload.name,
-            )?)
+            // A failure is reported only if its own schedule reproduces it.
+            let confirmed = confirm_failure(&message, &schedule, |schedule| {
+                replay_workload(
+                    workload,
+                    config.stm,
+                    config.injected_bug.clone(),
+                    schedule,
+                    false,
+                )
+                .failure
+            });
+            match confirmed {
+                Err(unconfirmed) => {
+                    internal_error = Some(unconfirmed);
+                    None
+                }
+                Ok(()) => {
+                    let mut info = driver.info();
+                    info.injected_bug = config.injected_bug.clone();
+                    Some(shrink_and_save(
+                        workload,
+                        config,
+                        info,
+                        message,
+                        schedule,
+                        counts.executions,
+                        &progress,
+                        &workload.name,
+                    )?)
+                }
+            }
         }
     };
     Ok(ExploreSummary {
@@ -309,7 +382,9 @@ pub fn explore(
         distinct_histories: counts.histories.len(),
         attempts: counts.attempts,
         aborted_attempts: counts.aborted_attempts,
-        violations: counts.violations,
+        violations: usize::from(failure.is_some()),
+        cut_short: counts.cut_short,
+        internal_error,
         elapsed,
         failure,
     })
@@ -416,8 +491,12 @@ fn shrink_and_save(
     let mut saved = ScheduleFile::new(
         target,
         info,
+        config.stm,
         smallest_message,
-        Some(replayed.history_hash),
+        ConfirmedExecution {
+            history_hash: Some(replayed.history_hash),
+            tasks: replayed.tasks,
+        },
         &schedule,
         shrunk,
     );
@@ -449,6 +528,8 @@ pub struct WorkloadReplay {
     /// blocked tasks of a deadlock), if the replay failed; see
     /// [`explanation`](crate::explanation).
     pub explanation: Option<String>,
+    /// The tasks the execution created (the highest task id, plus one).
+    pub tasks: usize,
 }
 
 /// Replays `schedule` on `workload` once under shuttle.
@@ -459,45 +540,37 @@ pub fn replay_workload(
     schedule: &Schedule,
     trace: bool,
 ) -> WorkloadReplay {
-    observe(workload, stm, injected_bug, schedule, trace).0
-}
-
-/// Replays `schedule` on `workload` once under shuttle; also returns the
-/// schedule that actually ran (past the end of `schedule`, or after a
-/// divergence, the replay's fallback choices), which replays the same
-/// execution exactly.
-pub(crate) fn observe(
-    workload: &Workload,
-    stm: StmConfig,
-    injected_bug: Option<String>,
-    schedule: &Schedule,
-    trace: bool,
-) -> (WorkloadReplay, Schedule) {
-    let mut check = ExecutionCheck::new(workload.clone(), stm).with_injected_bug(injected_bug);
-    if trace {
-        check = check.traced();
-    }
-    let last = Arc::new(std::sync::Mutex::new(None));
-    let run = keep_last::<ShuttlePlatform>(&check, &last);
-    let (result, executed, divergence) = replay_observed(schedule, run);
-    (finish_replay(&check, &last, result, divergence), executed)
+    observe(workload, stm, injected_bug, schedule, None, trace).0
 }
 
 /// Replays the execution a saved file (at `source`) holds, of `workload`,
-/// once: under loom when the file holds a loom path, under shuttle
-/// otherwise.
+/// once, on the runtime configuration the file records: under loom when
+/// the file holds a loom path, under shuttle otherwise. With the file's
+/// own injected bug, a replay that creates another number of tasks than
+/// the file says diverges; with another bug (a regression replayed on the
+/// correct engine), the engine's scheduling points may differ and only
+/// the failure is compared.
 pub fn replay_saved(
     source: &std::path::Path,
     workload: &Workload,
-    stm: StmConfig,
-    injected_bug: Option<String>,
     file: &ScheduleFile,
+    injected_bug: Option<String>,
     trace: bool,
 ) -> WorkloadReplay {
     let Some(path) = &file.loom_path else {
-        return replay_workload(workload, stm, injected_bug, &file.schedule, trace);
+        let tasks = (injected_bug == file.driver.injected_bug).then_some(file.tasks);
+        return observe(
+            workload,
+            file.stm_config(),
+            injected_bug,
+            &file.schedule,
+            tasks,
+            trace,
+        )
+        .0;
     };
-    let mut check = ExecutionCheck::new(workload.clone(), stm).with_injected_bug(injected_bug);
+    let mut check =
+        ExecutionCheck::new(workload.clone(), file.stm_config()).with_injected_bug(injected_bug);
     if trace {
         check = check.traced();
     }
@@ -509,7 +582,33 @@ pub fn replay_saved(
             keep_last::<ModelPlatform>(&check, &last),
         )
     });
-    finish_replay(&check, &last, result, divergence)
+    finish_replay(&check, &last, result, divergence, file.tasks)
+}
+
+/// Replays `schedule` on `workload` once under shuttle (expecting
+/// `expected_tasks` tasks, when given); also returns the schedule that
+/// actually ran (past the end of `schedule`, or after a divergence, the
+/// replay's fallback choices), which replays the same execution exactly.
+pub(crate) fn observe(
+    workload: &Workload,
+    stm: StmConfig,
+    injected_bug: Option<String>,
+    schedule: &Schedule,
+    expected_tasks: Option<usize>,
+    trace: bool,
+) -> (WorkloadReplay, Schedule) {
+    let mut check = ExecutionCheck::new(workload.clone(), stm).with_injected_bug(injected_bug);
+    if trace {
+        check = check.traced();
+    }
+    let last = Arc::new(std::sync::Mutex::new(None));
+    let run = replay_expecting(
+        schedule,
+        expected_tasks,
+        keep_last::<ShuttlePlatform>(&check, &last),
+    );
+    let replay = finish_replay(&check, &last, run.result, run.divergence, run.tasks);
+    (replay, run.executed)
 }
 
 /// Where a replay keeps its execution, once finished.
@@ -539,6 +638,7 @@ fn finish_replay(
     last: &LastExecution,
     result: Result<(), String>,
     divergence: Option<Divergence>,
+    tasks: usize,
 ) -> WorkloadReplay {
     let finished = last.lock().unwrap_or_else(|p| p.into_inner()).take();
     // Workload transactions and variables all come from the interpreter:
@@ -564,6 +664,7 @@ fn finish_replay(
             history_hash: execution.history_hash,
             trace: execution.trace,
             divergence,
+            tasks,
         },
         // The execution never finished: the model checker stopped it (a
         // deadlock) or the interpreter panicked.
@@ -578,7 +679,87 @@ fn finish_replay(
                 history_hash: check.last_history_hash().unwrap_or_default(),
                 trace: check.last_trace(),
                 divergence,
+                tasks,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::{replay, run_recorded, Outcome};
+    use shuttle::scheduler::RandomScheduler;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Fails its first execution only: what a failure that does not
+    /// replay looks like (a bug of the tool, or nondeterminism the model
+    /// checker does not control).
+    static FAILED_ONCE: AtomicBool = AtomicBool::new(false);
+
+    fn fails_once() {
+        let t = shuttle::thread::spawn(|| ());
+        t.join().unwrap();
+        if !FAILED_ONCE.swap(true, Ordering::SeqCst) {
+            panic!("only the first time");
+        }
+    }
+
+    #[test]
+    fn a_failure_that_does_not_replay_is_an_internal_error_not_a_violation() {
+        let Outcome::Failed(found) =
+            run_recorded(RandomScheduler::new_from_seed(0, 10), fails_once)
+        else {
+            panic!("the first execution fails");
+        };
+        let unconfirmed = confirm_failure(&found.message, &found.schedule, |schedule| {
+            replay(schedule, fails_once).0.err()
+        })
+        .unwrap_err();
+        assert_eq!(unconfirmed.message, "only the first time");
+        assert_eq!(unconfirmed.replayed, None);
+        let text = unconfirmed.to_string();
+        assert!(text.starts_with("internal error of stm-check"), "{text}");
+        assert!(
+            text.contains("neither counted as a violation nor saved"),
+            "{text}"
+        );
+
+        // A failure that replays is confirmed.
+        let always = || panic!("every time");
+        let Outcome::Failed(found) = run_recorded(RandomScheduler::new_from_seed(0, 10), always)
+        else {
+            panic!("it fails");
+        };
+        confirm_failure(&found.message, &found.schedule, |schedule| {
+            replay(schedule, always).0.err()
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn dfs_on_a_correct_engine_reports_no_violation_and_counts_what_it_cut_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ExploreConfig {
+            driver: DriverKind::Shuttle(SchedulerKind::Dfs),
+            iterations: 200,
+            regressions: dir.path().to_path_buf(),
+            ..ExploreConfig::default()
+        };
+        let workload = Workload::builtin("bank").unwrap();
+        let summary = explore(&workload, &config, Arc::new(|_| {})).unwrap();
+        assert!(summary.failure.is_none(), "{:?}", summary.failure);
+        assert!(
+            summary.internal_error.is_none(),
+            "{:?}",
+            summary.internal_error
+        );
+        assert_eq!(summary.violations, 0);
+        assert!(summary.schedules + summary.cut_short <= 200);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing saved"
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! its own (shrunk, fingerprinted, never overwriting a file), so that
 //! `stm-check replay` reproduces it like any other.
 
-use super::{run_interleavings, InterleavingFailure, InterleavingsInput};
+use super::{run_interleavings, InterleavingFailure, InterleavingsInput, INTERLEAVINGS_STM};
 use crate::explore::{save_failure, ExploreConfig, FoundFailure};
 use crate::schedule::{DriverInfo, ScheduleFileError};
 use std::path::{Path, PathBuf};
@@ -85,7 +85,10 @@ fn hint(bugs: &[String]) -> &'static str {
 /// `config.injected_bug` switched on, and saves the failure in
 /// `config.regressions` with the decoded workload embedded (named
 /// [`IMPORTED_NAME`], its description naming the artifact) and the driver
-/// [`FUZZ_SCHEDULER`]; `config`'s driver, iterations and seed are not used.
+/// [`FUZZ_SCHEDULER`]; `config`'s driver, iterations, seed and runtime
+/// configuration are not used (the target's runs use
+/// [`INTERLEAVINGS_STM`], and so do the shrinking, the replays and the
+/// file).
 pub fn import_artifact(path: &Path, config: &ExploreConfig) -> Result<FoundFailure, ImportError> {
     let bytes = read_artifact(path)?;
     let input = InterleavingsInput::from_fuzz_bytes(&bytes);
@@ -132,9 +135,15 @@ pub(super) fn save_imported(
         depth: None,
         injected_bug: config.injected_bug.clone(),
     };
+    // The failure happened on the target's runtime configuration: shrink,
+    // confirm and save it with that one.
+    let config = ExploreConfig {
+        stm: INTERLEAVINGS_STM,
+        ..config.clone()
+    };
     Ok(save_failure(
         &input.workload,
-        config,
+        &config,
         driver,
         failure.message,
         &failure.schedule,

@@ -101,6 +101,14 @@ impl std::fmt::Display for InterleavingFailure {
     }
 }
 
+/// The runtime configuration every run of the `interleavings` target uses
+/// (stm-core's default): an imported crash is shrunk, replayed and saved
+/// with it, whatever configuration the importer was given.
+pub const INTERLEAVINGS_STM: StmConfig = StmConfig {
+    irrevocable_after: 16,
+    conflict_reports: false,
+};
+
 /// Runs `input` once under shuttle, its choices read by a
 /// [`ByteScheduler`], on a fresh recorded runtime (with `injected_bug`
 /// switched on, by name, if given: one of
@@ -128,7 +136,7 @@ pub fn run_interleavings(
             "this build cannot inject `{bug}`"
         );
     }
-    let check = ExecutionCheck::new(input.workload.clone(), StmConfig::default())
+    let check = ExecutionCheck::new(input.workload.clone(), INTERLEAVINGS_STM)
         .with_injected_bug(injected_bug.map(str::to_string));
     match run_recorded(
         ByteScheduler::new(&input.choices),
@@ -176,6 +184,11 @@ pub fn injected_bug_from_env() -> Result<Option<String>, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_interleavings_configuration_is_the_default_one() {
+        assert_eq!(super::INTERLEAVINGS_STM, super::StmConfig::default());
+    }
+
     use super::*;
     use crate::explore::replay_workload;
 

@@ -30,7 +30,7 @@ pub use history_input::{check_history_input, HistoryInput};
 pub use import::{import_artifact, ImportError, FUZZ_SCHEDULER, IMPORTED_NAME};
 pub use interleavings::{
     injected_bug_from_env, run_interleavings, InterleavingFailure, InterleavingsInput,
-    INJECT_BUG_VARIABLE, INTERLEAVINGS_WORKLOADS,
+    INJECT_BUG_VARIABLE, INTERLEAVINGS_STM, INTERLEAVINGS_WORKLOADS,
 };
 pub use parsers::{parse_all, Parsed};
 pub use seeds::{merge_seeds, run_corpus, seed_the_run, NO_SEEDS_VARIABLE};

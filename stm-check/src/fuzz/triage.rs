@@ -132,7 +132,6 @@ fn list_artifacts(path: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), ImportErr
 fn first_failure(
     input: &InterleavingsInput,
     bugs: &[String],
-    config: &ExploreConfig,
 ) -> Option<(CrashKind, InterleavingFailure)> {
     let engines: Vec<Option<&String>> = if bugs.is_empty() {
         vec![None]
@@ -144,7 +143,7 @@ fn first_failure(
         let location = first_panic_location();
         let replayed = replay_workload(
             &input.workload,
-            config.stm,
+            super::INTERLEAVINGS_STM,
             bug.cloned(),
             &failure.schedule,
             false,
@@ -209,7 +208,7 @@ pub fn triage_artifacts(
     for file in &files {
         let bytes = read_artifact(file)?;
         let input = InterleavingsInput::from_fuzz_bytes(&bytes);
-        match first_failure(&input, bugs, config) {
+        match first_failure(&input, bugs) {
             Some((kind, failure)) => {
                 groups
                     .entry(kind)

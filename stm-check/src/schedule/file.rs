@@ -6,6 +6,8 @@
 //! { "format": "stm-schedule", "version": 1, "tool": "stm-check 0.1.0",
 //!   "target": {"kind": "test", "name": "split_transfer"},
 //!   "driver": {"scheduler": "pct", "seed": 7, "depth": 3},
+//!   "stm": {"irrevocable_after": 16, "conflict_reports": false},
+//!   "tasks": 3,
 //!   "failure": "total was 90, expected 100",
 //!   "history_hash": "5d1f0c2a9b3e4f60",
 //!   "recorded_steps": 42, "recorded_switches": 9, "shrunk_switches": 4,
@@ -16,6 +18,17 @@
 //! `loom_path`: loom's own checkpoint of the failing execution (the branch
 //! choices that lead to it, in loom's JSON), which a replay hands back to
 //! loom; `driver` is then `{"scheduler": "loom", "depth": PREEMPTION_BOUND}`.
+//! A replay must run the execution that failed, not another one, so the
+//! file carries everything the execution depended on besides the test (or
+//! the embedded workload): `stm` is the configuration of the runtime it ran
+//! on ([`StmConfig`]: a failure found with `irrevocable_after: 0` may not
+//! happen with the default 16), `driver.injected_bug` the stm-core bug that
+//! was switched on, and `tasks` the number of tasks (threads, the main one
+//! included) that the saved execution created, so that a replay of a test
+//! that starts more or fewer threads since is reported as a divergence
+//! instead of passing silently. A file without `stm` or `tasks` (written by
+//! an older stm-check) is refused, never replayed with a guessed
+//! configuration.
 //!
 //! `schedule.steps` are the scheduler's choices (a task id, or a random
 //! value drawn), shrunk to the shortest failing prefix (a replay continues
@@ -51,10 +64,11 @@
 //! original. Files without `shrunk_from` read as before: the field is
 //! optional within version 1.
 
-use super::Schedule;
+use super::{Divergence, Schedule};
 use serde::{Deserialize, Serialize};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use stm_core::StmConfig;
 
 /// The `format` field of every schedule file.
 pub const SCHEDULE_FORMAT: &str = "stm-schedule";
@@ -160,6 +174,50 @@ pub struct DriverInfo {
     pub injected_bug: Option<String>,
 }
 
+/// The configuration of the runtime a failure was found on, as saved in a
+/// schedule file (`"stm"`): a mirror of stm-core's [`StmConfig`], which
+/// has no serde (the engine depends on nothing heavy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineConfig {
+    /// [`StmConfig::irrevocable_after`].
+    pub irrevocable_after: u32,
+    /// [`StmConfig::conflict_reports`].
+    pub conflict_reports: bool,
+}
+
+impl From<StmConfig> for EngineConfig {
+    fn from(config: StmConfig) -> Self {
+        let StmConfig {
+            irrevocable_after,
+            conflict_reports,
+        } = config;
+        EngineConfig {
+            irrevocable_after,
+            conflict_reports,
+        }
+    }
+}
+
+impl From<EngineConfig> for StmConfig {
+    fn from(config: EngineConfig) -> Self {
+        StmConfig {
+            irrevocable_after: config.irrevocable_after,
+            conflict_reports: config.conflict_reports,
+        }
+    }
+}
+
+/// What the replay that confirmed a shrunk schedule observed, saved with
+/// it so that later replays can be compared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmedExecution {
+    /// The fingerprint of its recorded history, when there is one.
+    pub history_hash: Option<String>,
+    /// The tasks it created (the highest task id seen, plus one).
+    pub tasks: usize,
+}
+
 /// A saved failing execution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -174,6 +232,11 @@ pub struct ScheduleFile {
     pub target: Target,
     /// The scheduler that found it.
     pub driver: DriverInfo,
+    /// The configuration of the runtime it ran on; replays use it.
+    pub stm: EngineConfig,
+    /// The tasks the saved execution created (task ids `0..tasks`, 0 the
+    /// main thread); a replay that sees another number diverges.
+    pub tasks: usize,
     /// The failure, as the test reported it.
     pub failure: String,
     /// The fingerprint of the recorded history of the failing execution
@@ -230,6 +293,27 @@ pub enum ScheduleFileError {
         /// The format and version found.
         found: String,
     },
+    /// The file lacks a field that replaying it exactly needs (it was
+    /// written by an older stm-check): it is refused rather than replayed
+    /// with a guess.
+    #[error("{path}: this schedule file has no `{field}` field ({what}), so it cannot be replayed exactly; it was saved by an older stm-check. Run the test (or `stm-check explore`) again to find the failure and save a new file, then delete this one")]
+    MissingField {
+        /// The file.
+        path: PathBuf,
+        /// The field missing.
+        field: &'static str,
+        /// What the field records.
+        what: &'static str,
+    },
+    /// A replay stopped following the schedule: the test (or the engine)
+    /// changed since the file was saved. The file is kept.
+    #[error("{path}: the replay no longer follows this schedule: at step {step}, {detail}. The test (or the code it runs) changed since the schedule was saved, so this replay ran another execution than the one that failed; the file is kept. If the change was on purpose, delete {path}", step = .divergence.step, detail = .divergence.detail)]
+    Diverged {
+        /// The file.
+        path: PathBuf,
+        /// Where and how the replay diverged.
+        divergence: Divergence,
+    },
     /// The file was recorded for something else than what replays it.
     #[error("{path}: this schedule was recorded for {found}, not for {expected}")]
     WrongTarget {
@@ -242,6 +326,19 @@ pub enum ScheduleFileError {
     },
 }
 
+/// The fields without which a file cannot be replayed exactly, and what
+/// each records (for the message refusing a file without it).
+const REPLAY_NEEDS: [(&str, &str); 2] = [
+    (
+        "stm",
+        "the runtime configuration the failure was found with, such as `irrevocable_after`",
+    ),
+    (
+        "tasks",
+        "the number of tasks the saved execution created, to detect a test that changed",
+    ),
+];
+
 /// Just the fields that say what a file is, read before the rest so that
 /// another version is reported as such even if its fields differ.
 #[derive(Deserialize)]
@@ -251,12 +348,15 @@ struct Header {
 }
 
 impl ScheduleFile {
-    /// A file for a failure of `target` found by `driver`.
+    /// A file for a failure of `target` found by `driver` on a runtime
+    /// configured with `stm`; `confirmed` is what the replay of the shrunk
+    /// schedule observed.
     pub fn new(
         target: Target,
         driver: DriverInfo,
+        stm: StmConfig,
         failure: String,
-        history_hash: Option<String>,
+        confirmed: ConfirmedExecution,
         recorded: &Schedule,
         shrunk: super::Shrunk,
     ) -> Self {
@@ -266,8 +366,10 @@ impl ScheduleFile {
             tool: format!("stm-check {}", env!("CARGO_PKG_VERSION")),
             target,
             driver,
+            stm: stm.into(),
+            tasks: confirmed.tasks,
             failure,
-            history_hash,
+            history_hash: confirmed.history_hash,
             recorded_steps: recorded.steps.len(),
             recorded_switches: recorded.context_switches(),
             shrunk_switches: shrunk.context_switches,
@@ -279,20 +381,28 @@ impl ScheduleFile {
 
     /// A failure found by loom, replayed by following `path` (loom's
     /// schedules are not shrunk: `schedule` stays empty).
+    /// The file's `tasks` are the execution's main thread and the threads
+    /// it spawned (its loom operations say how many).
     pub fn for_loom(
         target: Target,
         driver: DriverInfo,
+        stm: StmConfig,
         failure: String,
         history_hash: Option<String>,
         path: super::LoomPath,
     ) -> Self {
+        let tasks = 1 + path.operations.matches('p').count();
         ScheduleFile {
             loom_path: Some(path),
             ..ScheduleFile::new(
                 target,
                 driver,
+                stm,
                 failure,
-                history_hash,
+                ConfirmedExecution {
+                    history_hash,
+                    tasks,
+                },
                 &Schedule::default(),
                 super::Shrunk {
                     schedule: Schedule::default(),
@@ -335,7 +445,36 @@ impl ScheduleFile {
                 ),
             });
         }
-        serde_json::from_str(text).map_err(malformed)
+        serde_json::from_str(text).map_err(|e| {
+            // What an exact replay needs is told by name, so that a file of
+            // an older stm-check says what is missing and what to do, not
+            // just that it is malformed.
+            let message = e.to_string();
+            match REPLAY_NEEDS
+                .iter()
+                .find(|(field, _)| message.starts_with(&format!("missing field `{field}`")))
+            {
+                Some(&(field, what)) => ScheduleFileError::MissingField {
+                    path: path.to_path_buf(),
+                    field,
+                    what,
+                },
+                None => malformed(e),
+            }
+        })
+    }
+
+    /// The runtime configuration the failure was found on, to replay with.
+    pub fn stm_config(&self) -> StmConfig {
+        self.stm.into()
+    }
+
+    /// The error for a replay of the file at `path` that diverged.
+    pub fn diverged(path: &Path, divergence: Divergence) -> ScheduleFileError {
+        ScheduleFileError::Diverged {
+            path: path.to_path_buf(),
+            divergence,
+        }
     }
 
     /// Refuses the file unless it was recorded for `expected`: the same
@@ -448,8 +587,12 @@ mod tests {
                 depth: Some(3),
                 injected_bug: None,
             },
+            StmConfig::default(),
             "it failed".into(),
-            Some("0123456789abcdef".into()),
+            ConfirmedExecution {
+                history_hash: Some("0123456789abcdef".into()),
+                tasks: 3,
+            },
             &Schedule::default(),
             super::super::Shrunk {
                 schedule: Schedule::default(),

@@ -18,16 +18,17 @@ mod runner;
 mod shrink;
 
 pub use file::{
-    DriverInfo, ScheduleFile, ScheduleFileError, ShrunkFrom, Target, SCHEDULE_FORMAT,
-    SCHEDULE_VERSION,
+    ConfirmedExecution, DriverInfo, EngineConfig, ScheduleFile, ScheduleFileError, ShrunkFrom,
+    Target, SCHEDULE_FORMAT, SCHEDULE_VERSION,
 };
 pub use loom_runs::{explore_loom, replay_loom, LoomOutcome, LoomPath};
 pub use recording::RecordingScheduler;
 pub(crate) use replaying::fallback_choice;
-pub use replaying::{Divergence, ReplayScheduler};
+pub use replaying::{Divergence, ReplayObserver, ReplayScheduler};
 pub use runner::{
-    first_panic_location, replay, replay_observed, replay_recording, run_recorded, FailedExecution,
-    Outcome,
+    first_panic_location, normalise_failure, replay, replay_expecting, replay_observed,
+    replay_recording, run_recorded, run_recorded_bounded, verbose, BoundedOutcome, FailedExecution,
+    Outcome, ReplayRun, StepBound, VERBOSE_ENV,
 };
 pub use shrink::{shrink, Shrunk};
 

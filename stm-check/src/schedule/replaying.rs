@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 /// program or the engine changed since the schedule was saved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Divergence {
-    /// The index of the step that did not fit.
+    /// The index (from 0) of the step that did not fit, or, for an
+    /// execution that ended too early, the number of steps it used.
     pub step: usize,
     /// What happened, in words.
     pub detail: String,
@@ -23,12 +24,79 @@ pub struct Divergence {
 /// or blocks or finishes (then the lowest-numbered runnable task runs);
 /// random values are 0. The first mismatch is kept as a [`Divergence`],
 /// and the replay continues with the same fallback.
+///
+/// Given the number of tasks the saved execution created
+/// ([`expecting_tasks`](Self::expecting_tasks)), a task beyond them that
+/// becomes runnable is a divergence too (the test starts more threads than
+/// it did), and so is, once the execution is over, a replay that created
+/// fewer ([`ReplayObserver::divergence`]); so is an execution that ends
+/// before the schedule's last step.
 #[derive(Debug)]
 pub struct ReplayScheduler {
     schedule: Schedule,
     position: usize,
     executions: usize,
-    divergence: Arc<Mutex<Option<Divergence>>>,
+    expected_tasks: Option<usize>,
+    observed: Arc<Mutex<Observed>>,
+}
+
+/// What a replay saw, shared between the scheduler and its observer.
+#[derive(Debug, Default)]
+struct Observed {
+    divergence: Option<Divergence>,
+    /// The highest task id seen, plus one.
+    tasks: usize,
+    /// Steps of the schedule used.
+    consumed: usize,
+}
+
+/// A view of a [`ReplayScheduler`]'s replay that outlives the runner
+/// (which takes the scheduler by value).
+#[derive(Debug, Clone)]
+pub struct ReplayObserver {
+    steps: usize,
+    expected_tasks: Option<usize>,
+    observed: Arc<Mutex<Observed>>,
+}
+
+impl ReplayObserver {
+    fn observed(&self) -> std::sync::MutexGuard<'_, Observed> {
+        self.observed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The tasks the replayed execution created (the highest task id seen,
+    /// plus one).
+    pub fn tasks(&self) -> usize {
+        self.observed().tasks
+    }
+
+    /// Where the replay, once over, stopped matching its schedule: the
+    /// first mismatch seen while it ran; else fewer tasks than expected;
+    /// else an execution that ended before the schedule's last step.
+    pub fn divergence(&self) -> Option<Divergence> {
+        let observed = self.observed();
+        if let Some(divergence) = &observed.divergence {
+            return Some(divergence.clone());
+        }
+        if let Some(expected) = self.expected_tasks {
+            if observed.tasks < expected {
+                return Some(Divergence {
+                    step: observed.consumed,
+                    detail: format!(
+                        "the execution ended having created {} tasks, but the saved one created {expected}: the test starts fewer threads than when the schedule was saved",
+                        observed.tasks
+                    ),
+                });
+            }
+        }
+        (observed.consumed < self.steps).then(|| Divergence {
+            step: observed.consumed,
+            detail: format!(
+                "the execution ended, but the schedule has {} steps: the test runs fewer scheduling points than when the schedule was saved",
+                self.steps
+            ),
+        })
+    }
 }
 
 impl ReplayScheduler {
@@ -38,29 +106,70 @@ impl ReplayScheduler {
             schedule,
             position: 0,
             executions: 0,
-            divergence: Arc::default(),
+            expected_tasks: None,
+            observed: Arc::default(),
         }
     }
 
-    /// The first divergence of the replay, shared with this scheduler.
-    pub fn divergence(&self) -> Arc<Mutex<Option<Divergence>>> {
-        self.divergence.clone()
+    /// Expects the execution to create exactly `tasks` tasks (as the saved
+    /// one did); `None` expects nothing.
+    pub fn expecting_tasks(mut self, tasks: Option<usize>) -> Self {
+        self.expected_tasks = tasks;
+        self
     }
 
-    fn diverge(&self, detail: String) {
-        let mut first = self.divergence.lock().unwrap_or_else(|p| p.into_inner());
-        if first.is_none() {
-            *first = Some(Divergence {
-                step: self.position,
-                detail,
-            });
+    /// A view of the replay, to read once the runner is done.
+    pub fn observer(&self) -> ReplayObserver {
+        ReplayObserver {
+            steps: self.schedule.steps.len(),
+            expected_tasks: self.expected_tasks,
+            observed: self.observed.clone(),
         }
     }
 
-    fn next_step(&mut self) -> Option<Step> {
-        let step = self.schedule.steps.get(self.position).copied();
+    fn diverge(&self, step: usize, detail: String) {
+        let mut observed = self.observed.lock().unwrap_or_else(|p| p.into_inner());
+        if observed.divergence.is_none() {
+            observed.divergence = Some(Divergence { step, detail });
+        }
+    }
+
+    /// The step at the current position and its index, if the schedule
+    /// has one there.
+    fn next_step(&mut self) -> Option<(usize, Step)> {
+        let index = self.position;
+        let step = self.schedule.steps.get(index).copied()?;
         self.position += 1;
-        step
+        self.observed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .consumed = self.position;
+        Some((index, step))
+    }
+
+    /// Notes the tasks that exist, and a divergence if one is beyond those
+    /// the saved execution created.
+    fn see_tasks(&mut self, runnable_tasks: &[&Task], current_task: Option<TaskId>) {
+        let highest = runnable_tasks
+            .iter()
+            .map(|t| usize::from(t.id()))
+            .chain(current_task.map(usize::from))
+            .max();
+        let Some(highest) = highest else { return };
+        let seen = {
+            let mut observed = self.observed.lock().unwrap_or_else(|p| p.into_inner());
+            observed.tasks = observed.tasks.max(highest + 1);
+            observed.tasks
+        };
+        if let Some(expected) = self.expected_tasks.filter(|&n| seen > n) {
+            self.diverge(
+                self.position,
+                format!(
+                    "task {highest} can run, but the saved execution created only {expected} tasks (ids 0 to {}): the test starts more threads than when the schedule was saved",
+                    expected.saturating_sub(1)
+                ),
+            );
+        }
     }
 }
 
@@ -106,21 +215,26 @@ impl Scheduler for ReplayScheduler {
         current_task: Option<TaskId>,
         is_yielding: bool,
     ) -> Option<TaskId> {
+        self.see_tasks(runnable_tasks, current_task);
         let runnable = |t: usize| {
             runnable_tasks
                 .iter()
                 .any(|task| usize::from(task.id()) == t)
         };
         match self.next_step() {
-            Some(Step::Task(t)) if runnable(t) => return Some(TaskId::from(t)),
-            Some(Step::Task(t)) => self.diverge(format!(
-                "the schedule runs task {t} next, but only tasks {:?} can run",
-                runnable_tasks
-                    .iter()
-                    .map(|t| usize::from(t.id()))
-                    .collect::<Vec<_>>()
-            )),
-            Some(Step::Random { .. }) => self.diverge(
+            Some((_, Step::Task(t))) if runnable(t) => return Some(TaskId::from(t)),
+            Some((index, Step::Task(t))) => self.diverge(
+                index,
+                format!(
+                    "the schedule runs task {t} next, but only tasks {:?} can run",
+                    runnable_tasks
+                        .iter()
+                        .map(|t| usize::from(t.id()))
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            Some((index, Step::Random { .. })) => self.diverge(
+                index,
                 "the schedule draws a random value, but the program switches tasks".into(),
             ),
             None => {}
@@ -130,10 +244,13 @@ impl Scheduler for ReplayScheduler {
 
     fn next_u64(&mut self) -> u64 {
         match self.next_step() {
-            Some(Step::Random { random }) => random,
-            Some(Step::Task(_)) => {
+            Some((_, Step::Random { random })) => random,
+            Some((index, Step::Task(t))) => {
                 self.diverge(
-                    "the schedule switches tasks, but the program draws a random value".into(),
+                    index,
+                    format!(
+                        "the schedule runs task {t} next, but the program draws a random value"
+                    ),
                 );
                 0
             }
