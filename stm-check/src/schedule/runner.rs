@@ -218,13 +218,26 @@ thread_local! {
 fn install_quiet_hook() {
     static INSTALLED: Once = Once::new();
     INSTALLED.call_once(|| {
-        Runner::new(shuttle::scheduler::RandomScheduler::new(1), Config::new()).run(|| {});
+        // Shuttle wraps the hook current at its first execution in its own,
+        // which prints for every panic of the process, in a shuttle run or
+        // not. Let it do so around a silent hook, keep its hook apart (for
+        // STM_CHECK_VERBOSE), and give every other panic to the hook from
+        // before.
         let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let mut config = Config::new();
+        config.failure_persistence = FailurePersistence::None;
+        config.silence_warnings = true;
+        Runner::new(shuttle::scheduler::RandomScheduler::new(1), config).run(|| {});
+        let shuttle_hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             let Some(note) = QUIET.with(|quiet| quiet.try_borrow().ok().and_then(|q| q.clone()))
             else {
                 return previous(info);
             };
+            if verbose() {
+                shuttle_hook(info);
+            }
             let payload = info.payload();
             let message = payload
                 .downcast_ref::<&str>()
@@ -243,9 +256,6 @@ fn install_quiet_hook() {
                     }
                 }
             });
-            if verbose() {
-                previous(info);
-            }
         }));
     });
 }
