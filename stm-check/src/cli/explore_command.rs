@@ -526,6 +526,7 @@ pub fn replay_command(
             "workload": workload.name,
             "shrunk_from": shrunk_from.as_ref().map(|f| json!({"name": f.name, "fingerprint": f.fingerprint})),
             "driver": file.driver.scheduler,
+            "shard": file.driver.shard,
             "reproduced": reproduced,
             "failure": replayed.failure,
             "history_hash": replayed.history_hash,
