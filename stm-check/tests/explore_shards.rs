@@ -160,7 +160,10 @@ fn a_failure_found_by_a_shard_is_saved_with_its_shard_and_replays() {
         ],
     );
     assert_eq!(rerun.status.code(), Some(1), "{}", stderr(&rerun));
-    assert_eq!(json_of(&rerun)["schedules"].as_u64(), Some(again));
+    let rerun = json_of(&rerun);
+    assert_eq!(rerun["schedules"].as_u64(), Some(again));
+    assert_eq!(rerun["failure"]["shard"]["execution"], k);
+    assert_eq!(rerun["failure"]["shard"]["index"], 1);
 }
 
 #[test]

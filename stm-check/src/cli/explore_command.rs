@@ -104,6 +104,7 @@ pub(crate) fn failure_json(f: &FoundFailure) -> serde_json::Value {
         "recorded_steps": f.saved.as_ref().map(|s| s.recorded_steps),
         "context_switches": f.saved.as_ref().map(|s| s.shrunk_switches),
         "history_hash": f.saved.as_ref().and_then(|s| s.history_hash.clone()),
+        "shard": f.saved.as_ref().and_then(|s| s.driver.shard),
         "shrunk_failure": f.saved.as_ref().map(|s| s.failure.clone()),
         "explanation": f.saved.as_ref().and_then(|s| s.explanation.clone()),
         "shrink": f.shrink.as_ref().map(|s| json!({

@@ -4,7 +4,9 @@
 //! as a schedule file that `stm-check replay` reproduces, after shrinking
 //! both the workload (fewer threads, transactions, operations: see
 //! [Shrinking](self#shrinking) below) and the schedule (fewer context
-//! switches, shortest prefix).
+//! switches, shortest prefix). With [`ExploreConfig::shard`], random and
+//! PCT explore one shard of the seed's sharded layout, so that machines
+//! share a search without talking to each other (see [`shard`]).
 //!
 //! # Shrinking
 //!

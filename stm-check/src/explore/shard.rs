@@ -345,8 +345,8 @@ pub(crate) struct CalibrationScheduler {
 }
 
 impl CalibrationScheduler {
-    /// One oldest-first execution; `data` seeds the random values the
-    /// program draws, as in the shards' executions.
+    /// One oldest-first execution; `seed` seeds the random values the
+    /// program draws.
     pub(crate) fn new(seed: u64) -> CalibrationScheduler {
         CalibrationScheduler {
             seed,
