@@ -86,6 +86,7 @@ impl SchedulerKind {
             seed,
             depth,
             injected_bug: None,
+            shard: None,
         }
     }
 

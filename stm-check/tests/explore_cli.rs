@@ -634,6 +634,7 @@ fn a_test_saved_file_is_refused_with_the_commands_that_replay_it() {
             seed: Some(0),
             depth: Some(3),
             injected_bug: None,
+            shard: None,
         },
         stm_core::StmConfig::default(),
         "money vanished".into(),

@@ -179,6 +179,7 @@ fn every_injected_bug_is_found_saved_shrunk_and_replayed() {
                 seed: Some(0),
                 depth: Some(3),
                 injected_bug: Some(bug.name().into()),
+                shard: None,
             },
             StmConfig::default(),
             by_pct.message.clone(),

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use stm_check::check::SchedulerKind;
 use stm_check::explore::{
     self, injectable_bugs, replay_saved, workload_target, DriverKind, ExploreConfig, FoundFailure,
+    Shard,
 };
 use stm_check::schedule::{ScheduleFile, Target};
 use stm_check::workload::{Workload, BUILTIN_NAMES};
@@ -103,6 +104,7 @@ pub(crate) fn failure_json(f: &FoundFailure) -> serde_json::Value {
         "recorded_steps": f.saved.as_ref().map(|s| s.recorded_steps),
         "context_switches": f.saved.as_ref().map(|s| s.shrunk_switches),
         "history_hash": f.saved.as_ref().and_then(|s| s.history_hash.clone()),
+        "shard": f.saved.as_ref().and_then(|s| s.driver.shard),
         "shrunk_failure": f.saved.as_ref().map(|s| s.failure.clone()),
         "explanation": f.saved.as_ref().and_then(|s| s.explanation.clone()),
         "shrink": f.shrink.as_ref().map(|s| json!({
@@ -267,6 +269,8 @@ pub struct ExploreArgs {
     pub injected_bug: Option<String>,
     /// Schedules per candidate when shrinking the workload (0: do not).
     pub shrink_schedules: usize,
+    /// Explore only this shard of the sharded layout.
+    pub shard: Option<Shard>,
     /// Print JSON.
     pub json: bool,
 }
@@ -283,6 +287,7 @@ pub fn explore_command(args: ExploreArgs) -> ExitCode {
         regressions,
         injected_bug,
         shrink_schedules,
+        shard,
         json,
     } = args;
     if let Err(exit) = check_injected_bug(injected_bug.as_deref(), "explore") {
@@ -320,7 +325,11 @@ pub fn explore_command(args: ExploreArgs) -> ExitCode {
         shrink_schedules,
         shrink_time: ExploreConfig::default().shrink_time,
         injected_bug,
+        shard,
     };
+    if let Some(error) = config.shard_error() {
+        return bad_input(error);
+    }
     let bar = if json || !std::io::stdout().is_terminal() {
         ProgressBar::hidden()
     } else {
@@ -361,6 +370,8 @@ pub fn explore_command(args: ExploreArgs) -> ExitCode {
             "workload": workload.name,
             "threads": workload.threads.len(),
             "driver": summary.driver,
+            "seed": seed,
+            "shard": shard.map(|s| json!({"index": s.index, "count": s.count})),
             "schedules": summary.schedules,
             "distinct_histories": summary.distinct_histories,
             "attempts": summary.attempts,
@@ -374,8 +385,15 @@ pub fn explore_command(args: ExploreArgs) -> ExitCode {
         });
         println!("{}", serde_json::to_string_pretty(&report).expect("JSON"));
     } else {
+        let sharded = shard.map_or(String::new(), |s| {
+            format!(
+                ", shard {s} of seed {seed} (executions k = {}, {}, ... of the layout)",
+                s.execution(0),
+                s.execution(1)
+            )
+        });
         println!(
-            "explored {} schedules of workload `{}` with {} in {:.2} s ({:.0} schedules/s)",
+            "explored {} schedules of workload `{}` with {}{sharded} in {:.2} s ({:.0} schedules/s)",
             summary.schedules,
             workload.name,
             summary.driver,
@@ -509,6 +527,7 @@ pub fn replay_command(
             "workload": workload.name,
             "shrunk_from": shrunk_from.as_ref().map(|f| json!({"name": f.name, "fingerprint": f.fingerprint})),
             "driver": file.driver.scheduler,
+            "shard": file.driver.shard,
             "reproduced": reproduced,
             "failure": replayed.failure,
             "history_hash": replayed.history_hash,
@@ -520,13 +539,20 @@ pub fn replay_command(
         println!("{}", serde_json::to_string_pretty(&report).expect("JSON"));
     } else {
         println!(
-            "replaying {}: workload `{}`, found by {}{}, {} steps",
+            "replaying {}: workload `{}`, found by {}{}{}, {} steps",
             path.display(),
             workload.name,
             file.driver.scheduler,
             file.driver
                 .seed
                 .map_or(String::new(), |s| format!(" (seed {s})")),
+            file.driver.shard.map_or(String::new(), |s| format!(
+                ", shard {}/{}{}",
+                s.index,
+                s.count,
+                s.execution
+                    .map_or(String::new(), |k| format!(" at execution {k}"))
+            )),
             file.schedule.steps.len()
         );
         if let Some(from) = shrunk_from {

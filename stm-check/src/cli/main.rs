@@ -68,6 +68,15 @@ enum Command {
         /// `bug-injection` feature only), to see it found.
         #[arg(long, value_name = "BUG")]
         inject_bug: Option<String>,
+        /// Explore only shard I of N (0-based: 0 <= I < N) of the seed's
+        /// sharded layout: execution k of the whole run has a seed of its
+        /// own, derived from --seed and k, and shard I runs the executions
+        /// k = I, I+N, I+2N, ... (--iterations of them). N machines with
+        /// the same seed explore disjoint executions; together, what one
+        /// run of --shard 0/1 with N times the iterations explores. Random
+        /// and pct only.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<stm_check::explore::Shard>,
         /// Print the summary as JSON (no progress bar).
         #[arg(long)]
         json: bool,
@@ -200,6 +209,7 @@ fn main() -> ExitCode {
             shrink_schedules,
             regressions,
             inject_bug,
+            shard,
             json,
         } => explore_command(ExploreArgs {
             workload,
@@ -211,6 +221,7 @@ fn main() -> ExitCode {
             regressions,
             injected_bug: inject_bug,
             shrink_schedules,
+            shard,
             json,
         }),
         Command::Replay {

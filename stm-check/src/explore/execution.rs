@@ -145,6 +145,18 @@ impl ExecutionCheck {
         self
     }
 
+    /// The same check with counts of its own and no progress: for an
+    /// execution that is not part of the exploration (the calibration of a
+    /// sharded PCT run).
+    pub(crate) fn uncounted(&self) -> Self {
+        ExecutionCheck {
+            counts: Arc::default(),
+            progress: None,
+            last_recorder: Arc::default(),
+            ..self.clone()
+        }
+    }
+
     /// Counts `n` executions cut short at the step bound.
     pub(crate) fn count_cut_short(&self, n: usize) {
         self.counts
@@ -218,6 +230,7 @@ impl ExecutionCheck {
             executions: counts.executions,
             violations: counts.violations,
             shrink_candidates: None,
+            history_hash: Some(hash.clone()),
         };
         drop(counts);
         if let Some(report) = &self.progress {

@@ -215,6 +215,9 @@ fn find_failure(
         scheduler: search.scheduler,
         iterations: search.budget,
         seed: config.seed,
+        // Candidates are explored unsharded: shrinking is not part of the
+        // shard's share of the layout.
+        shard: None,
     };
     let outcome = driver.explore(&check);
     *schedules += check.counts().executions;

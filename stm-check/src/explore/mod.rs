@@ -4,7 +4,9 @@
 //! as a schedule file that `stm-check replay` reproduces, after shrinking
 //! both the workload (fewer threads, transactions, operations: see
 //! [Shrinking](self#shrinking) below) and the schedule (fewer context
-//! switches, shortest prefix).
+//! switches, shortest prefix). With [`ExploreConfig::shard`], random and
+//! PCT explore one shard of the seed's sharded layout, so that machines
+//! share a search without talking to each other (see [`shard`]).
 //!
 //! # Shrinking
 //!
@@ -31,9 +33,11 @@
 mod driver;
 pub(crate) mod execution;
 mod minimize;
+pub mod shard;
 
 pub use driver::{DriverOutcome, LoomDriver, ShuttleDriver, StressDriver};
 pub use minimize::WorkloadShrink;
+pub use shard::{Shard, ShardError};
 
 use crate::check::SchedulerKind;
 use crate::explanation::ExplainOptions;
@@ -92,6 +96,32 @@ pub struct ExploreConfig {
     /// An stm-core bug to inject, by name ([`injectable_bugs`]); only in
     /// builds with the `bug-injection` feature.
     pub injected_bug: Option<String>,
+    /// Explore only this shard of the seed's sharded layout: `iterations`
+    /// executions of it (see [`shard`]). Random and PCT only
+    /// ([`shard_error`](Self::shard_error)); `None` explores unsharded, as
+    /// before sharding existed.
+    pub shard: Option<Shard>,
+}
+
+impl ExploreConfig {
+    /// Why [`shard`](Self::shard) cannot be explored with this driver, if
+    /// it cannot: DFS and loom enumerate executions rather than draw them
+    /// from a seed, and stress runs real threads that nothing seeds, so
+    /// only random and PCT are sharded.
+    pub fn shard_error(&self) -> Option<String> {
+        let shard = self.shard?;
+        let driver = match self.driver {
+            DriverKind::Shuttle(SchedulerKind::Random | SchedulerKind::Pct { .. }) => return None,
+            DriverKind::Shuttle(SchedulerKind::Dfs) => "dfs enumerates schedules depth-first",
+            DriverKind::Shuttle(SchedulerKind::Loom { .. }) | DriverKind::Loom { .. } => {
+                "loom enumerates executions exhaustively"
+            }
+            DriverKind::Stress => "stress runs real threads, which no seed schedules",
+        };
+        Some(format!(
+            "--shard {shard} needs a seeded scheduler (random or pct): {driver}, so its executions cannot be split by seed"
+        ))
+    }
 }
 
 /// The bugs this build can inject (none without the `bug-injection`
@@ -146,12 +176,13 @@ impl Default for ExploreConfig {
             shrink_schedules: 300,
             shrink_time: Duration::from_secs(60),
             injected_bug: None,
+            shard: None,
         }
     }
 }
 
 /// Progress so far, for a progress bar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
     /// Executions run.
     pub executions: usize,
@@ -159,6 +190,11 @@ pub struct Progress {
     pub violations: usize,
     /// While the failing workload is shrunk: the candidates tried so far.
     pub shrink_candidates: Option<usize>,
+    /// The fingerprint of the history of the execution just checked
+    /// ([`history_hash`](crate::record::history_hash)); `None` while
+    /// shrinking. Which executions a run explored, as far as their
+    /// histories tell (the shard tests compare them).
+    pub history_hash: Option<String>,
 }
 
 /// A failure an exploration found.
@@ -269,11 +305,19 @@ pub fn workload_target(workload: &Workload) -> Target {
 
 /// Explores `workload` as `config` says; `progress` is called after every
 /// execution.
+///
+/// # Panics
+///
+/// If `config` asks for a shard its driver cannot explore
+/// ([`ExploreConfig::shard_error`] says why; check it first).
 pub fn explore(
     workload: &Workload,
     config: &ExploreConfig,
     progress: Arc<dyn Fn(Progress) + Send + Sync>,
 ) -> Result<ExploreSummary, ScheduleFileError> {
+    if let Some(error) = config.shard_error() {
+        panic!("{error}");
+    }
     let check = ExecutionCheck::new(workload.clone(), config.stm)
         .with_injected_bug(config.injected_bug.clone())
         .with_progress(progress.clone());
@@ -286,6 +330,7 @@ pub fn explore(
             scheduler,
             iterations: config.iterations,
             seed: config.seed,
+            shard: config.shard,
         }),
         DriverKind::Loom { preemptions } => Box::new(LoomDriver {
             preemptions,
@@ -307,6 +352,7 @@ pub fn explore(
             message,
             schedule: None,
             loom_path: None,
+            ..
         } => Some(FoundFailure {
             message,
             shrink: None,
@@ -319,6 +365,7 @@ pub fn explore(
             message,
             schedule: None,
             loom_path: Some(path),
+            ..
         } => {
             let mut info = driver.info();
             info.injected_bug = config.injected_bug.clone();
@@ -341,6 +388,7 @@ pub fn explore(
         DriverOutcome::Failed {
             message,
             schedule: Some(schedule),
+            execution,
             ..
         } => {
             // A failure is reported only if its own schedule reproduces it.
@@ -362,6 +410,9 @@ pub fn explore(
                 Ok(()) => {
                     let mut info = driver.info();
                     info.injected_bug = config.injected_bug.clone();
+                    if let Some(shard) = &mut info.shard {
+                        shard.execution = execution;
+                    }
                     Some(shrink_and_save(
                         workload,
                         config,
@@ -447,6 +498,7 @@ fn shrink_and_save(
                     executions: found_after,
                     violations: 1,
                     shrink_candidates: Some(tried),
+                    history_hash: None,
                 })
             },
         )),

@@ -134,6 +134,7 @@ pub(super) fn save_imported(
         seed: None,
         depth: None,
         injected_bug: config.injected_bug.clone(),
+        shard: None,
     };
     // The failure happened on the target's runtime configuration: shrink,
     // confirm and save it with that one.

@@ -41,6 +41,22 @@
 //! `stm-check replay` can show it for a test's file, which only the test
 //! can replay.
 //!
+//! A failure found by a sharded exploration (`stm-check explore --shard
+//! I/N`) says so in `driver`:
+//!
+//! ```json
+//! "driver": {"scheduler": "pct", "seed": 7, "depth": 3,
+//!   "shard": {"index": 1, "count": 4, "execution": 41}}
+//! ```
+//!
+//! `index` and `count` are the shard (`I` of `N`, 0-based) and `execution`
+//! is the number `k` of the failing execution (as found, before shrinking)
+//! in the sharded layout of `seed`, which is all that execution depended
+//! on: `explore --seed 7 --shard 1/4 --iterations 11` (the shard's
+//! `(k - I) / N + 1` first executions) finds it again. A replay needs none
+//! of it (the schedule is in the file); files without `shard` read as
+//! before.
+//!
 //! A workload target (`"kind": "workload"`) holds the workload itself
 //! (`workload`, an `stm-workload` document), its `name` and the
 //! `fingerprint` of its JSON, so that the file replays alone. When
@@ -172,6 +188,25 @@ pub struct DriverInfo {
     /// builds only); a replay on a correct engine must pass.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub injected_bug: Option<String>,
+    /// The shard of a sharded exploration that found the failure (`explore
+    /// --shard I/N`); absent for an unsharded one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+}
+
+/// Which shard of a sharded exploration found a failure, and which of its
+/// executions failed: `{"index": I, "count": N, "execution": K}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    /// The shard, `0 .. count`.
+    pub index: usize,
+    /// The number of shards.
+    pub count: usize,
+    /// The failing execution's number in the whole sharded layout (the
+    /// shard's `j`-th execution is `j * count + index`), as found, before
+    /// shrinking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<u64>,
 }
 
 /// The configuration of the runtime a failure was found on, as saved in a
@@ -586,6 +621,7 @@ mod tests {
                 seed: Some(0),
                 depth: Some(3),
                 injected_bug: None,
+                shard: None,
             },
             StmConfig::default(),
             "it failed".into(),

@@ -18,8 +18,8 @@ mod runner;
 mod shrink;
 
 pub use file::{
-    ConfirmedExecution, DriverInfo, EngineConfig, ScheduleFile, ScheduleFileError, ShrunkFrom,
-    Target, SCHEDULE_FORMAT, SCHEDULE_VERSION,
+    ConfirmedExecution, DriverInfo, EngineConfig, ScheduleFile, ScheduleFileError, ShardInfo,
+    ShrunkFrom, Target, SCHEDULE_FORMAT, SCHEDULE_VERSION,
 };
 pub use loom_runs::{explore_loom, replay_loom, LoomOutcome, LoomPath};
 pub use recording::RecordingScheduler;

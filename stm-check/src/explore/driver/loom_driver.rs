@@ -24,6 +24,7 @@ impl Driver for LoomDriver {
             seed: None,
             depth: Some(self.preemptions),
             injected_bug: None,
+            shard: None,
         }
     }
 
@@ -38,6 +39,7 @@ impl Driver for LoomDriver {
                 message,
                 schedule: None,
                 loom_path: Some(path),
+                execution: None,
             },
         }
     }

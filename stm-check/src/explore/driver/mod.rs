@@ -26,6 +26,9 @@ pub enum DriverOutcome {
         schedule: Option<Schedule>,
         /// Loom's path to the failing execution (the loom driver's).
         loom_path: Option<LoomPath>,
+        /// In a sharded run: the failing execution's number in the whole
+        /// layout (see [`Shard::execution`](crate::explore::shard::Shard::execution)).
+        execution: Option<u64>,
     },
 }
 

@@ -11,7 +11,13 @@
 use super::{Driver, DriverOutcome};
 use crate::check::SchedulerKind;
 use crate::explore::execution::ExecutionCheck;
-use crate::schedule::{run_recorded_bounded, DriverInfo, Outcome, StepBound};
+use crate::explore::shard::{
+    Calibration, CalibrationScheduler, Shard, ShardedScheduler, ShardedStrategy,
+};
+use crate::schedule::{run_recorded_bounded, DriverInfo, Outcome, ShardInfo, StepBound};
+use shuttle::scheduler::Scheduler;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use stm_core::ShuttlePlatform;
 
 /// How PCT says that the first execution never chose between two threads.
@@ -30,18 +36,71 @@ pub struct ShuttleDriver {
     pub iterations: usize,
     /// The scheduler's seed (random and PCT).
     pub seed: u64,
+    /// Explore only this shard of the sharded layout (random and PCT
+    /// only): `iterations` executions of it.
+    pub shard: Option<Shard>,
+}
+
+impl ShuttleDriver {
+    /// The scheduler of this driver's run, and for a sharded run the count
+    /// of executions started (the failing one is the last).
+    fn scheduler(
+        &self,
+        check: &ExecutionCheck,
+    ) -> (Box<dyn Scheduler + Send>, Option<Arc<AtomicUsize>>) {
+        let Some(shard) = self.shard else {
+            let scheduler = self
+                .scheduler
+                .shuttle_scheduler(self.seed, self.iterations)
+                .expect("explore drives loom with its loom driver");
+            return (scheduler, None);
+        };
+        let strategy = match self.scheduler {
+            SchedulerKind::Random => ShardedStrategy::Random,
+            SchedulerKind::Pct { depth } => ShardedStrategy::Pct {
+                depth,
+                calibration: calibrate(check, self.seed),
+            },
+            other => panic!(
+                "{other:?} is not sharded: ExploreConfig::shard_error refuses it before exploring"
+            ),
+        };
+        let scheduler = ShardedScheduler::new(strategy, self.seed, shard, self.iterations);
+        let started = scheduler.started();
+        (Box::new(scheduler), Some(started))
+    }
+}
+
+/// Runs the calibration execution of a sharded PCT run (oldest task first),
+/// outside the exploration's counts, and measures it. A failure there is
+/// ignored: it is the same execution on every shard, and the shards'
+/// own executions find what they find.
+fn calibrate(check: &ExecutionCheck, seed: u64) -> Calibration {
+    let scheduler = CalibrationScheduler::new(seed);
+    let measured = scheduler.measured();
+    let uncounted = check.uncounted();
+    let _ = run_recorded_bounded(
+        scheduler,
+        uncounted.panicking::<ShuttlePlatform>(),
+        StepBound::Fail,
+    );
+    let calibration = *measured.lock().unwrap_or_else(|p| p.into_inner());
+    calibration
 }
 
 impl Driver for ShuttleDriver {
     fn info(&self) -> DriverInfo {
-        self.scheduler.info(self.seed)
+        let mut info = self.scheduler.info(self.seed);
+        info.shard = self.shard.map(|shard| ShardInfo {
+            index: shard.index,
+            count: shard.count,
+            execution: None,
+        });
+        info
     }
 
     fn explore(&self, check: &ExecutionCheck) -> DriverOutcome {
-        let scheduler = self
-            .scheduler
-            .shuttle_scheduler(self.seed, self.iterations)
-            .expect("explore drives loom with its loom driver");
+        let (scheduler, started) = self.scheduler(check);
         let bound = match self.scheduler {
             SchedulerKind::Dfs => StepBound::CutShort(DFS_STEP_BOUND),
             _ => StepBound::Fail,
@@ -60,6 +119,9 @@ impl Driver for ShuttleDriver {
                 message: failure.message,
                 schedule: Some(failure.schedule),
                 loom_path: None,
+                execution: started.zip(self.shard).map(|(started, shard)| {
+                    shard.execution(started.load(Ordering::SeqCst).saturating_sub(1))
+                }),
             },
         }
     }

@@ -20,6 +20,7 @@ impl Driver for StressDriver {
             seed: None,
             depth: None,
             injected_bug: None,
+            shard: None,
         }
     }
 
@@ -30,6 +31,7 @@ impl Driver for StressDriver {
                     message,
                     schedule: None,
                     loom_path: None,
+                    execution: None,
                 };
             }
         }
