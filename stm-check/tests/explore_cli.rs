@@ -3,36 +3,11 @@
 //! replayed identically, workloads scaled with `--threads`, and every kind
 //! of bad input refused with exit code 2.
 
+mod support;
+
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn stm_check(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stm-check"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("stm-check runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// A workload whose reader asserts a value that only some schedules give.
-fn racy_workload(dir: &Path) -> String {
-    let path = dir.join("racy.json");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/racy-reader.workload.json"),
-        &path,
-    )
-    .unwrap();
-    path.display().to_string()
-}
+use support::{racy_workload, stderr, stdout, stm_check};
 
 #[test]
 fn a_builtin_explores_clean_with_a_json_summary() {

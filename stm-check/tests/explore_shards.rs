@@ -6,25 +6,11 @@
 //! the run of twice the size, failures found alike with injected bugs) is
 //! in the unit tests of `stm_check::explore::shard`.
 
+mod support;
+
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn stm_check(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stm-check"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("stm-check runs")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn json_of(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).expect("a JSON summary")
-}
+use support::{json_of, stderr, stm_check};
 
 /// `explore --json` of the bank workload under `scheduler`, seed 5.
 fn bank(dir: &Path, scheduler: &str, iterations: &str, shard: &str) -> Value {
