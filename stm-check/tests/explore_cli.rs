@@ -60,6 +60,32 @@ fn every_driver_runs_a_builtin() {
     }
 }
 
+/// DFS starves a task that another spins on (it runs a yielding task
+/// again): on the correct engine such an execution is cut short at the
+/// step bound, never reported as a violation.
+#[test]
+fn dfs_over_100000_schedules_of_bank_finds_no_violation() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stm_check(
+        dir.path(),
+        &[
+            "explore",
+            "--workload",
+            "bank",
+            "--scheduler",
+            "dfs",
+            "--iterations",
+            "100000",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["violations"], 0);
+    assert!(summary["failure"].is_null());
+    assert!(!dir.path().join("stm-check-regressions").exists());
+}
+
 #[test]
 fn loom_explores_as_many_executions_as_asked() {
     let dir = tempfile::tempdir().unwrap();
