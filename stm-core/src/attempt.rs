@@ -12,6 +12,8 @@
 use crate::conflict_report::{ConflictEvent, ConflictKind};
 use crate::error::{AbortKind, StmError, TxError};
 use crate::ids::CallSite;
+use crate::injected_bug::BugSwitch;
+use crate::invariant::{engine_invariant, Invariant};
 use crate::platform::{Arc, Platform};
 use crate::recorder::AttemptEnd;
 use crate::shared::RuntimeShared;
@@ -112,7 +114,7 @@ pub(crate) fn resume<P: Platform, R, E>(
     body: &mut Body<'_, P, R, E>,
     detached: DetachedAttempt<P, R, E>,
 ) -> Outcome<P, R, E> {
-    debug_assert!(gate.holds_turn());
+    engine_invariant!(runtime, Invariant::ResumedWithoutTurn, None, gate.holds_turn());
     run_attempts(runtime, site, gate, body, Some(detached))
 }
 
@@ -187,6 +189,12 @@ fn run_attempts<P: Platform, R, E>(
                         Err(_) => unreachable!("detach gives back what it was given"),
                     },
                 };
+                if tx.irrevocable
+                    && conflicts == runtime.config.irrevocable_after
+                    && runtime.has_bug(BugSwitch::IrrevocableAborts)
+                {
+                    tx.abort_irrevocable_by_injected_bug();
+                }
                 match tx.commit() {
                     Ok(()) => {
                         call.tally.commit();
@@ -371,7 +379,12 @@ impl<P: Platform> Drop for CallAccounting<'_, P> {
         }
         let context = self.context.take();
         if let Some(context) = &context {
-            debug_assert!(context.is_idle());
+            engine_invariant!(
+                self.runtime,
+                Invariant::ContextBusyAtCallEnd,
+                None,
+                context.is_idle()
+            );
             context.participant().counters.add(&self.tally);
         }
         if !self.conflicts.is_empty() {

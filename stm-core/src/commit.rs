@@ -5,11 +5,12 @@
 
 use crate::error::AbortKind;
 use crate::injected_bug::BugSwitch;
+use crate::invariant::{engine_invariant, Invariant};
 use crate::log::Pending;
 use crate::platform::{AtomicPointer, Ordering, Platform};
 use crate::reclaim::Garbage;
 use crate::recorder::{CommuteBase, Event, RecordedWrite};
-use crate::tx::{debug_assert_irrevocable_survives, Transaction};
+use crate::tx::Transaction;
 use crate::value::LoggedValue;
 use core::ptr::NonNull;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -48,7 +49,7 @@ impl<P: Platform> Transaction<'_, P> {
         let skip_validation = self.runtime().has_bug(BugSwitch::SkipReadValidation);
         if commit_version != self.read_version + 1 && !skip_validation {
             if let Some(changed) = self.first_changed_read(true) {
-                debug_assert_irrevocable_survives(self.irrevocable, AbortKind::Validation);
+                self.check_irrevocable_survives(AbortKind::Validation);
                 self.blame(NonNull::from(changed));
                 self.unlock_write_set(self.context.writes.entries.len());
                 return Err(AbortKind::Validation);
@@ -111,6 +112,8 @@ impl<P: Platform> Transaction<'_, P> {
     }
 
     fn lock_write_set(&mut self) -> Result<(), AbortKind> {
+        let runtime = self.runtime();
+        let attempt = self.attempt;
         for i in 0..self.context.writes.entries.len() {
             let mut spins = 0;
             loop {
@@ -141,6 +144,12 @@ impl<P: Platform> Transaction<'_, P> {
                     self.unlock_write_set(i);
                     return Err(AbortKind::WriteLocked);
                 }
+                engine_invariant!(
+                    runtime,
+                    Invariant::LockFromLockedWord,
+                    attempt,
+                    !word.is_locked()
+                );
                 if entry.tvar().lock.try_lock(word).is_ok() {
                     entry.before_lock = word;
                     break;

@@ -51,11 +51,20 @@ pub enum InjectedBug {
     /// commute bases, by the history checker; stm-check's generated
     /// workloads do not commute, so its explorer and fuzzer cannot reach it.
     CommuteStale,
+    /// Abort the first irrevocable attempt of each call at commit, as if
+    /// validation had failed, though in serial mode nothing it read can
+    /// have changed: the progress guarantee of bounded attempts is broken
+    /// (the attempt runs again, irrevocably, and commits). Values and
+    /// histories stay correct; only the engine invariant
+    /// `irrevocable-aborted`, reported to the recorder (and asserted in
+    /// debug builds), shows it. Needs `irrevocable_after` small enough for
+    /// a transaction to reach serial mode (0: at once).
+    IrrevocableAborts,
 }
 
 impl InjectedBug {
     /// Every injectable bug.
-    pub const ALL: [InjectedBug; 9] = [
+    pub const ALL: [InjectedBug; 10] = [
         InjectedBug::SkipReadValidation,
         InjectedBug::UnlockBeforeWriteBack,
         InjectedBug::ReadWithoutVersionCheck,
@@ -65,6 +74,7 @@ impl InjectedBug {
         InjectedBug::LoseQueueWakeup,
         InjectedBug::ClaimItemsTwice,
         InjectedBug::CommuteStale,
+        InjectedBug::IrrevocableAborts,
     ];
 
     /// The bugs of the transaction protocol (validation, publication order,
@@ -74,7 +84,8 @@ impl InjectedBug {
     /// orderings, and need loom, Miri or AddressSanitizer; two break the
     /// transaction queue's hand-off (its models find them); and
     /// `commute-stale` needs a program that commutes, which the fuzzer's
-    /// generated workloads are not.
+    /// generated workloads are not; `irrevocable-aborts` breaks only an
+    /// engine invariant, which a recorder is told of, not the values.
     pub const TRANSACTION_PROTOCOL: [InjectedBug; 4] = [
         InjectedBug::SkipReadValidation,
         InjectedBug::UnlockBeforeWriteBack,
@@ -94,6 +105,7 @@ impl InjectedBug {
             InjectedBug::LoseQueueWakeup => "lose-queue-wakeup",
             InjectedBug::ClaimItemsTwice => "claim-items-twice",
             InjectedBug::CommuteStale => "commute-stale",
+            InjectedBug::IrrevocableAborts => "irrevocable-aborts",
         }
     }
 

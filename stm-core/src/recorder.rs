@@ -21,11 +21,15 @@
 //! sent without the ordering lock that the model checkers see, so they add
 //! no scheduling point.
 //!
+//! [`Event::InvariantBroken`] reports a broken engine invariant (an engine
+//! bug), in release builds too, so that exploration tools count it.
+//!
 //! Without a recorder each event point costs one branch on a field that is
 //! `None`.
 
 use crate::error::AbortKind;
 use crate::ids::{CallSite, TVarId};
+pub use crate::invariant::Invariant;
 use core::any::Any;
 
 /// Identifies one attempt of one transaction within its runtime, from 0 in
@@ -138,6 +142,20 @@ pub enum Event<'a> {
         tvar: TVarId,
         /// The label.
         label: &'a str,
+    },
+    /// An invariant of the engine broke: the engine has a bug (see
+    /// [`Invariant`]). Sent in release builds too, before a debug build
+    /// panics on it. Like names it is not part of the history and is not
+    /// ordered with the other events (it is sent without the ordering lock
+    /// that the model checkers see, so it adds no scheduling point).
+    InvariantBroken {
+        /// Which invariant.
+        invariant: Invariant,
+        /// The attempt that broke it, where the engine knows it (and
+        /// records attempts).
+        attempt: Option<AttemptId>,
+        /// The thread that broke it ([`Platform::thread_slot`](crate::Platform::thread_slot)).
+        thread: u64,
     },
 }
 

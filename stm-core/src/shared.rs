@@ -6,6 +6,7 @@ use crate::config::StmConfig;
 use crate::conflict_report::{ConflictEvent, ConflictTable};
 use crate::ids::{CallSite, TVarId};
 use crate::injected_bug::BugSwitch;
+use crate::invariant::Invariant;
 use crate::platform::{Arc, AtomicWord, Lock, Ordering, Platform};
 use crate::reclaim::Reclaimer;
 use crate::recorder::{AttemptId, Event, Recorder};
@@ -90,6 +91,28 @@ impl<P: Platform> RuntimeShared<P> {
             } else {
                 recorder.record(event);
             }
+        }
+    }
+
+    /// Whether a recorder is installed: only then does a release build
+    /// evaluate the engine's invariants (see `invariant`).
+    #[inline]
+    pub(crate) fn is_recording(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    /// Reports a broken engine invariant to the recorder, if there is one,
+    /// as [`Event::InvariantBroken`]. Like names, the event is sent without
+    /// the platform's ordering lock: reporting adds no scheduling point.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn report_broken_invariant(&self, invariant: Invariant, attempt: Option<AttemptId>) {
+        if let Some(recorder) = &self.recorder {
+            recorder.record(&Event::InvariantBroken {
+                invariant,
+                attempt,
+                thread: P::thread_slot() as u64,
+            });
         }
     }
 

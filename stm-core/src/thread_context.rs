@@ -8,6 +8,7 @@
 //! shared counter to start.
 
 use crate::log::{ReadSet, WriteSet};
+use crate::invariant::{engine_invariant, Invariant};
 use crate::participants::Participant;
 use crate::platform::{Arc, Platform};
 use crate::reclaim::Garbage;
@@ -68,7 +69,12 @@ impl<P: Platform> ThreadContext<P> {
     /// be forgotten first.
     #[inline]
     pub(crate) fn unpin(&self) {
-        debug_assert!(self.reads.is_empty() && self.writes.is_empty());
+        engine_invariant!(
+            self.runtime,
+            Invariant::UnpinWithLogs,
+            None,
+            self.reads.is_empty() && self.writes.is_empty()
+        );
         self.runtime.reclaimer.unpin(&self.participant);
     }
 

@@ -4,6 +4,7 @@
 use crate::error::{AbortKind, MaybeRetry, StmError};
 use crate::ids::CallSite;
 use crate::injected_bug::BugSwitch;
+use crate::invariant::{engine_invariant, Invariant};
 use crate::log::Pending;
 use crate::platform::{Arc, AtomicPointer, Ordering, Platform, Std};
 use crate::recorder::{recorded_value, AttemptEnd, AttemptId, Event};
@@ -512,7 +513,7 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     }
 
     fn doom(&mut self, kind: AbortKind, culprit: &TVarHeader<P>) -> StmError {
-        debug_assert_irrevocable_survives(self.irrevocable, kind);
+        self.check_irrevocable_survives(kind);
         self.doomed = Some(kind);
         self.blame(NonNull::from(culprit));
         StmError::Conflict
@@ -572,11 +573,43 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
                 .any(|entry| core::ptr::eq(entry.tvar(), tvar))
     }
 
+    /// The progress guarantee: while an attempt holds serial mode no other
+    /// transaction can take a commit version, so nothing it read can change
+    /// and it cannot be aborted by a conflict. Checked in debug builds (and
+    /// so under the model checkers) and reported to a recorder; release
+    /// builds fall back to aborting safely.
+    pub(crate) fn check_irrevocable_survives(&self, kind: AbortKind) {
+        engine_invariant!(
+            self.runtime,
+            Invariant::IrrevocableAborted,
+            self.attempt,
+            !self.irrevocable,
+            "stm engine bug: an irrevocable attempt was aborted ({kind})"
+        );
+    }
+
+    /// The injected bug `irrevocable-aborts`: dooms this irrevocable attempt
+    /// as if a TVar it read (the first, if any) had changed.
+    pub(crate) fn abort_irrevocable_by_injected_bug(&mut self) {
+        let culprit = self
+            .context
+            .reads
+            .entries
+            .first()
+            .map(|entry| NonNull::from(entry.tvar()));
+        self.check_irrevocable_survives(AbortKind::Validation);
+        self.doomed = Some(AbortKind::Validation);
+        if let Some(culprit) = culprit {
+            self.blame(culprit);
+        }
+    }
+
     /// Gives serial mode back early (before blocking in `retry`).
     pub(crate) fn leave_serial_mode(&mut self) {
         if self.irrevocable {
             self.irrevocable = false;
-            self.runtime.clock.exit_serial_mode();
+            let held = self.runtime.clock.exit_serial_mode();
+            engine_invariant!(self.runtime, Invariant::SerialModeNotHeld, self.attempt, held);
         }
     }
 
@@ -588,17 +621,6 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         self.context.writes.clear();
         self.context.unpin();
     }
-}
-
-/// The progress guarantee: while an attempt holds serial mode no other
-/// transaction can take a commit version, so nothing it read can change and
-/// it cannot be aborted by a conflict. Checked in debug builds (and so under
-/// the model checkers); release builds fall back to aborting safely.
-pub(crate) fn debug_assert_irrevocable_survives(irrevocable: bool, kind: AbortKind) {
-    debug_assert!(
-        !irrevocable,
-        "stm engine bug: an irrevocable attempt was aborted ({kind})"
-    );
 }
 
 impl<P: Platform> Drop for Transaction<'_, P> {

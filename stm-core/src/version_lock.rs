@@ -65,10 +65,10 @@ impl<P: Platform> VersionedLock<P> {
         LockWord(self.word.load(Ordering::Acquire))
     }
 
-    /// Takes the lock if the word still is `seen` (unlocked). The waiter flag
-    /// and the version are kept while locked.
+    /// Takes the lock if the word still is `seen` (unlocked: the caller
+    /// checks, as the engine invariant `lock-from-locked-word`). The waiter
+    /// flag and the version are kept while locked.
     pub(crate) fn try_lock(&self, seen: LockWord) -> Result<(), LockWord> {
-        debug_assert!(!seen.is_locked());
         self.word
             .compare_exchange(
                 seen.raw(),
@@ -189,18 +189,18 @@ impl<P: Platform> VersionClock<P> {
         }
     }
 
-    /// Leaves serial mode.
-    pub(crate) fn exit_serial_mode(&self) {
+    /// Leaves serial mode. Returns whether the clock had it set, as it
+    /// must (the caller checks the engine invariant `serial-mode-not-held`).
+    pub(crate) fn exit_serial_mode(&self) -> bool {
         let mut current = self.word.load(Ordering::Acquire);
         loop {
-            debug_assert!(current & SERIAL != 0);
             match self.word.compare_exchange(
                 current,
                 current & !SERIAL,
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return,
+                Ok(_) => return current & SERIAL != 0,
                 Err(actual) => current = actual,
             }
         }

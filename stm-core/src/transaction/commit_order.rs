@@ -26,7 +26,9 @@ use super::parking::Parking;
 use super::slots::SlotTable;
 use super::ItemId;
 use crate::attempt::{CommitGate, Turn};
+use crate::invariant::{engine_invariant, Invariant};
 use crate::platform::{AtomicWord, Ordering, Platform};
+use crate::shared::RuntimeShared;
 
 /// How long an item that finished within a round of the turn polls for its
 /// turn before it is detached, in spin-loop pauses per poll a waiting
@@ -59,10 +61,24 @@ impl<P: Platform, F: Send> CommitOrder<P, F> {
     }
 
     /// Ends item `id`'s turn (it committed), wakes sleepers, and takes item
-    /// `id + 1` if it finished and waits (see the module docs).
-    pub(crate) fn pass(&self, id: ItemId, parking: &Parking<P>) -> Option<Box<F>> {
+    /// `id + 1` if it finished and waits (see the module docs). Only the
+    /// turn's holder passes it: checked as an engine invariant of `runtime`.
+    pub(crate) fn pass(
+        &self,
+        runtime: &RuntimeShared<P>,
+        id: ItemId,
+        parking: &Parking<P>,
+    ) -> Option<Box<F>> {
         let before = parking.announce(|| self.turn.fetch_add(1, Ordering::AcqRel));
-        debug_assert_eq!(before, id.0, "only the turn's holder passes it");
+        engine_invariant!(
+            runtime,
+            Invariant::TurnPassedByOther,
+            None,
+            before == id.0,
+            "assertion `left == right` failed: only the turn's holder passes it\n  left: {}\n right: {}",
+            before,
+            id.0
+        );
         self.finished.take(id.0 + 1)
     }
 
