@@ -524,8 +524,8 @@ fn slot_explanation(slot: &RecorderSlot, failure: &str) -> String {
     )
 }
 
-/// One execution: a fresh recorded runtime, the test, then the history
-/// check. The recorder is left in `recorder_out` when given.
+/// One execution: a fresh recorded runtime, the test, then the engine's
+/// invariants and the history check. The recorder is left in `recorder_out` when given.
 fn recorded_run<F>(
     stm: StmConfig,
     test: Arc<F>,
@@ -541,6 +541,13 @@ where
         }
         let runtime = TestRuntime::for_platform_with_recorder(stm, recorder.clone());
         test(&runtime);
+        // Reported by a release build; a debug build has panicked already,
+        // right after the report.
+        let broken = recorder.broken_invariants();
+        if !broken.is_empty() {
+            let lines: Vec<String> = broken.iter().map(ToString::to_string).collect();
+            panic!("stm-core broke its own invariants:\n{}", lines.join("\n"));
+        }
         let history = recorder.history();
         let report = history::check(&history).expect("recorded histories are well-formed");
         if !report.is_valid() {

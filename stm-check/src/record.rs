@@ -10,8 +10,9 @@
 use crate::history::{CommuteBase, History, InitialValue, Outcome, Read, Transaction, Write};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::fmt;
 use stm_core::recorder::{AttemptEnd, AttemptId, Event, Recorder};
-use stm_core::{CallSite, TVarId};
+use stm_core::{CallSite, Invariant, TVarId};
 
 /// Builds a [`History`] from the events of one runtime.
 ///
@@ -48,6 +49,44 @@ struct Recording {
     tvars: BTreeMap<TVarId, TVarName>,
     /// One line per event, when tracing.
     trace: Option<Vec<String>>,
+    /// The engine invariants broken, in the order reported.
+    broken: Vec<BrokenInvariant>,
+}
+
+/// An engine invariant the runtime reported broken
+/// ([`Event::InvariantBroken`]): a bug of stm-core, whatever the workload.
+///
+/// ```
+/// use stm_check::record::BrokenInvariant;
+/// use stm_core::Invariant;
+///
+/// let broken = BrokenInvariant { invariant: Invariant::IrrevocableAborted, attempt: Some(3), thread: 1 };
+/// assert_eq!(
+///     broken.to_string(),
+///     "engine invariant irrevocable-aborted broken by T3 (thread 1): \
+///      an irrevocable attempt (holding serial mode) must never abort"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BrokenInvariant {
+    /// Which invariant.
+    pub invariant: Invariant,
+    /// The attempt that broke it, where the engine said.
+    pub attempt: Option<AttemptId>,
+    /// The thread that broke it.
+    pub thread: u64,
+}
+
+impl fmt::Display for BrokenInvariant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "engine invariant {} broken by ", self.invariant.name())?;
+        if let Some(attempt) = self.attempt {
+            write!(f, "T{attempt} (thread {})", self.thread)?;
+        } else {
+            write!(f, "thread {}", self.thread)?;
+        }
+        write!(f, ": {}", self.invariant.description())
+    }
 }
 
 /// What the history does not say about an attempt.
@@ -192,6 +231,12 @@ impl HistoryRecorder {
         }
     }
 
+    /// The engine invariants reported broken so far, in order (empty for a
+    /// correct engine).
+    pub fn broken_invariants(&self) -> Vec<BrokenInvariant> {
+        self.lock().broken.clone()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Recording> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -279,6 +324,25 @@ impl Recorder for HistoryRecorder {
             }
             Event::Labelled { tvar, label } => {
                 state.tvars.entry(tvar).or_default().label = Some(label.to_string());
+                return;
+            }
+            // Not part of the history either (histories and fingerprints
+            // stay as they were); traced, without a step of its own.
+            Event::InvariantBroken {
+                invariant,
+                attempt,
+                thread,
+            } => {
+                let broken = BrokenInvariant {
+                    invariant,
+                    attempt,
+                    thread,
+                };
+                let step = state.clock;
+                if let Some(trace) = &mut state.trace {
+                    trace.push(format!("{step:>5}  task {thread}  {broken}"));
+                }
+                state.broken.push(broken);
                 return;
             }
             _ => {}
@@ -372,7 +436,7 @@ impl Recorder for HistoryRecorder {
                     notes.end = Some(reason);
                 }
             }
-            Event::Created { .. } | Event::Labelled { .. } => {}
+            Event::Created { .. } | Event::Labelled { .. } | Event::InvariantBroken { .. } => {}
         }
     }
 }
@@ -425,6 +489,8 @@ fn trace_line(step: u64, state: &Recording, event: &Event<'_>) -> String {
             thread(attempt)
         ),
         // Not traced: names take no step (see `record`).
-        Event::Created { .. } | Event::Labelled { .. } => String::new(),
+        Event::Created { .. } | Event::Labelled { .. } | Event::InvariantBroken { .. } => {
+            String::new()
+        }
     }
 }

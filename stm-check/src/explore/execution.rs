@@ -2,7 +2,7 @@
 //! its invariants and its history, and keep the exploration's counts.
 
 use crate::history::{self, Outcome as AttemptOutcome};
-use crate::record::{history_hash, HistoryRecorder, RecordedExecution};
+use crate::record::{history_hash, BrokenInvariant, HistoryRecorder, RecordedExecution};
 use crate::workload::{FailureSignature, Workload};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -113,6 +113,36 @@ impl ExecutionCheck {
         recorder.map(|r| r.execution()).unwrap_or_default()
     }
 
+    /// The engine invariants that the last execution started reported
+    /// broken, also when it never finished.
+    pub(crate) fn last_broken_invariants(&self) -> Vec<BrokenInvariant> {
+        let recorder = self
+            .last_recorder
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        recorder.map(|r| r.broken_invariants()).unwrap_or_default()
+    }
+
+    /// `message`, the failure of the last execution started, preceded by
+    /// each engine invariant it reported broken that the message does not
+    /// name yet: in a debug build an invariant's assertion panics right
+    /// after the report, and the panic alone would not say which invariant
+    /// broke, or in which attempt.
+    pub(crate) fn naming_broken_invariants(&self, message: String) -> String {
+        let mut lines: Vec<String> = self
+            .last_broken_invariants()
+            .iter()
+            .map(ToString::to_string)
+            .filter(|line| !message.contains(line.as_str()))
+            .collect();
+        if lines.is_empty() {
+            return message;
+        }
+        lines.push(message);
+        lines.join("\n")
+    }
+
     /// The trace of the last execution started (empty unless traced).
     pub(crate) fn last_trace(&self) -> Vec<String> {
         let recorder = self
@@ -198,7 +228,10 @@ impl ExecutionCheck {
             .unwrap_or_else(|p| p.into_inner())
             .check(&history)
             .expect("recorded histories are well-formed");
-        let mut problems = Vec::new();
+        // A broken engine invariant is a bug of stm-core, whatever the
+        // values: it comes first.
+        let broken = recorder.broken_invariants();
+        let mut problems: Vec<String> = broken.iter().map(ToString::to_string).collect();
         if !outcome.is_ok() {
             problems.push(outcome.to_string());
         }
@@ -213,7 +246,9 @@ impl ExecutionCheck {
             .filter(|t| t.outcome == AttemptOutcome::Aborted)
             .count() as u64;
         let hash = history_hash(&history);
-        let signature = FailureSignature::of_outcome(&outcome).with_anomalies(&report);
+        let signature = FailureSignature::of_outcome(&outcome)
+            .with_anomalies(&report)
+            .with_broken_invariants(&broken);
         let fails = match &self.target {
             None => !problems.is_empty(),
             Some(target) => signature.reproduces(target),

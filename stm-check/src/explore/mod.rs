@@ -721,12 +721,15 @@ fn finish_replay(
         // The execution never finished: the model checker stopped it (a
         // deadlock) or the interpreter panicked.
         None => {
-            let message = result
-                .err()
-                .unwrap_or_else(|| "the execution did not finish".to_string());
+            let message = check.naming_broken_invariants(
+                result
+                    .err()
+                    .unwrap_or_else(|| "the execution did not finish".to_string()),
+            );
             WorkloadReplay {
                 explanation: explain(&Some(message.clone())),
-                signature: FailureSignature::of_panic(&message),
+                signature: FailureSignature::of_panic(&message)
+                    .with_broken_invariants(&check.last_broken_invariants()),
                 failure: Some(message),
                 history_hash: check.last_history_hash().unwrap_or_default(),
                 trace: check.last_trace(),
@@ -813,5 +816,60 @@ mod tests {
             0,
             "nothing saved"
         );
+    }
+
+    /// An engine invariant broken by an injected bug that leaves values and
+    /// histories correct (`irrevocable-aborts`: every transaction runs
+    /// irrevocably at once, and the first irrevocable attempt of each call
+    /// aborts) is the violation explore reports, named and described, and
+    /// shrinking keeps it as the failure's primary kind. (Tests run with
+    /// debug assertions: the report comes first, then the assertion's
+    /// panic; a release build reports it from the finished execution.)
+    #[test]
+    fn a_broken_engine_invariant_is_the_violation_explore_reports() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ExploreConfig {
+            iterations: 20,
+            stm: StmConfig {
+                irrevocable_after: 0,
+                ..StmConfig::default()
+            },
+            regressions: dir.path().to_path_buf(),
+            shrink_budget: 20,
+            shrink_schedules: 10,
+            injected_bug: Some("irrevocable-aborts".into()),
+            ..ExploreConfig::default()
+        };
+        let workload = Workload::builtin("bank").unwrap();
+        let summary = explore(&workload, &config, Arc::new(|_| {})).unwrap();
+        assert_eq!(summary.violations, 1);
+        assert!(summary.internal_error.is_none(), "{:?}", summary.internal_error);
+        let failure = summary.failure.expect("the broken invariant is a failure");
+        let invariant = stm_core::Invariant::IrrevocableAborted;
+        assert!(
+            failure.message.starts_with(&format!(
+                "engine invariant {} broken by T",
+                invariant.name()
+            )),
+            "{}",
+            failure.message
+        );
+        assert!(failure.message.contains(invariant.description()));
+        let shrink = failure.shrink.expect("shuttle shrinks");
+        assert_eq!(
+            shrink.signature.primary(),
+            Some(&crate::workload::FailureKind::EngineInvariant(invariant.name().to_string())),
+            "{}",
+            shrink.signature
+        );
+        assert!(failure.file.is_some_and(|file| file.exists()));
+
+        // Without the bug, the same exploration finds nothing.
+        let clean = ExploreConfig {
+            injected_bug: None,
+            ..config
+        };
+        let summary = explore(&workload, &clean, Arc::new(|_| {})).unwrap();
+        assert_eq!(summary.violations, 0);
     }
 }

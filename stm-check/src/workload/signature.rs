@@ -7,14 +7,19 @@
 use super::model::Invariant;
 use super::outcome::{Violation, WorkloadOutcome};
 use crate::history::{AnomalyClass, Report};
+use crate::record::BrokenInvariant;
 use std::collections::BTreeSet;
 use std::fmt;
 
-/// One kind of failure. Kinds order anomalies first (the engine's own
-/// misbehaviour), then the workload's assertions and invariants, then
+/// One kind of failure. Kinds order broken engine invariants and anomalies
+/// first (the engine's own misbehaviour), then the workload's assertions and invariants, then
 /// deadlocks and other panics.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FailureKind {
+    /// The engine reported one of its own invariants broken (by name, as
+    /// [`Invariant::name`](stm_core::Invariant::name) gives it): a bug of
+    /// stm-core whatever the values show.
+    EngineInvariant(String),
     /// The recorded history shows an anomaly of this class.
     Anomaly(AnomalyClass),
     /// An assertion failed: its condition, as `v0 + v1 == 100`.
@@ -43,6 +48,7 @@ impl FailureKind {
 impl fmt::Display for FailureKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            FailureKind::EngineInvariant(name) => write!(f, "engine invariant {name}"),
             FailureKind::Anomaly(class) => write!(f, "{class} anomaly"),
             FailureKind::Assertion(condition) => write!(f, "assertion {condition}"),
             FailureKind::Invariant(invariant) => write!(f, "invariant {invariant}"),
@@ -113,6 +119,16 @@ impl FailureSignature {
         self
     }
 
+    /// Adds the engine invariants reported broken.
+    pub fn with_broken_invariants(mut self, broken: &[BrokenInvariant]) -> Self {
+        self.kinds.extend(
+            broken
+                .iter()
+                .map(|b| FailureKind::EngineInvariant(b.invariant.name().to_string())),
+        );
+        self
+    }
+
     /// Adds the kinds of `other`.
     pub fn extend(&mut self, other: FailureSignature) {
         self.kinds.extend(other.kinds);
@@ -133,8 +149,8 @@ impl FailureSignature {
         self.kinds.contains(kind)
     }
 
-    /// The kind that matters most: the first anomaly class if the history
-    /// showed one, else the first failed assertion or invariant, else a
+    /// The kind that matters most: the first broken engine invariant, else
+    /// the first anomaly class if the history showed one, else the first failed assertion or invariant, else a
     /// deadlock or panic.
     pub fn primary(&self) -> Option<&FailureKind> {
         self.kinds.first()

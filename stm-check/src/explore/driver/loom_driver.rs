@@ -36,7 +36,7 @@ impl Driver for LoomDriver {
         match outcome {
             LoomOutcome::Passed { .. } => DriverOutcome::Passed,
             LoomOutcome::Failed { message, path, .. } => DriverOutcome::Failed {
-                message,
+                message: check.naming_broken_invariants(message),
                 schedule: None,
                 loom_path: Some(path),
                 execution: None,

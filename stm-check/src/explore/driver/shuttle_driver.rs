@@ -116,7 +116,7 @@ impl Driver for ShuttleDriver {
                 DriverOutcome::Passed
             }
             Outcome::Failed(failure) => DriverOutcome::Failed {
-                message: failure.message,
+                message: check.naming_broken_invariants(failure.message),
                 schedule: Some(failure.schedule),
                 loom_path: None,
                 execution: started.zip(self.shard).map(|(started, shard)| {
