@@ -9,8 +9,8 @@
 
 use crate::history::{CommuteBase, History, InitialValue, Outcome, Read, Transaction, Write};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::fmt;
+use std::sync::Mutex;
 use stm_core::recorder::{AttemptEnd, AttemptId, Event, Recorder};
 use stm_core::{CallSite, Invariant, TVarId};
 

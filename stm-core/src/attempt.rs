@@ -114,7 +114,12 @@ pub(crate) fn resume<P: Platform, R, E>(
     body: &mut Body<'_, P, R, E>,
     detached: DetachedAttempt<P, R, E>,
 ) -> Outcome<P, R, E> {
-    engine_invariant!(runtime, Invariant::ResumedWithoutTurn, None, gate.holds_turn());
+    engine_invariant!(
+        runtime,
+        Invariant::ResumedWithoutTurn,
+        None,
+        gate.holds_turn()
+    );
     run_attempts(runtime, site, gate, body, Some(detached))
 }
 

@@ -88,7 +88,9 @@ impl Invariant {
             Invariant::LockFromLockedWord => {
                 "a commit takes a TVar's lock only from a lock word it saw unlocked"
             }
-            Invariant::UnpinWithLogs => "an attempt empties its read and write logs before it unpins",
+            Invariant::UnpinWithLogs => {
+                "an attempt empties its read and write logs before it unpins"
+            }
             Invariant::ContextBusyAtCallEnd => {
                 "a thread's context is idle (its logs empty) when a call ends"
             }

@@ -165,9 +165,9 @@ pub use error::{AbortKind, MaybeRetry, StmError, TxError};
 pub use ids::{CallSite, TVarId};
 #[cfg(feature = "bug-injection")]
 pub use injected_bug::InjectedBug;
+pub use invariant::Invariant;
 pub use join_handle::JoinHandle;
 pub use platform::{Platform, Std};
-pub use invariant::Invariant;
 pub use stats::StmStats;
 pub use stm::Stm;
 pub use tvar::TVar;

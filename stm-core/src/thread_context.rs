@@ -7,8 +7,8 @@
 //! a transaction then claims nothing, allocates nothing and touches no
 //! shared counter to start.
 
-use crate::log::{ReadSet, WriteSet};
 use crate::invariant::{engine_invariant, Invariant};
+use crate::log::{ReadSet, WriteSet};
 use crate::participants::Participant;
 use crate::platform::{Arc, Platform};
 use crate::reclaim::Garbage;

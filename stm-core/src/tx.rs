@@ -609,7 +609,12 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         if self.irrevocable {
             self.irrevocable = false;
             let held = self.runtime.clock.exit_serial_mode();
-            engine_invariant!(self.runtime, Invariant::SerialModeNotHeld, self.attempt, held);
+            engine_invariant!(
+                self.runtime,
+                Invariant::SerialModeNotHeld,
+                self.attempt,
+                held
+            );
         }
     }
 

@@ -72,10 +72,7 @@ fn an_aborted_irrevocable_attempt_is_reported_before_the_debug_panic() {
     if cfg!(debug_assertions) {
         // The event came first; then the debug assertion panicked.
         let panic = run.expect_err("a debug build panics on a broken invariant");
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .unwrap_or_default();
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
         assert!(
             message.contains("an irrevocable attempt was aborted (commit validation failed)"),
             "{message}"
@@ -121,7 +118,9 @@ fn a_correct_engine_in_serial_mode_breaks_no_invariant() {
     let seen = recorder.0.lock().unwrap().clone();
     assert_eq!(
         seen,
-        (0..3).map(|attempt| Seen::Commit { attempt }).collect::<Vec<_>>()
+        (0..3)
+            .map(|attempt| Seen::Commit { attempt })
+            .collect::<Vec<_>>()
     );
 }
 

@@ -843,7 +843,11 @@ mod tests {
         let workload = Workload::builtin("bank").unwrap();
         let summary = explore(&workload, &config, Arc::new(|_| {})).unwrap();
         assert_eq!(summary.violations, 1);
-        assert!(summary.internal_error.is_none(), "{:?}", summary.internal_error);
+        assert!(
+            summary.internal_error.is_none(),
+            "{:?}",
+            summary.internal_error
+        );
         let failure = summary.failure.expect("the broken invariant is a failure");
         let invariant = stm_core::Invariant::IrrevocableAborted;
         assert!(
@@ -858,7 +862,9 @@ mod tests {
         let shrink = failure.shrink.expect("shuttle shrinks");
         assert_eq!(
             shrink.signature.primary(),
-            Some(&crate::workload::FailureKind::EngineInvariant(invariant.name().to_string())),
+            Some(&crate::workload::FailureKind::EngineInvariant(
+                invariant.name().to_string()
+            )),
             "{}",
             shrink.signature
         );

@@ -184,7 +184,9 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
                         self.hand_off.add(core::mem::take(&mut added));
                     }
                     drop(item);
-                    order.pass(self.stm.shared(), id, parking).map(|next| (ItemId(id.0 + 1), next))
+                    order
+                        .pass(self.stm.shared(), id, parking)
+                        .map(|next| (ItemId(id.0 + 1), next))
                 }
                 Outcome::Detached(attempt) => {
                     *detached += 1;
