@@ -129,7 +129,8 @@ pub mod transaction;
 
 // The engine's layers, bottom-up; each module uses only those of the layers
 // below it (and `platform`, `recorder` and `error` everywhere):
-// 1. ids, injected_bug, config, version_lock, stats, value: leaf facts;
+// 1. ids, injected_bug, invariant, config, version_lock, stats, value: leaf
+//    facts (`invariant`'s checks name `shared`'s runtime only in macros);
 // 2. participants -> reclaim: threads' records, deferred reclamation;
 // 3. conflict_report -> shared: what a runtime's users share;
 // 4. tvar -> log -> thread_context: variables, logs, a thread's own state;
