@@ -5,6 +5,8 @@
 //! creation line), the consumer's `atomically` line; the saved schedule
 //! replays the same deadlock.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use stm_check::check::TestRuntime;
 use stm_check::{check, replay, try_check, CheckConfig};
@@ -100,14 +102,5 @@ fn a_retry_nothing_wakes_is_explained_with_the_tvar_it_waits_on() {
 /// The line (from 1) of this file that holds `pattern`, which must occur
 /// on exactly one line.
 fn line_of(pattern: &str) -> usize {
-    let source = include_str!("retry_deadlock.rs");
-    let lines: Vec<usize> = source
-        .lines()
-        .enumerate()
-        // Not the lines of this test that name the pattern in a string.
-        .filter(|(_, line)| line.contains(pattern) && !line.contains(&format!("\"{pattern}")))
-        .map(|(index, _)| index + 1)
-        .collect();
-    assert_eq!(lines.len(), 1, "`{pattern}` on lines {lines:?}");
-    lines[0]
+    support::line_of(include_str!("retry_deadlock.rs"), pattern)
 }

@@ -6,6 +6,8 @@
 //! two `atomically` calls by their lines here, the TVars by label or
 //! creation line, the assertion by its line.
 
+mod support;
+
 use stm_check::check::TestRuntime;
 use stm_check::{replay, try_check, CheckConfig};
 
@@ -159,14 +161,5 @@ fn the_fixed_transfer_passes_and_saves_nothing() {
 /// The line (from 1) of this file that holds `pattern`, which must occur
 /// on exactly one line.
 fn line_of(pattern: &str) -> usize {
-    let source = include_str!("split_transfer.rs");
-    let lines: Vec<usize> = source
-        .lines()
-        .enumerate()
-        // Not the lines of this test that name the pattern in a string.
-        .filter(|(_, line)| line.contains(pattern) && !line.contains(&format!("\"{pattern}")))
-        .map(|(index, _)| index + 1)
-        .collect();
-    assert_eq!(lines.len(), 1, "`{pattern}` on lines {lines:?}");
-    lines[0]
+    support::line_of(include_str!("split_transfer.rs"), pattern)
 }
