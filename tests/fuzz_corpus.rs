@@ -12,12 +12,12 @@
 use arbitrary::{Arbitrary, Unstructured};
 use std::path::{Path, PathBuf};
 use stm_check::fuzz::{
-    check_history_input, merge_seeds, parse_all, run_corpus, run_interleavings, HistoryInput,
-    InterleavingsInput,
+    check_history_input, merge_seeds, parse_all, run_corpus, run_interleavings, run_swarm,
+    HistoryInput, InterleavingsInput, SwarmInput,
 };
 
 /// The cargo-fuzz targets.
-const TARGETS: [&str; 3] = ["interleavings", "history_check", "parsers"];
+const TARGETS: [&str; 4] = ["interleavings", "swarm", "history_check", "parsers"];
 
 /// The fuzz crate's folder.
 fn fuzz_dir() -> PathBuf {
@@ -56,6 +56,21 @@ fn interleavings_seeds_pass_on_the_correct_engine() {
                 "{}: {failure}\nworkload: {}",
                 path.display(),
                 input.workload.to_json_string()
+            );
+        }
+    }
+}
+
+#[test]
+fn swarm_seeds_pass_on_the_correct_engine() {
+    for (path, bytes) in corpus("swarm") {
+        let input = SwarmInput::from_fuzz_bytes(&bytes);
+        if let Err(failure) = run_swarm(&input, None) {
+            panic!(
+                "{}: {failure}\nprogram ({:?}): {}",
+                path.display(),
+                input.program.stm,
+                input.program.workload.to_json_string()
             );
         }
     }

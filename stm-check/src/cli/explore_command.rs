@@ -10,7 +10,7 @@ use std::sync::Arc;
 use stm_check::check::SchedulerKind;
 use stm_check::explore::{
     self, injectable_bugs, replay_saved, workload_target, DriverKind, ExploreConfig, FoundFailure,
-    Shard,
+    Shard, SwarmConfig, SWARM_WORKLOAD,
 };
 use stm_check::schedule::{ScheduleFile, Target};
 use stm_check::workload::{Workload, BUILTIN_NAMES};
@@ -251,8 +251,10 @@ pub(crate) fn quiet_stderr() -> Option<gag::Gag> {
 /// The arguments of `stm-check explore`.
 #[derive(Debug, Clone)]
 pub struct ExploreArgs {
-    /// A built-in's name or a workload file.
+    /// A built-in's name, a workload file, or `swarm`.
     pub workload: String,
+    /// With `swarm`: executions of each program.
+    pub per_program: usize,
     /// The driver.
     pub scheduler: SchedulerArg,
     /// Schedules to explore, at most.
@@ -279,6 +281,7 @@ pub struct ExploreArgs {
 pub fn explore_command(args: ExploreArgs) -> ExitCode {
     let ExploreArgs {
         workload,
+        per_program,
         scheduler,
         iterations,
         seed,
@@ -293,9 +296,26 @@ pub fn explore_command(args: ExploreArgs) -> ExitCode {
     if let Err(exit) = check_injected_bug(injected_bug.as_deref(), "explore") {
         return exit;
     }
-    let workload = match resolve_workload(&workload, threads) {
-        Ok(w) => w,
-        Err(message) => return bad_input(message),
+    let swarm = workload == SWARM_WORKLOAD;
+    if swarm {
+        if threads.is_some() {
+            return bad_input("--threads does not apply to --workload swarm: its programs have from 1 to 3 threads of their own");
+        }
+        if scheduler == SchedulerArg::Loom {
+            return bad_input("--workload swarm runs with pct, random, dfs or stress: its programs can need more threads than loom models; explore a built-in or a saved program with --scheduler loom");
+        }
+        if per_program == 0 {
+            return bad_input("--per-program must be at least 1");
+        }
+    }
+    let workload = if swarm {
+        // A placeholder for the checks below; each program is drawn later.
+        stm_check::explore::swarm::program(seed, 0).workload
+    } else {
+        match resolve_workload(&workload, threads) {
+            Ok(w) => w,
+            Err(message) => return bad_input(message),
+        }
     };
     if iterations == 0 {
         return bad_input("--iterations must be at least 1");
@@ -327,7 +347,8 @@ pub fn explore_command(args: ExploreArgs) -> ExitCode {
         injected_bug,
         shard,
     };
-    if let Some(error) = config.shard_error() {
+    // A swarm run shards its programs, which every driver can explore.
+    if let Some(error) = config.shard_error().filter(|_| !swarm) {
         return bad_input(error);
     }
     let bar = if json || !std::io::stdout().is_terminal() {
@@ -355,20 +376,42 @@ pub fn explore_command(args: ExploreArgs) -> ExitCode {
             shown.set_message(format!("violations: {}", p.violations));
         }
     });
-    let summary = {
+    let (summary, programs) = {
         let _quiet = quiet_stderr();
-        explore::explore(&workload, &config, progress)
+        if swarm {
+            let swarm_config = SwarmConfig {
+                explore: config,
+                executions_per_program: per_program,
+            };
+            match explore::explore_swarm(&swarm_config, progress) {
+                Ok(run) => (Ok(run.summary), Some((run.programs, run.failing_program))),
+                Err(error) => (Err(error), None),
+            }
+        } else {
+            (explore::explore(&workload, &config, progress), None)
+        }
     };
     bar.finish_and_clear();
     let summary = match summary {
         Ok(s) => s,
         Err(error) => return bad_input(format!("could not save the failing schedule: {error}")),
     };
+    let workload_name = match &programs {
+        Some((count, _)) => format!("swarm ({count} programs, {per_program} executions each)"),
+        None => workload.name.clone(),
+    };
     if json {
         let failure = summary.failure.as_ref().map(failure_json);
         let report = json!({
-            "workload": workload.name,
+            "workload": if swarm { SWARM_WORKLOAD.to_string() } else { workload.name.clone() },
             "threads": workload.threads.len(),
+            "programs": programs.as_ref().map(|(count, _)| count),
+            "failing_program": programs.as_ref().and_then(|(_, failing)| failing.as_ref().map(|(k, p)| json!({
+                "number": k,
+                "features": p.features.names(),
+                "irrevocable_after": p.stm.irrevocable_after,
+                "conflict_reports": p.stm.conflict_reports,
+            }))),
             "driver": summary.driver,
             "seed": seed,
             "shard": shard.map(|s| json!({"index": s.index, "count": s.count})),
@@ -387,7 +430,8 @@ pub fn explore_command(args: ExploreArgs) -> ExitCode {
     } else {
         let sharded = shard.map_or(String::new(), |s| {
             format!(
-                ", shard {s} of seed {seed} (executions k = {}, {}, ... of the layout)",
+                ", shard {s} of seed {seed} ({} k = {}, {}, ... of the layout)",
+                if swarm { "programs" } else { "executions" },
                 s.execution(0),
                 s.execution(1)
             )
@@ -395,7 +439,7 @@ pub fn explore_command(args: ExploreArgs) -> ExitCode {
         println!(
             "explored {} schedules of workload `{}` with {}{sharded} in {:.2} s ({:.0} schedules/s)",
             summary.schedules,
-            workload.name,
+            workload_name,
             summary.driver,
             summary.elapsed.as_secs_f64(),
             summary.schedules_per_second()
@@ -411,6 +455,12 @@ pub fn explore_command(args: ExploreArgs) -> ExitCode {
             println!(
                 "cut short at the step bound: {} executions (DFS kept running a task that spins until another one moves; they neither passed nor failed)",
                 summary.cut_short
+            );
+        }
+        if let Some((_, Some((k, program)))) = &programs {
+            println!(
+                "failing program: number {k} of seed {seed} ({})",
+                program.workload.description
             );
         }
         if let Some(failure) = &summary.failure {

@@ -35,9 +35,17 @@ enum Command {
     /// stm-check (a failure that its own schedule does not reproduce).
     Explore {
         /// A built-in workload (bank, counter, read-skew, write-skew, queue,
-        /// ordered) or a workload file.
+        /// ordered), a workload file, or `swarm`: a new random program every
+        /// --per-program executions, each using a random subset of the
+        /// engine's features (commute, or_else, retry waiters, panics,
+        /// queue items that add items, wide transactions, ...) and random
+        /// runtime settings (irrevocable_after 0, 1 or 16, conflict reports
+        /// on or off), all drawn from --seed.
         #[arg(long, default_value = "bank")]
         workload: String,
+        /// With --workload swarm: executions of each program.
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        per_program: usize,
         /// The driver.
         #[arg(long, value_enum, default_value_t = SchedulerArg::Pct)]
         scheduler: SchedulerArg,
@@ -211,8 +219,10 @@ fn main() -> ExitCode {
             inject_bug,
             shard,
             json,
+            per_program,
         } => explore_command(ExploreArgs {
             workload,
+            per_program,
             scheduler,
             iterations,
             seed,

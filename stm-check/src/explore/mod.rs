@@ -34,10 +34,12 @@ mod driver;
 pub(crate) mod execution;
 mod minimize;
 pub mod shard;
+pub mod swarm;
 
 pub use driver::{DriverOutcome, LoomDriver, ShuttleDriver, StressDriver};
 pub use minimize::WorkloadShrink;
 pub use shard::{Shard, ShardError};
+pub use swarm::{explore_swarm, SwarmConfig, SwarmSummary, SWARM_WORKLOAD};
 
 use crate::check::SchedulerKind;
 use crate::explanation::ExplainOptions;

@@ -130,16 +130,33 @@ pub fn run_interleavings(
     input: &InterleavingsInput,
     injected_bug: Option<&str>,
 ) -> Result<(), InterleavingFailure> {
+    run_with_choices(
+        &input.workload,
+        INTERLEAVINGS_STM,
+        &input.choices,
+        injected_bug,
+    )
+}
+
+/// Runs `workload` once on a recorded runtime with `stm` (and
+/// `injected_bug`), its scheduling choices read from `choices`, checked as
+/// [`run_interleavings`] says.
+pub(super) fn run_with_choices(
+    workload: &Workload,
+    stm: StmConfig,
+    choices: &[u8],
+    injected_bug: Option<&str>,
+) -> Result<(), InterleavingFailure> {
     if let Some(bug) = injected_bug {
         assert!(
             crate::explore::injectable_bugs().contains(&bug),
             "this build cannot inject `{bug}`"
         );
     }
-    let check = ExecutionCheck::new(input.workload.clone(), INTERLEAVINGS_STM)
+    let check = ExecutionCheck::new(workload.clone(), stm)
         .with_injected_bug(injected_bug.map(str::to_string));
     match run_recorded(
-        ByteScheduler::new(&input.choices),
+        ByteScheduler::new(choices),
         check.panicking::<ShuttlePlatform>(),
     ) {
         Outcome::Passed { .. } => Ok(()),

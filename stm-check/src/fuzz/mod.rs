@@ -8,6 +8,9 @@
 //! * `interleavings`: [`InterleavingsInput`] (a small generated workload and
 //!   the choices) run by [`run_interleavings`], which checks the invariants
 //!   and the recorded history like `stm-check explore`;
+//! * `swarm`: [`SwarmInput`] (a swarm program, the generator of `explore
+//!   --workload swarm`, with its runtime settings, and the choices) run by
+//!   [`run_swarm`];
 //! * `history_check`: [`HistoryInput`] into [`check_history_input`];
 //! * `parsers`: any bytes into [`parse_all`];
 //! * [`import_artifact`]: a crash of `interleavings` into a schedule file
@@ -23,6 +26,7 @@ mod import;
 mod interleavings;
 mod parsers;
 mod seeds;
+mod swarm;
 mod triage;
 
 pub use byte_scheduler::ByteScheduler;
@@ -34,4 +38,5 @@ pub use interleavings::{
 };
 pub use parsers::{parse_all, Parsed};
 pub use seeds::{merge_seeds, run_corpus, seed_the_run, NO_SEEDS_VARIABLE};
+pub use swarm::{run_swarm, SwarmInput};
 pub use triage::{triage_artifacts, CrashKind, Triage, TriagedKind};

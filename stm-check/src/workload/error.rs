@@ -154,9 +154,22 @@ pub enum Problem {
         /// How many threads there are.
         threads: usize,
     },
-    /// A variable with a `counter` invariant is changed other than by `add`,
+    /// An `atomically` step has `adds` (only queue items add items).
+    #[error("only queue items can add items; this `atomically` transaction has `adds`")]
+    AddsOutsideQueue,
+    /// An added item has `adds` of its own.
+    #[error("an added item cannot add items itself")]
+    NestedAdds,
+    /// A queue run whose items add items has an item that can stop the run.
+    #[error("a queue run whose items add items cannot use `{op}`: a stopped run would leave unknown which added items committed")]
+    StopInAddingRun {
+        /// The operation (`abort_unless` or `panic`).
+        op: &'static str,
+    },
+    /// A variable with a `counter` invariant is changed other than by `add`
+    /// or `commute`,
     /// so its expected value cannot be derived.
-    #[error("variable {var} has a counter invariant but this `{op}` changes it; a counter may only be changed by `add`")]
+    #[error("variable {var} has a counter invariant but this `{op}` changes it; a counter may only be changed by `add` or `commute`")]
     CounterChanged {
         /// The variable.
         var: usize,

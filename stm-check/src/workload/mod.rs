@@ -100,7 +100,10 @@ mod validate;
 
 pub use builtin::BUILTIN_NAMES;
 pub use error::{LoadError, Position, Problem, WorkloadError};
-pub use generate::{generate, strategy, GenerateConfig};
+pub use generate::{
+    generate, generate_with, strategy, swarm_program, Features, GenerateConfig, SwarmProgram,
+    SWARM_BOUNDS,
+};
 pub use model::{
     Cmp, Condition, Invariant, Op, QueueMode, QueueRun, Scaling, Step, Thread, Transaction, TxSite,
     Var, VarIndex, Workload, FORMAT_NAME, FORMAT_VERSION,

@@ -115,6 +115,14 @@ pub struct Transaction {
     pub label: Option<String>,
     /// The operations (at least one).
     pub ops: Vec<Op>,
+    /// Queue items only: the items this item adds to the running queue
+    /// (`ItemTx::add`), after its operations; they join the queue only if
+    /// this item commits. Added items add nothing themselves, and a queue
+    /// run whose items add items uses neither `abort_unless` nor `panic`
+    /// (so that every added item of a committed item commits, and the
+    /// interpreter knows whose adds counted). Absent when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adds: Vec<Transaction>,
 }
 
 /// One operation of a transaction.
@@ -132,6 +140,17 @@ pub enum Op {
     },
     /// Add a constant, possibly negative (`{"add": {"var": 0, "amount": 1}}`).
     Add {
+        /// The variable.
+        var: VarIndex,
+        /// The amount added (wrapping on overflow).
+        amount: i64,
+    },
+    /// Add a constant as a commutative update
+    /// (`{"commute": {"var": 0, "amount": 1}}`): `Transaction::commute`,
+    /// applied at commit to the value current then, so two transactions
+    /// that only commute on a variable do not conflict on it. Counts for a
+    /// `counter` invariant like `add`.
+    Commute {
         /// The variable.
         var: VarIndex,
         /// The amount added (wrapping on overflow).
@@ -155,6 +174,12 @@ pub enum Op {
     /// Check the condition on the values this attempt reads; a failure is
     /// recorded as a violation, and the transaction goes on.
     Assert(Condition),
+    /// Panic inside the transaction (`"panic"`): the attempt is abandoned
+    /// with no effect and the panic goes on to the caller, which the
+    /// interpreter catches (an `atomically` step is then over; a queue run
+    /// stops, as after an error). Raised with `resume_unwind`, so no panic
+    /// hook prints it.
+    Panic,
     /// Run `first`; if it retries, undo it and run `second`
     /// (`Transaction::or_else`).
     OrElse {
@@ -372,7 +397,7 @@ impl Workload {
     }
 
     /// Every transaction of the workload with where it is, in thread, step
-    /// and item order.
+    /// and item order; the items a queue item adds follow it, with its site.
     pub fn transactions(&self) -> impl Iterator<Item = (TxSite, &Transaction)> {
         self.threads.iter().enumerate().flat_map(|(thread, t)| {
             t.steps
@@ -392,15 +417,14 @@ impl Workload {
                             .items
                             .iter()
                             .enumerate()
-                            .map(|(item, tx)| {
-                                (
-                                    TxSite {
-                                        thread,
-                                        step,
-                                        item: Some(item),
-                                    },
-                                    tx,
-                                )
+                            .flat_map(|(item, tx)| {
+                                let site = TxSite {
+                                    thread,
+                                    step,
+                                    item: Some(item),
+                                };
+                                std::iter::once((site, tx))
+                                    .chain(tx.adds.iter().map(move |added| (site, added)))
                             })
                             .collect(),
                     }

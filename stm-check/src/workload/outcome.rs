@@ -23,6 +23,9 @@ pub struct WorkloadOutcome {
     pub commits: u64,
     /// Workload transactions that gave up through `abort_unless`.
     pub user_aborts: u64,
+    /// Workload transactions that panicked (`panic`), counting a queue run
+    /// stopped by a panicking item once.
+    pub panics: u64,
     /// Queue runs that stopped before running every item.
     pub queue_stops: Vec<QueueStop>,
     /// The runtime's statistics after the run (attempts, conflicts, ...).
@@ -43,6 +46,9 @@ impl fmt::Display for WorkloadOutcome {
             "{} commit(s), {} user abort(s), {} attempt(s); final values [",
             self.commits, self.user_aborts, self.stats.attempts
         )?;
+        if self.panics > 0 {
+            write!(f, ", {} panic(s)", self.panics)?;
+        }
         for (i, value) in self.final_values.iter().enumerate() {
             let sep = if i == 0 { "" } else { ", " };
             write!(f, "{sep}v{i} = {value}")?;
@@ -175,6 +181,9 @@ pub enum QueueStopReason {
     /// In `run_ordered`, the item retried at its turn with nothing left to
     /// wake it.
     WouldBlockForever,
+    /// An item panicked (`panic`); `site.item` is one whose last attempt
+    /// panicked.
+    Panicked,
 }
 
 impl fmt::Display for QueueStop {
@@ -182,6 +191,7 @@ impl fmt::Display for QueueStop {
         let why = match self.reason {
             QueueStopReason::GaveUp => "gave up (abort_unless)",
             QueueStopReason::WouldBlockForever => "would block forever (retry at its turn)",
+            QueueStopReason::Panicked => "panicked",
         };
         write!(
             f,

@@ -65,7 +65,11 @@ pub struct Reduction {
 fn ops_vars(ops: &[Op], f: &mut impl FnMut(VarIndex)) {
     for op in ops {
         match op {
-            Op::Read(var) | Op::Write { var, .. } | Op::Add { var, .. } => f(*var),
+            Op::Read(var)
+            | Op::Write { var, .. }
+            | Op::Add { var, .. }
+            | Op::Commute { var, .. } => f(*var),
+            Op::Panic => {}
             Op::Transfer { from, to, .. } => {
                 f(*from);
                 f(*to);
@@ -113,6 +117,8 @@ fn op_name(op: &Op) -> &'static str {
         Op::Read(_) => "read",
         Op::Write { .. } => "write",
         Op::Add { .. } => "add",
+        Op::Commute { .. } => "commute",
+        Op::Panic => "panic",
         Op::Transfer { .. } => "transfer",
         Op::Scan(_) => "scan",
         Op::RetryUnless(_) => "retry_unless",
@@ -184,6 +190,17 @@ fn smaller_ops(ops: &[Op], at_least_one: bool) -> Vec<(ReductionKind, String, Ve
                 smaller.push((
                     ReductionKind::Constant,
                     format!("op {i} (add) amount {amount} -> {}", amount.signum()),
+                    replaced(i, &[op]),
+                ));
+            }
+            Op::Commute { var, amount } if amount.unsigned_abs() > 1 => {
+                let op = Op::Commute {
+                    var: *var,
+                    amount: amount.signum(),
+                };
+                smaller.push((
+                    ReductionKind::Constant,
+                    format!("op {i} (commute) amount {amount} -> {}", amount.signum()),
                     replaced(i, &[op]),
                 ));
             }
@@ -328,6 +345,33 @@ impl Workload {
                     }
                     Step::Queue(queue) => {
                         for (item, tx) in queue.items.iter().enumerate() {
+                            for (a, added) in tx.adds.iter().enumerate() {
+                                let mut smaller = self.clone();
+                                if let Step::Queue(q) = &mut smaller.threads[t].steps[s] {
+                                    q.items[item].adds.remove(a);
+                                }
+                                push(
+                                    ReductionKind::Transaction,
+                                    format!(
+                                        "thread {t} step {s} item {item} remove added item {a}"
+                                    ),
+                                    smaller,
+                                );
+                                for (kind, what, ops) in smaller_ops(&added.ops, true) {
+                                    let mut smaller = self.clone();
+                                    if let Step::Queue(q) = &mut smaller.threads[t].steps[s] {
+                                        q.items[item].adds[a].ops = ops;
+                                    }
+                                    let description = format!(
+                                        "thread {t} step {s} item {item} added item {a} {what}"
+                                    );
+                                    if kind == ReductionKind::Constant {
+                                        simpler.push((kind, description, smaller));
+                                    } else {
+                                        push(kind, description, smaller);
+                                    }
+                                }
+                            }
                             for (kind, what, ops) in smaller_ops(&tx.ops, true) {
                                 let mut smaller = self.clone();
                                 if let Step::Queue(q) = &mut smaller.threads[t].steps[s] {

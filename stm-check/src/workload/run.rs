@@ -9,9 +9,10 @@ use super::invariants::check_invariants;
 use super::model::{Condition, Op, QueueMode, QueueRun, Step, Transaction, TxSite, Workload};
 use super::outcome::{AssertionFailure, QueueStop, QueueStopReason, Violation, WorkloadOutcome};
 use std::cell::RefCell;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use stm_core::platform::Platform;
-use stm_core::transaction::{ItemFailure, TransactionQueue};
+use stm_core::transaction::{ItemFailure, ItemTx, TransactionQueue};
 use stm_core::{Stm, TVar, TVarId, TxError};
 
 /// A workload's variables created on one runtime: one `TVar<i64>` each.
@@ -57,6 +58,23 @@ impl<P: Platform> WorkloadVars<P> {
 #[derive(Debug)]
 struct GaveUp;
 
+/// The payload of a workload's `panic`, raised with `resume_unwind` (no
+/// panic hook runs) and caught by the interpreter.
+#[derive(Debug)]
+struct WorkloadPanic;
+
+/// Raises the `panic` operation.
+fn workload_panic() -> ! {
+    resume_unwind(Box::new(WorkloadPanic))
+}
+
+/// Goes on with a panic that is not the workload's own `panic`.
+fn unless_workload_panic(panic: Box<dyn std::any::Any + Send>) {
+    if !panic.is::<WorkloadPanic>() {
+        resume_unwind(panic);
+    }
+}
+
 type OpResult = Result<(), TxError<GaveUp>>;
 
 /// What one thread (or one queue run) did.
@@ -64,6 +82,7 @@ type OpResult = Result<(), TxError<GaveUp>>;
 struct Tally {
     commits: u64,
     user_aborts: u64,
+    panics: u64,
     /// Per variable: the amounts committed `add`s added.
     added: Vec<i64>,
     violations: Vec<Violation>,
@@ -75,6 +94,7 @@ impl Tally {
         Tally {
             commits: 0,
             user_aborts: 0,
+            panics: 0,
             added: vec![0; vars],
             violations: Vec::new(),
             queue_stops: Vec::new(),
@@ -96,6 +116,7 @@ impl Tally {
         self.add(&other.added);
         self.commits += other.commits;
         self.user_aborts += other.user_aborts;
+        self.panics += other.panics;
         self.violations.extend(other.violations);
         self.queue_stops.extend(other.queue_stops);
     }
@@ -142,6 +163,13 @@ impl<P: Platform> Attempt<'_, P> {
                 let mut added = self.added.borrow_mut();
                 added[*var] = added[*var].wrapping_add(*amount);
             }
+            Op::Commute { var, amount } => {
+                let amount = *amount;
+                tx.commute(&tvars[*var], move |x| x.wrapping_add(amount))?;
+                let mut added = self.added.borrow_mut();
+                added[*var] = added[*var].wrapping_add(amount);
+            }
+            Op::Panic => workload_panic(),
             Op::Transfer { from, to, amount } => {
                 tx.modify(&tvars[*from], |x| x.wrapping_sub(*amount))?;
                 tx.modify(&tvars[*to], |x| x.wrapping_add(*amount))?;
@@ -281,6 +309,7 @@ impl Workload {
             violations,
             commits: total.commits,
             user_aborts: total.user_aborts,
+            panics: total.panics,
             queue_stops: total.queue_stops,
             stats: stm.stats(),
         }
@@ -317,22 +346,28 @@ fn run_atomically<P: Platform>(
 ) {
     let violations = RefCell::new(Vec::new());
     let mut number = 0;
-    let result = stm.try_atomically(|tx| {
-        number += 1;
-        let attempt = Attempt {
-            tvars: &vars.tvars,
-            site,
-            label: &transaction.label,
-            number,
-            added: RefCell::new(vec![0; vars.tvars.len()]),
-            violations: &violations,
-        };
-        attempt.run_ops(tx, &transaction.ops)?;
-        Ok(attempt.added.into_inner())
-    });
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        stm.try_atomically(|tx| {
+            number += 1;
+            let attempt = Attempt {
+                tvars: &vars.tvars,
+                site,
+                label: &transaction.label,
+                number,
+                added: RefCell::new(vec![0; vars.tvars.len()]),
+                violations: &violations,
+            };
+            attempt.run_ops(tx, &transaction.ops)?;
+            Ok(attempt.added.into_inner())
+        })
+    }));
     match result {
-        Ok(added) => tally.commit(&added),
-        Err(GaveUp) => tally.user_aborts += 1,
+        Ok(Ok(added)) => tally.commit(&added),
+        Ok(Err(GaveUp)) => tally.user_aborts += 1,
+        Err(panic) => {
+            unless_workload_panic(panic);
+            tally.panics += 1;
+        }
     }
     tally.violations.extend(violations.into_inner());
 }
@@ -344,7 +379,66 @@ struct ItemRecord {
     /// The adds of the last attempt that finished its body (the committed
     /// one, if the item committed).
     added: Option<Vec<i64>>,
+    /// The records of the items the last attempt added (`adds`): they run
+    /// only if it commits.
+    children: Vec<Arc<Mutex<ItemRecord>>>,
+    /// Whether the last attempt panicked (`panic`).
+    panicked: bool,
     violations: Vec<Violation>,
+}
+
+type Queue<P> = TransactionQueue<P, GaveUp>;
+type ItemResult = Result<(), TxError<GaveUp>>;
+
+/// The body of the queue item `transaction`: runs its operations in the
+/// item's transaction, adds its `adds` (each with a record of its own), and
+/// keeps what each attempt did in `record`.
+fn item_body<P: Platform>(
+    vars: WorkloadVars<P>,
+    site: TxSite,
+    transaction: Transaction,
+    record: Arc<Mutex<ItemRecord>>,
+) -> impl FnMut(&mut ItemTx<'_, '_, P, GaveUp>) -> ItemResult + Send + 'static {
+    move |tx| {
+        let number = {
+            let mut record = lock(&record);
+            record.attempts += 1;
+            record.added = None;
+            record.children.clear();
+            record.panicked = false;
+            record.attempts
+        };
+        let violations = RefCell::new(Vec::new());
+        let attempt = Attempt {
+            tvars: &vars.tvars,
+            site,
+            label: &transaction.label,
+            number,
+            added: RefCell::new(vec![0; vars.tvars.len()]),
+            violations: &violations,
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| attempt.run_ops(tx, &transaction.ops)));
+        let added = attempt.added.into_inner();
+        let mut record = lock(&record);
+        record.violations.extend(violations.into_inner());
+        let result = match result {
+            Ok(result) => result,
+            Err(panic) => {
+                record.panicked = true;
+                drop(record);
+                resume_unwind(panic)
+            }
+        };
+        if result.is_ok() {
+            record.added = Some(added);
+            for child in &transaction.adds {
+                let child_record = Arc::new(Mutex::new(ItemRecord::default()));
+                record.children.push(child_record.clone());
+                tx.add(item_body(vars.clone(), site, child.clone(), child_record));
+            }
+        }
+        result
+    }
 }
 
 fn run_queue<P: Platform>(
@@ -354,52 +448,31 @@ fn run_queue<P: Platform>(
     run: &QueueRun,
     tally: &mut Tally,
 ) {
-    let mut queue =
-        TransactionQueue::<P, GaveUp>::with_runtime_and_error_type(stm).workers(run.workers);
+    let mut queue = Queue::<P>::with_runtime_and_error_type(stm).workers(run.workers);
     let records: Vec<Arc<Mutex<ItemRecord>>> = run
         .items
         .iter()
         .map(|_| Arc::new(Mutex::new(ItemRecord::default())))
         .collect();
     for (item, (transaction, record)) in run.items.iter().zip(&records).enumerate() {
-        let (vars, transaction, record) = (vars.clone(), transaction.clone(), record.clone());
         let site = TxSite {
             item: Some(item),
             ..site
         };
-        queue.add(move |tx| {
-            let number = {
-                let mut record = lock(&record);
-                record.attempts += 1;
-                record.added = None;
-                record.attempts
-            };
-            let violations = RefCell::new(Vec::new());
-            let attempt = Attempt {
-                tvars: &vars.tvars,
-                site,
-                label: &transaction.label,
-                number,
-                added: RefCell::new(vec![0; vars.tvars.len()]),
-                violations: &violations,
-            };
-            let result = attempt.run_ops(tx, &transaction.ops);
-            let added = attempt.added.into_inner();
-            let mut record = lock(&record);
-            record.violations.extend(violations.into_inner());
-            if result.is_ok() {
-                record.added = Some(added);
-            }
-            result
-        });
+        queue.add(item_body(
+            vars.clone(),
+            site,
+            transaction.clone(),
+            record.clone(),
+        ));
     }
-    let result = match run.mode {
+    let result = catch_unwind(AssertUnwindSafe(|| match run.mode {
         QueueMode::Run => queue.run(),
         QueueMode::RunOrdered => queue.run_ordered(),
-    };
+    }));
     let committed: Vec<usize> = match result {
-        Ok(_) => (0..run.items.len()).collect(),
-        Err(error) => {
+        Ok(Ok(_)) => (0..run.items.len()).collect(),
+        Ok(Err(error)) => {
             let reason = match error.failure {
                 ItemFailure::Error(GaveUp) => {
                     tally.user_aborts += 1;
@@ -418,22 +491,55 @@ fn run_queue<P: Platform>(
             });
             error.committed.iter().map(|id| id.0 as usize).collect()
         }
+        Err(panic) => {
+            unless_workload_panic(panic);
+            tally.panics += 1;
+            let committed: Vec<usize> = queue
+                .last_committed()
+                .iter()
+                .map(|id| id.0 as usize)
+                .collect();
+            let panicked = records.iter().position(|r| lock(r).panicked);
+            tally.queue_stops.push(QueueStop {
+                site: TxSite {
+                    item: panicked,
+                    ..site
+                },
+                reason: QueueStopReason::Panicked,
+                committed: committed.len(),
+                not_run: run.items.len().saturating_sub(committed.len()),
+            });
+            committed
+        }
     };
     let mut committed_flags = vec![false; records.len()];
     for item in committed {
-        committed_flags[item] = true;
+        // Added items have numbers after the run's own: a run that adds
+        // items never stops early, so they all committed (validation).
+        if let Some(flag) = committed_flags.get_mut(item) {
+            *flag = true;
+        }
     }
     for (record, committed) in records.iter().zip(committed_flags) {
-        let mut record = lock(record);
-        if committed {
-            let added = record
-                .added
-                .take()
-                .expect("a committed item finished its body");
-            tally.commit(&added);
-        }
-        tally.violations.append(&mut record.violations);
+        tally_item(record, committed, tally);
     }
+}
+
+/// Counts a finished item and, if it committed, the items it added (which
+/// all committed too: a run whose items add items does not stop early).
+fn tally_item(record: &Mutex<ItemRecord>, committed: bool, tally: &mut Tally) {
+    let mut record = lock(record);
+    if committed {
+        let added = record
+            .added
+            .take()
+            .expect("a committed item finished its body");
+        tally.commit(&added);
+        for child in std::mem::take(&mut record.children) {
+            tally_item(&child, true, tally);
+        }
+    }
+    tally.violations.append(&mut record.violations);
 }
 
 /// Locks an item record. The lock is only ever held briefly and never across

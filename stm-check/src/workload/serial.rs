@@ -23,7 +23,7 @@ const MAX_ORDERS: usize = 8;
 #[derive(Debug, Clone)]
 pub(crate) enum SerialRun {
     /// Every thread ended.
-    Finished(WorkloadOutcome),
+    Finished(Box<WorkloadOutcome>),
     /// The run panicked or deadlocked (a `retry_unless` nothing wakes).
     Stuck(String),
 }
@@ -70,7 +70,7 @@ fn run_serial(workload: &Workload, order: &[usize]) -> SerialRun {
     };
     let outcome = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
     match (outcome, result) {
-        (Some(outcome), _) => SerialRun::Finished(outcome),
+        (Some(outcome), _) => SerialRun::Finished(Box::new(outcome)),
         (None, Err(message)) => SerialRun::Stuck(message),
         (None, Ok(())) => SerialRun::Stuck("the run did not finish".to_string()),
     }

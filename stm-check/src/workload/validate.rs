@@ -170,7 +170,14 @@ impl Validator<'_> {
 
     fn step(&mut self, step: &Step) -> Checked {
         match step {
-            Step::Atomically(tx) => self.at(&[Segment::Key("atomically")], |v| v.transaction(tx)),
+            Step::Atomically(tx) => self.at(&[Segment::Key("atomically")], |v| {
+                if !tx.adds.is_empty() {
+                    return v.at(&[Segment::Key("adds")], |v| {
+                        v.fail(Problem::AddsOutsideQueue)
+                    });
+                }
+                v.transaction(tx)
+            }),
             Step::Queue(queue) => self.at(&[Segment::Key("queue")], |v| {
                 if queue.workers == 0 {
                     return v.at(&[Segment::Key("workers")], |v| v.fail(Problem::ZeroWorkers));
@@ -178,14 +185,41 @@ impl Validator<'_> {
                 if queue.items.is_empty() {
                     return v.at(&[Segment::Key("items")], |v| v.fail(Problem::EmptyQueue));
                 }
+                let adding = queue.items.iter().any(|item| !item.adds.is_empty());
                 for (i, item) in queue.items.iter().enumerate() {
                     v.at(&[Segment::Key("items"), Segment::Index(i)], |v| {
-                        v.transaction(item)
+                        v.item(item, adding)
                     })?;
                 }
                 Ok(())
             }),
         }
+    }
+
+    /// A queue item; `adding`: some item of its run adds items.
+    fn item(&mut self, item: &Transaction, adding: bool) -> Checked {
+        self.transaction(item)?;
+        if adding {
+            if let Some(op) = stopping_op(&item.ops) {
+                return self.at(&[Segment::Key("ops")], |v| {
+                    v.fail(Problem::StopInAddingRun { op })
+                });
+            }
+        }
+        for (i, added) in item.adds.iter().enumerate() {
+            self.at(&[Segment::Key("adds"), Segment::Index(i)], |v| {
+                if !added.adds.is_empty() {
+                    return v.at(&[Segment::Key("adds")], |v| v.fail(Problem::NestedAdds));
+                }
+                if let Some(op) = stopping_op(&added.ops) {
+                    return v.at(&[Segment::Key("ops")], |v| {
+                        v.fail(Problem::StopInAddingRun { op })
+                    });
+                }
+                v.transaction(added)
+            })?;
+        }
+        Ok(())
     }
 
     fn transaction(&mut self, tx: &Transaction) -> Checked {
@@ -212,6 +246,11 @@ impl Validator<'_> {
             Op::Add { var, .. } => {
                 self.at(&[Segment::Key("add"), Segment::Key("var")], |v| v.var(*var))
             }
+            Op::Commute { var, .. } => self
+                .at(&[Segment::Key("commute"), Segment::Key("var")], |v| {
+                    v.var(*var)
+                }),
+            Op::Panic => Ok(()),
             Op::Transfer { from, to, .. } => self.at(&[Segment::Key("transfer")], |v| {
                 v.at(&[Segment::Key("from")], |v| v.var(*from))?;
                 v.at(&[Segment::Key("to")], |v| v.var(*to))?;
@@ -231,6 +270,17 @@ impl Validator<'_> {
             }),
         }
     }
+}
+
+/// The first operation of `ops` (or of their `or_else` branches) that can
+/// stop a queue run: `abort_unless` or `panic`.
+fn stopping_op(ops: &[Op]) -> Option<&'static str> {
+    ops.iter().find_map(|op| match op {
+        Op::AbortUnless(_) => Some("abort_unless"),
+        Op::Panic => Some("panic"),
+        Op::OrElse { first, second } => stopping_op(first).or_else(|| stopping_op(second)),
+        _ => None,
+    })
 }
 
 /// Validates `workload`; `locate` gives the line and column of a path, when
