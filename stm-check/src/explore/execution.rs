@@ -21,6 +21,10 @@ pub(crate) struct Counts {
     /// Executions stopped at the step bound (DFS only), neither passed nor
     /// failed.
     pub(crate) cut_short: usize,
+    /// Whether the last execution started never got to its checks (it
+    /// deadlocked or panicked, or was cut short): a failing one is then not
+    /// among `executions` yet.
+    pub(crate) last_unfinished: bool,
 }
 
 /// What one execution showed.
@@ -214,6 +218,10 @@ impl ExecutionCheck {
             None => Stm::<P>::for_platform_with_recorder(self.stm, recorder.clone()),
             Some(bug) => super::injected_runtime(self.stm, recorder.clone(), bug),
         };
+        self.counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last_unfinished = true;
         let vars = self.workload.create_vars(&stm);
         for (index, (id, var)) in vars.ids().into_iter().zip(&self.workload.vars).enumerate() {
             recorder.set_initial(id, var.initial);
@@ -255,6 +263,7 @@ impl ExecutionCheck {
         };
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         counts.executions += 1;
+        counts.last_unfinished = false;
         counts.attempts += history.transactions.len() as u64;
         counts.aborted_attempts += aborted;
         counts.histories.insert(hash.clone());

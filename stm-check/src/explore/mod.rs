@@ -429,9 +429,12 @@ pub fn explore(
             }
         }
     };
+    // A failure that deadlocked or panicked never reached its checks: it
+    // is an execution explored all the same.
+    let failed_unfinished = failure.is_some() && counts.last_unfinished;
     Ok(ExploreSummary {
         driver: driver.info().scheduler,
-        schedules: counts.executions,
+        schedules: counts.executions + usize::from(failed_unfinished),
         distinct_histories: counts.histories.len(),
         attempts: counts.attempts,
         aborted_attempts: counts.aborted_attempts,

@@ -4,7 +4,8 @@
 //!
 //! Workloads come from files ([`Workload::load`]), from the built-ins
 //! ([`Workload::builtin`], [`BUILTIN_NAMES`]) or from generators
-//! ([`strategy`], `Arbitrary`); [`Workload::run`] interprets one on any
+//! ([`strategy`], `Arbitrary`, and [`swarm_program`], which leaves a random
+//! subset of the [`Features`] out of each program); [`Workload::run`] interprets one on any
 //! platform (std threads, shuttle, loom) and [`Workload::run_recorded`] also
 //! records its history for [`history::check`](crate::history::check).
 //! [`Workload::with_threads`] scales one to another number of threads;
@@ -33,7 +34,7 @@
 //! | `threads` | at least one; each has `steps` (at least one), run in order on its own thread |
 //! | step `atomically` | one transaction, run with `try_atomically` |
 //! | step `queue` | a `TransactionQueue` run: `mode` `"run"` or `"run_ordered"`, `workers` (at least 1), `items` (transactions, at least one) |
-//! | transaction | optional `label`, and `ops` (at least one) run in order |
+//! | transaction | optional `label`, and `ops` (at least one) run in order; a queue item may also have `adds`: transactions it adds to the running queue (`ItemTx::add`) after its ops, queued only if it commits. Added items add nothing, and a run whose items add items uses no `abort_unless` or `panic` |
 //! | `invariants` | optional conditions on the final state |
 //! | `scaling` | optional: how `explore --threads T` scales the workload ([`Workload::with_threads`]): `{"fixed": true}` refuses any other count; `{"min_threads": n, "cycle": [t, ...]}` refuses fewer than `n` threads, and threads beyond the workload's own copy the listed threads in turn (all of them when absent) |
 //!
@@ -44,6 +45,8 @@
 //! | `{"read": v}` | read `v` |
 //! | `{"write": {"var": v, "value": n}}` | write `n` |
 //! | `{"add": {"var": v, "amount": n}}` | add `n` (arithmetic wraps) |
+//! | `{"commute": {"var": v, "amount": n}}` | add `n` as a commutative update (`Transaction::commute`): applied at commit to the value current then, no conflict with other commutes of `v` |
+//! | `"panic"` | panic inside the transaction: no effect; an `atomically` step ends there, a queue run stops (the interpreter catches the panic; no panic hook prints it) |
 //! | `{"transfer": {"from": v, "to": w, "amount": n}}` | subtract `n` from `v`, add it to `w` (`v != w`) |
 //! | `{"scan": [v, ...]}` | read each variable |
 //! | `{"retry_unless": c}` | `retry` (block until something read changes) unless `c` holds |
@@ -60,8 +63,8 @@
 //!
 //! Invariants: `{"sum_preserved": [v, ...]}` (the sum equals the initial
 //! sum), `{"counter": v}` (the value equals the initial value plus every
-//! amount committed `add`s added, derived from the run; only `add` may
-//! change `v`), `{"equals": {"var": v, "value": n}}`,
+//! amount committed `add`s and `commute`s added, derived from the run;
+//! only `add` and `commute` may change `v`), `{"equals": {"var": v, "value": n}}`,
 //! `{"each_at_least": {"vars": [v, ...], "bound": n}}` and `{"holds": c}`.
 //!
 //! With `--threads T` ([`Workload::with_threads`]) the threads are
@@ -74,7 +77,8 @@
 //!
 //! Unknown fields are refused (they are usually typos). After parsing, a
 //! workload is validated: indices in range, no empty list where one item is
-//! needed, no transfer to itself, counters changed only by `add`. Errors
+//! needed, no transfer to itself, counters changed only by `add` and
+//! `commute`, `adds` only on queue items (one level deep). Errors
 //! name the place as a path and a line and column ([`WorkloadError`]).
 //!
 //! # Determinism
