@@ -39,6 +39,7 @@ impl<P: Platform> Transaction<'_, P> {
         let validate_early = runtime.has_bug(BugSwitch::ValidateBeforeLock);
         if validate_early {
             if let Some(changed) = self.first_changed_read(false) {
+                self.check_irrevocable_survives(AbortKind::Validation);
                 self.blame(NonNull::from(changed));
                 return Err(AbortKind::Validation);
             }
