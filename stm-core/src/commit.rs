@@ -35,9 +35,25 @@ impl<P: Platform> Transaction<'_, P> {
             self.record_commit(None, &[]);
             return Ok(());
         }
-        self.lock_write_set()?;
         let runtime = self.runtime();
-        let commit_version = match runtime.clock.advance(self.irrevocable) {
+        let validate_early = runtime.has_bug(BugSwitch::ValidateBeforeLock);
+        if validate_early {
+            if let Some(changed) = self.first_changed_read(false) {
+                self.check_irrevocable_survives(AbortKind::Validation);
+                self.blame(NonNull::from(changed));
+                return Err(AbortKind::Validation);
+            }
+        }
+        self.lock_write_set()?;
+        // Acquire-release: a transaction whose snapshot includes this
+        // version sees the locks taken above.
+        let clock_order = if runtime.has_bug(BugSwitch::ClockRelaxed) {
+            Ordering::Relaxed
+        } else {
+            Ordering::AcqRel
+        };
+        let holds_serial = self.irrevocable || runtime.has_bug(BugSwitch::SerialModeNotExclusive);
+        let commit_version = match runtime.clock.advance(holds_serial, clock_order) {
             Ok(version) => version,
             Err(_) => {
                 self.unlock_write_set(self.context.writes.entries.len());
@@ -46,12 +62,21 @@ impl<P: Platform> Transaction<'_, P> {
         };
         // If no other transaction took a version since our snapshot, nothing
         // we read can have changed (TL2's rv + 1 shortcut).
-        let skip_validation = self.runtime().has_bug(BugSwitch::SkipReadValidation);
+        let skip_validation = runtime.has_bug(BugSwitch::SkipReadValidation) || validate_early;
         if commit_version != self.read_version + 1 && !skip_validation {
             if let Some(changed) = self.first_changed_read(true) {
                 self.check_irrevocable_survives(AbortKind::Validation);
                 self.blame(NonNull::from(changed));
-                self.unlock_write_set(self.context.writes.entries.len());
+                if runtime.has_bug(BugSwitch::FailedCommitBumpsVersion) {
+                    for entry in &self.context.writes.entries {
+                        entry
+                            .tvar()
+                            .lock
+                            .unlock_with_version(commit_version, Ordering::Release);
+                    }
+                } else {
+                    self.unlock_write_set(self.context.writes.entries.len());
+                }
                 return Err(AbortKind::Validation);
             }
         }
@@ -214,6 +239,7 @@ impl<P: Platform> Transaction<'_, P> {
         let runtime = self.runtime();
         let unlock_first = runtime.has_bug(BugSwitch::UnlockBeforeWriteBack);
         let lose_wakeups = runtime.has_bug(BugSwitch::LoseRetryWakeup);
+        let wake_one = runtime.has_bug(BugSwitch::WakeOneWaiter);
         // Release: a reader that sees the new version (or the new word) sees
         // the value, and a box's contents, initialised.
         let publish = if runtime.has_bug(BugSwitch::PublishRelaxed) {
@@ -249,7 +275,11 @@ impl<P: Platform> Transaction<'_, P> {
                 replaced.push(unsafe { Garbage::new(old_value, kind.free_fn()) });
             }
             if entry.before_lock.has_waiters() && !lose_wakeups {
-                tvar.wake_waiters();
+                if wake_one {
+                    tvar.wake_one_waiter();
+                } else {
+                    tvar.wake_waiters();
+                }
             }
         }
     }

@@ -60,11 +60,80 @@ pub enum InjectedBug {
     /// debug builds), shows it. Needs `irrevocable_after` small enough for
     /// a transaction to reach serial mode (0: at once).
     IrrevocableAborts,
+    /// Validate the read set before locking the write set instead of after
+    /// taking the commit version (TL2's order turned around): a commit that
+    /// writes what this one read between its validation and its locking is
+    /// missed, and its update is lost (a lost update, write skew). Shuttle's
+    /// schedulers find it through the history checker (G-single / G2
+    /// cycles) or a final total.
+    ValidateBeforeLock,
+    /// Extend the snapshot, when a read meets a version newer than it,
+    /// without re-validating what was read before: the attempt can see one
+    /// TVar before another's commit and the next after it (opacity broken:
+    /// a torn read, which a read-only transaction even commits).
+    ExtendWithoutValidation,
+    /// When the first alternative of `or_else` retries, drop only the
+    /// write-set entries it created, not the changes it made to entries
+    /// that existed before the `or_else` (its overwrites, and the updates
+    /// it commuted onto them): the abandoned alternative's value of such a
+    /// TVar is committed. A program that writes a TVar, then overwrites it
+    /// in an alternative that retries, sees it; the values are wrong in
+    /// every schedule, so one execution that reaches it finds it.
+    OrElseUndoOverwrite,
+    /// When the write set grows past the size it is searched linearly at
+    /// (16 entries) and switches to its index, index only the entry that
+    /// made it grow, not the earlier ones: a lookup of a TVar written before
+    /// the switch misses, so reading it back returns the committed value
+    /// instead of the transaction's own write (and writing it again adds a
+    /// second entry, which makes every commit of it abort on its own
+    /// lock). Needs a transaction that writes more than 16 TVars.
+    WriteIndexMiss,
+    /// A commit wakes only one of the transactions blocked in `retry` on a
+    /// TVar it wrote (a notify-one where every waiter must be woken): the
+    /// others sleep on, and the program hangs if nothing else ever writes
+    /// that TVar (a deadlock, which shuttle reports). Needs two waiters on
+    /// one TVar.
+    WakeOneWaiter,
+    /// A commit that fails validation after locking releases its locks as
+    /// a successful commit does, with its new commit version, instead of
+    /// the words it replaced: each TVar it would have written gets a new
+    /// version for the value it already had (a read of that version
+    /// returns a value no commit wrote there, which the history checker
+    /// reports), and the `retry` waiters flagged on it are forgotten.
+    FailedCommitBumpsVersion,
+    /// In `run_ordered`, an item may commit as soon as the item just ahead
+    /// of it holds the turn (an off-by-one in the turn check), before that
+    /// item has committed: the outcome is no longer the order the items
+    /// were added in, and the turn is passed by an item that does not hold
+    /// it (the engine invariant `turn-passed-by-other`).
+    OrderedCommitEarly,
+    /// The items an attempt adds to the transaction queue (`ItemTx::add`)
+    /// are not forgotten when the attempt aborts and runs again: the next
+    /// attempt adds them again, and the run executes them twice. Needs a
+    /// queue item that adds items and conflicts at least once.
+    AddedItemsOfAbortedAttempt,
+    /// Take commit versions from the global clock with a relaxed
+    /// read-modify-write instead of an acquire-release one: a transaction
+    /// whose snapshot includes a commit's version need not see that
+    /// commit's locks, so it may read one of its TVars before the commit
+    /// and another after it (a torn read). Only a weak memory model shows
+    /// it: loom finds it, shuttle (sequentially consistent) cannot.
+    ClockRelaxed,
+    /// Serial mode keeps transactions from starting (each waits for it to
+    /// end when it begins) instead of from taking a commit version: one
+    /// that began before an irrevocable transaction entered serial mode
+    /// commits while it runs, what the irrevocable one read can change
+    /// under it, and it is aborted (the engine invariant
+    /// `irrevocable-aborted`; in release builds only the recorder is told,
+    /// and the values stay serializable). Needs `irrevocable_after` small
+    /// enough for a transaction to reach serial mode while others run
+    /// optimistically (1; with 0 every plain transaction is irrevocable).
+    SerialModeNotExclusive,
 }
 
 impl InjectedBug {
     /// Every injectable bug.
-    pub const ALL: [InjectedBug; 10] = [
+    pub const ALL: [InjectedBug; 20] = [
         InjectedBug::SkipReadValidation,
         InjectedBug::UnlockBeforeWriteBack,
         InjectedBug::ReadWithoutVersionCheck,
@@ -75,17 +144,33 @@ impl InjectedBug {
         InjectedBug::ClaimItemsTwice,
         InjectedBug::CommuteStale,
         InjectedBug::IrrevocableAborts,
+        InjectedBug::ValidateBeforeLock,
+        InjectedBug::ExtendWithoutValidation,
+        InjectedBug::OrElseUndoOverwrite,
+        InjectedBug::WriteIndexMiss,
+        InjectedBug::WakeOneWaiter,
+        InjectedBug::FailedCommitBumpsVersion,
+        InjectedBug::OrderedCommitEarly,
+        InjectedBug::AddedItemsOfAbortedAttempt,
+        InjectedBug::ClockRelaxed,
+        InjectedBug::SerialModeNotExclusive,
     ];
 
-    /// The bugs of the transaction protocol (validation, publication order,
-    /// snapshots, wake-ups): each shows in the values and histories of a
-    /// sequentially consistent execution, so shuttle's schedulers and the
-    /// fuzzer find them. Of the others, two break memory safety or
-    /// orderings, and need loom, Miri or AddressSanitizer; two break the
-    /// transaction queue's hand-off (its models find them); and
-    /// `commute-stale` needs a program that commutes, which the fuzzer's
-    /// generated workloads are not; `irrevocable-aborts` breaks only an
-    /// engine invariant, which a recorder is told of, not the values.
+    /// The classic bugs of the transaction protocol (validation,
+    /// publication order, snapshots, wake-ups): each shows in the values and
+    /// histories of a sequentially consistent execution, so shuttle's
+    /// schedulers and the fuzzer find them, and a crash of each is
+    /// committed (`stm-check/tests/fuzz-crashes`). Of the other classic
+    /// ones, two break memory safety or orderings, and need loom, Miri or
+    /// AddressSanitizer; two break the transaction queue's hand-off (its
+    /// models find them); and `commute-stale` needs a program that
+    /// commutes, which the fuzzer's generated workloads are not;
+    /// `irrevocable-aborts` breaks only an engine invariant, which a
+    /// recorder is told of, not the values. The bugs after those in
+    /// [`ALL`](Self::ALL), from `validate-before-lock` on, are realistic
+    /// mistakes a line or two away from the correct engine, kept to measure
+    /// how well exploration finds bugs it was not written against (the
+    /// README's table says which finds each).
     pub const TRANSACTION_PROTOCOL: [InjectedBug; 4] = [
         InjectedBug::SkipReadValidation,
         InjectedBug::UnlockBeforeWriteBack,
@@ -106,6 +191,16 @@ impl InjectedBug {
             InjectedBug::ClaimItemsTwice => "claim-items-twice",
             InjectedBug::CommuteStale => "commute-stale",
             InjectedBug::IrrevocableAborts => "irrevocable-aborts",
+            InjectedBug::ValidateBeforeLock => "validate-before-lock",
+            InjectedBug::ExtendWithoutValidation => "extend-without-validation",
+            InjectedBug::OrElseUndoOverwrite => "or-else-undo-overwrite",
+            InjectedBug::WriteIndexMiss => "write-index-miss",
+            InjectedBug::WakeOneWaiter => "wake-one-waiter",
+            InjectedBug::FailedCommitBumpsVersion => "failed-commit-bumps-version",
+            InjectedBug::OrderedCommitEarly => "ordered-commit-early",
+            InjectedBug::AddedItemsOfAbortedAttempt => "added-items-of-aborted-attempt",
+            InjectedBug::ClockRelaxed => "clock-relaxed",
+            InjectedBug::SerialModeNotExclusive => "serial-mode-not-exclusive",
         }
     }
 

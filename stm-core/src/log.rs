@@ -161,6 +161,21 @@ pub(crate) struct WriteSet<P: Platform> {
     /// Whether some entry was made a commute since the set was cleared
     /// (commit then has updates to apply).
     pub(crate) has_commutes: bool,
+    /// The injected bugs of the write set (all off unless the runtime has
+    /// one switched on; set when an attempt begins).
+    pub(crate) bugs: WriteSetBugs,
+}
+
+/// The injected bugs a write set carries out itself (it does not know its
+/// runtime).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct WriteSetBugs {
+    /// `write-index-miss`: switching to the index indexes only the newest
+    /// entry.
+    pub(crate) index_misses_early_writes: bool,
+    /// `or-else-undo-overwrite`: rolling back drops the entries made since
+    /// the checkpoint, but not the changes made to older ones.
+    pub(crate) roll_back_keeps_overwrites: bool,
 }
 
 /// One change to undo when an `or_else` alternative is rolled back.
@@ -186,6 +201,7 @@ impl<P: Platform> WriteSet<P> {
             undo: Vec::new(),
             open_checkpoints: 0,
             has_commutes: false,
+            bugs: WriteSetBugs::default(),
         }
     }
 
@@ -359,7 +375,11 @@ impl<P: Platform> WriteSet<P> {
     #[cold]
     fn reindex_from(&mut self, start: usize) {
         if self.entries.len() > LINEAR_SEARCH_LIMIT {
-            let from = if self.index.is_empty() { 0 } else { start };
+            let from = if self.index.is_empty() && !self.bugs.index_misses_early_writes {
+                0
+            } else {
+                start
+            };
             for (i, entry) in self.entries.iter().enumerate().skip(from) {
                 self.index.insert(entry.tvar.as_ptr().addr(), i);
             }
@@ -376,6 +396,9 @@ impl<P: Platform> WriteSet<P> {
 
     /// Discards every write made since `checkpoint`.
     pub(crate) fn roll_back(&mut self, checkpoint: Checkpoint) {
+        if self.bugs.roll_back_keeps_overwrites {
+            self.undo.truncate(checkpoint.undo);
+        }
         while self.undo.len() > checkpoint.undo {
             match self.undo.pop().expect("length checked") {
                 Undo::Restore(i, previous) => self.entries[i].pending = previous,

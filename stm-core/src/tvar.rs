@@ -230,6 +230,17 @@ impl<P: Platform> TVarHeader<P> {
             .with(|waiters| waiters.retain(|w| !Arc::ptr_eq(w, waiter)));
     }
 
+    /// The injected bug `wake-one-waiter`: wakes the first registered retry
+    /// waiter only; the others stay registered, asleep.
+    pub(crate) fn wake_one_waiter(&self) {
+        if let Some(waiter) = self
+            .waiters
+            .with(|waiters| (!waiters.is_empty()).then(|| waiters.remove(0)))
+        {
+            waiter.notify();
+        }
+    }
+
     /// Wakes every registered retry waiter.
     pub(crate) fn wake_waiters(&self) {
         let waiters = self.waiters.with(core::mem::take);

@@ -5,7 +5,7 @@ use crate::error::{AbortKind, MaybeRetry, StmError};
 use crate::ids::CallSite;
 use crate::injected_bug::BugSwitch;
 use crate::invariant::{engine_invariant, Invariant};
-use crate::log::Pending;
+use crate::log::{Pending, WriteSetBugs};
 use crate::platform::{Arc, AtomicPointer, Ordering, Platform, Std};
 use crate::recorder::{recorded_value, AttemptEnd, AttemptId, Event};
 use crate::shared::RuntimeShared;
@@ -59,6 +59,14 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         let attempt = runtime.record_begin(site);
         if irrevocable {
             runtime.clock.enter_serial_mode();
+        } else if runtime.has_bug(BugSwitch::SerialModeNotExclusive) {
+            runtime.clock.wait_for_serial_mode_end();
+        }
+        if cfg!(feature = "bug-injection") {
+            context.writes.bugs = WriteSetBugs {
+                index_misses_early_writes: runtime.has_bug(BugSwitch::WriteIndexMiss),
+                roll_back_keeps_overwrites: runtime.has_bug(BugSwitch::OrElseUndoOverwrite),
+            };
         }
         context.pin();
         let read_version = runtime.clock.now();
@@ -522,6 +530,10 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     /// Moves the snapshot forward to now if nothing read so far has changed.
     fn extend_snapshot(&mut self) -> bool {
         let now = self.runtime.clock.now();
+        if self.runtime.has_bug(BugSwitch::ExtendWithoutValidation) {
+            self.read_version = now;
+            return true;
+        }
         match self.first_changed_read(false) {
             None => {
                 self.read_version = now;

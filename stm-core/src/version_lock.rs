@@ -159,9 +159,14 @@ impl<P: Platform> VersionClock<P> {
     ///
     /// One `fetch_add`, which never has to be retried however many threads
     /// commit at once: a commit that finds serial mode set gives its version
-    /// up unused (a gap in the versions, which nothing relies on).
-    pub(crate) fn advance(&self, holds_serial: bool) -> Result<u64, SerialModeBusy> {
-        let before = self.word.fetch_add(2, Ordering::AcqRel);
+    /// up unused (a gap in the versions, which nothing relies on). `order`
+    /// is `AcqRel` (anything weaker is the injected bug `clock-relaxed`).
+    pub(crate) fn advance(
+        &self,
+        holds_serial: bool,
+        order: Ordering,
+    ) -> Result<u64, SerialModeBusy> {
+        let before = self.word.fetch_add(2, order);
         if before & SERIAL != 0 && !holds_serial {
             return Err(SerialModeBusy);
         }

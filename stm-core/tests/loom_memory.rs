@@ -20,6 +20,11 @@ fn reads_racing_a_write_back() {
 }
 
 #[test]
+fn an_auditor_racing_a_transfer() {
+    models::an_auditor_racing_a_transfer(correct);
+}
+
+#[test]
 fn reclamation_racing_a_late_reader() {
     models::reclamation_racing_a_late_reader(correct);
 }

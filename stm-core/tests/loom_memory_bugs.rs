@@ -1,9 +1,11 @@
 //! The injected memory bugs, each caught by a loom model of
 //! `support/memory_models.rs` (run on a runtime with the bug switched on):
-//! `publish-relaxed` (a write-back published with relaxed orderings) and
+//! `publish-relaxed` (a write-back published with relaxed orderings),
 //! `free-before-readers-leave` (replaced values and dropped TVars freed at
-//! once). Loom reports a causality violation (or a model's assertion
-//! fails), so each test expects a panic. (A TVar header freed too early is
+//! once) and `clock-relaxed` (commit versions taken with a relaxed
+//! read-modify-write, so a snapshot that includes a commit need not see
+//! its locks: the auditor reads a torn transfer). Loom reports a causality
+//! violation (or a model's assertion fails), so each test expects a panic. (A TVar header freed too early is
 //! invisible to loom, which does not track plain memory: Miri and
 //! AddressSanitizer catch that one, see `boxed_values_std.rs`.)
 //!
@@ -51,6 +53,10 @@ fn publish_relaxed() -> Runtime {
     with_bug(InjectedBug::PublishRelaxed)
 }
 
+fn clock_relaxed() -> Runtime {
+    with_bug(InjectedBug::ClockRelaxed)
+}
+
 fn free_before_readers_leave() -> Runtime {
     with_bug(InjectedBug::FreeBeforeReadersLeave)
 }
@@ -71,4 +77,10 @@ fn publish_relaxed_is_caught_by_the_read_racing_write_back_model() {
 #[should_panic(expected = "Causality violation")]
 fn free_before_readers_leave_is_caught_by_the_late_reader_model() {
     models::reclamation_racing_a_late_reader(free_before_readers_leave);
+}
+
+#[test]
+#[should_panic(expected = "the auditor committed a torn transfer")]
+fn clock_relaxed_is_caught_by_the_auditor_model() {
+    models::an_auditor_racing_a_transfer(clock_relaxed);
 }

@@ -5,7 +5,12 @@
 //! loom reports as a deadlock; `claim-items-twice` (items claimed with a
 //! load and a store) lets two workers claim one item, and the run's count
 //! of settled items no longer matches: shuttle finds a run that hangs or
-//! ends with items missing. Each test expects the model to fail.
+//! ends with items missing; `ordered-commit-early` (an item commits when
+//! the item just ahead holds the turn) breaks the order of an ordered run,
+//! or the engine invariant that only the turn's holder passes it;
+//! `added-items-of-aborted-attempt` (what an aborted attempt added is kept)
+//! runs an added item twice once its parent conflicts. Each test expects
+//! the model to fail.
 
 mod support {
     // Each binary uses some of the scenarios.
@@ -37,6 +42,32 @@ fn claim_items_twice_is_caught_by_the_hand_off_test() {
         || {
             unordered_hands_every_item_over_once(with_bug::<ShuttlePlatform>(
                 InjectedBug::ClaimItemsTwice,
+            ))
+        },
+        1_000,
+    );
+}
+
+#[test]
+#[should_panic]
+fn ordered_commit_early_is_caught_by_the_ordered_turn_test() {
+    shuttle::check_random(
+        || {
+            ordered_commits_in_add_order(with_bug::<ShuttlePlatform>(
+                InjectedBug::OrderedCommitEarly,
+            ))
+        },
+        1_000,
+    );
+}
+
+#[test]
+#[should_panic(expected = "every item commits exactly once")]
+fn added_items_of_aborted_attempt_is_caught_by_the_hand_off_test() {
+    shuttle::check_random(
+        || {
+            unordered_hands_every_item_over_once(with_bug::<ShuttlePlatform>(
+                InjectedBug::AddedItemsOfAbortedAttempt,
             ))
         },
         1_000,

@@ -43,13 +43,19 @@ pub(crate) struct CommitOrder<P: Platform, F: Send> {
     turn: Padded<P::AtomicU64>,
     /// Items whose body finished before their turn.
     finished: SlotTable<P, Box<F>>,
+    /// The injected bug `ordered-commit-early`: an item may commit once the
+    /// item just ahead of it holds the turn.
+    commit_early: bool,
 }
 
 impl<P: Platform, F: Send> CommitOrder<P, F> {
-    pub(crate) fn new(items: usize) -> Self {
+    /// The turn of a run of `items` items (`commit_early`: the injected
+    /// bug's).
+    pub(crate) fn new(items: usize, commit_early: bool) -> Self {
         CommitOrder {
             turn: Padded(P::AtomicU64::new(0)),
             finished: SlotTable::new(items),
+            commit_early,
         }
     }
 
@@ -170,7 +176,7 @@ impl<P: Platform, F: Send> CommitGate for OrderedGate<'_, P, F> {
             polls += 1;
             turn = self.order.turn(false);
         }
-        if turn == self.id.0 {
+        if turn == self.id.0 || (self.order.commit_early && turn + 1 == self.id.0) {
             self.holds = true;
             return Turn::Go;
         }

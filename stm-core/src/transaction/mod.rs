@@ -376,7 +376,12 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
                     claim_twice: self.stm.shared().has_bug(BugSwitch::ClaimItemsTwice),
                 },
             ),
-            order: ordered.then(|| CommitOrder::new(count)),
+            order: ordered.then(|| {
+                CommitOrder::new(
+                    count,
+                    self.stm.shared().has_bug(BugSwitch::OrderedCommitEarly),
+                )
+            }),
             workers: self.workers,
             failure: P::Mutex::new((None, 0)),
             arena: core::mem::take(&mut self.arena),

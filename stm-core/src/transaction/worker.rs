@@ -6,6 +6,7 @@ use super::hand_off::{HandOff, MAX_BATCH};
 use super::item::{Item, ItemArena};
 use super::{ItemId, ItemTx};
 use crate::attempt::{self, CommitGate, Outcome};
+use crate::injected_bug::BugSwitch;
 use crate::platform::{Lock, Platform};
 use crate::speculation::DetachedAttempt;
 use crate::stm::Stm;
@@ -237,9 +238,13 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
     ) -> Outcome<P, (), E> {
         let site = item.site();
         let runtime = self.stm.shared();
+        let keep_added = runtime.has_bug(BugSwitch::AddedItemsOfAbortedAttempt);
         catch_unwind(AssertUnwindSafe(|| {
             let mut body = |tx: &mut Transaction<'_, P>| {
-                added.clear();
+                // What an earlier attempt added goes with it.
+                if !keep_added {
+                    added.clear();
+                }
                 item.run(&mut ItemTx { tx, added })
             };
             match detached {

@@ -81,6 +81,32 @@ pub fn reads_racing_a_write_back(make: MakeRuntime) {
     });
 }
 
+/// A transfer between two TVars races a read-only auditor, whose total is
+/// checked once both have finished (a panic inside the auditor's body,
+/// with the transfer still running, would leave loom unable to unwind):
+/// the auditor commits only a snapshot that includes all of the transfer
+/// or none of it, so a snapshot taken at the transfer's version must see
+/// its locks.
+pub fn an_auditor_racing_a_transfer(make: MakeRuntime) {
+    check(2, move || {
+        let stm = make();
+        let x = stm.new_tvar(10i64);
+        let y = stm.new_tvar(0i64);
+        let transfer = {
+            let (stm2, x, y) = (stm.clone(), x.clone(), y.clone());
+            stm.spawn(move || {
+                stm2.atomically(|tx| {
+                    tx.modify(&x, |a| a - 4)?;
+                    tx.modify(&y, |b| b + 4)
+                })
+            })
+        };
+        let total = stm.atomically(|tx| Ok(tx.read(&x)? + tx.read(&y)?));
+        transfer.join().unwrap();
+        assert_eq!(total, 10, "the auditor committed a torn transfer");
+    });
+}
+
 /// A reader reads a boxed TVar in two transactions while a writer replaces
 /// its value twice, each replaced box retired at once (models reclaim at
 /// every commit): no box is freed while the reader can still clone it.
