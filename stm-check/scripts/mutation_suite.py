@@ -16,8 +16,11 @@ Per bug:
   * built-ins: `explore --workload W --scheduler pct --seed 0` for each of
     the six built-ins, at most 10,000 executions each: the fewest executions
     any needed, and which;
-  * loom: `explore --workload W --scheduler loom` on the built-ins loom can
-    model, at most 10,000 executions each.
+  * loom: `explore --workload W --scheduler loom` at most 10,000 executions
+    each, on bank and counter for a bug shuttle finds, on every built-in
+    loom can model for one it does not;
+  * with --fuzz-seconds S: the `swarm` fuzz target (stable, `-s none`)
+    from an empty corpus without seeds, libFuzzer seed 1, at most S seconds.
 Shrinking is off (--shrink-schedules 0): only finding is measured.
 """
 
@@ -33,6 +36,7 @@ import time
 BINARY = os.path.join("target", "release", "stm-check")
 BUILTINS = ["bank", "counter", "read-skew", "write-skew", "queue", "ordered"]
 BUDGET = 10_000
+LOOM_FIRST = ["bank", "counter"]
 
 
 def explore(args, regressions):
@@ -54,7 +58,7 @@ def explore(args, regressions):
     return (report["violations"] > 0, report["schedules"], report["seconds"])
 
 
-def measure(bug, seeds):
+def measure(bug, seeds, fuzz_seconds):
     with tempfile.TemporaryDirectory() as regressions:
         swarm = []
         for seed in seeds:
@@ -70,12 +74,39 @@ def measure(bug, seeds):
             if result:
                 builtins[workload] = {"found": result[0], "executions": result[1]}
         loom = {}
-        for workload in BUILTINS:
+        found_by_shuttle = any(s["found"] for s in swarm) or any(
+            r["found"] for r in builtins.values())
+        # Loom is slow: two built-ins for a bug shuttle finds, all six else.
+        for workload in LOOM_FIRST if found_by_shuttle else BUILTINS:
             result = explore(["--workload", workload, "--scheduler", "loom",
                               "--inject-bug", bug], regressions)
             if result:
                 loom[workload] = {"found": result[0], "executions": result[1]}
-    return {"bug": bug, "swarm": swarm, "builtins": builtins, "loom": loom}
+    return {"bug": bug, "swarm": swarm, "builtins": builtins, "loom": loom,
+            "fuzzer": fuzz(bug, fuzz_seconds) if fuzz_seconds else None}
+
+
+def fuzz(bug, seconds):
+    """The `swarm` fuzz target from an empty corpus, no seeds, seed 1:
+    (found, inputs, seconds); needs `cargo fuzz` (stable, `-s none`)."""
+    with tempfile.TemporaryDirectory() as corpus:
+        env = dict(os.environ, STM_FUZZ_INJECT_BUG=bug, STM_FUZZ_NO_SEEDS="1")
+        started = time.monotonic()
+        out = subprocess.run(
+            ["cargo", "fuzz", "run", "-s", "none", "-O", "swarm", corpus, "--",
+             "-seed=1", f"-max_total_time={seconds}", f"-artifact_prefix={corpus}/"],
+            cwd="fuzz", env=env, capture_output=True, text=True, timeout=seconds + 600)
+        elapsed = time.monotonic() - started
+        text = out.stdout + out.stderr
+        found = "panicked" in text or "deadly signal" in text or "ERROR: libFuzzer" in text
+        inputs = None
+        for line in text.splitlines():
+            # "#1234\tNEW ..." progress lines; the last one says how far it got.
+            if line.startswith("#") and "\t" in line:
+                head = line[1:].split("\t")[0]
+                if head.isdigit():
+                    inputs = int(head)
+        return {"found": found, "inputs": inputs, "seconds": round(elapsed, 1)}
 
 
 def swarm_median(row):
@@ -97,6 +128,8 @@ def main():
     parser.add_argument("--bugs", help="comma-separated bug names (default: all)")
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--json", help="also write the raw numbers here")
+    parser.add_argument("--fuzz-seconds", type=int, default=0,
+                        help="also run the swarm fuzz target this long per bug")
     options = parser.parse_args()
     if options.bugs:
         bugs = options.bugs.split(",")
@@ -110,16 +143,23 @@ def main():
     rows = []
     for bug in bugs:
         print(f"measuring {bug} ...", file=sys.stderr)
-        rows.append(measure(bug, seeds))
-    print("| bug | swarm (PCT) executions per seed (seconds) | swarm median | best built-in (PCT) | loom on built-ins |")
-    print("| --- | --- | --- | --- | --- |")
+        rows.append(measure(bug, seeds, options.fuzz_seconds))
+    print("| bug | swarm (PCT) executions per seed (seconds) | swarm median | best built-in (PCT) | loom on built-ins | `swarm` fuzz target |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for row in rows:
         per_seed = ", ".join(
             f"{s['executions']} ({s['seconds']} s)" if s["found"] else f"not in {BUDGET}"
             for s in row["swarm"])
         median = swarm_median(row)
         median_text = f"{median:g}" if median <= BUDGET else "not found"
-        print(f"| `{row['bug']}` | {per_seed} | {median_text} | {best(row['builtins'])} | {best(row['loom'])} |")
+        fuzzer = row["fuzzer"]
+        if fuzzer is None:
+            fuzz_text = "not run"
+        elif fuzzer["found"]:
+            fuzz_text = f"{fuzzer['inputs']} inputs ({fuzzer['seconds']} s)"
+        else:
+            fuzz_text = f"not in {fuzzer['seconds']} s"
+        print(f"| `{row['bug']}` | {per_seed} | {median_text} | {best(row['builtins'])} | {best(row['loom'])} | {fuzz_text} |")
     medians = [swarm_median(row) for row in rows]
     print(f"\nmedian over the suite of the swarm medians: {statistics.median(medians):g} executions")
     if options.json:

@@ -3,7 +3,7 @@
 
 use crate::history::{self, Outcome as AttemptOutcome};
 use crate::record::{history_hash, BrokenInvariant, HistoryRecorder, RecordedExecution};
-use crate::workload::{FailureSignature, Workload};
+use crate::workload::{FailureKind, FailureSignature, Workload};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -230,20 +230,26 @@ impl ExecutionCheck {
         }
         let outcome = self.workload.run_on(&stm, &vars);
         let history = recorder.history();
-        let report = self
+        let checked = self
             .checker
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .check(&history)
-            .expect("recorded histories are well-formed");
+            .check(&history);
         // A broken engine invariant is a bug of stm-core, whatever the
         // values: it comes first.
         let broken = recorder.broken_invariants();
         let mut problems: Vec<String> = broken.iter().map(ToString::to_string).collect();
+        // The recorder writes well-formed histories of a correct engine: a
+        // malformed one (a read of a version no transaction committed) is
+        // an engine bug too.
+        let malformed = checked.as_ref().err().map(|error| {
+            format!("the recorded history is malformed, which no correct engine records: {error}")
+        });
+        let report = checked.ok();
         if !outcome.is_ok() {
             problems.push(outcome.to_string());
         }
-        if !report.is_valid() {
+        if let Some(report) = report.as_ref().filter(|r| !r.is_valid()) {
             let mut text = String::new();
             let _ = report.write_text(&mut text, 3);
             problems.push(format!("the recorded history is rejected:\n{text}"));
@@ -254,9 +260,16 @@ impl ExecutionCheck {
             .filter(|t| t.outcome == AttemptOutcome::Aborted)
             .count() as u64;
         let hash = history_hash(&history);
-        let signature = FailureSignature::of_outcome(&outcome)
-            .with_anomalies(&report)
-            .with_broken_invariants(&broken);
+        let mut signature = FailureSignature::of_outcome(&outcome).with_broken_invariants(&broken);
+        if let Some(report) = &report {
+            signature = signature.with_anomalies(report);
+        }
+        if let Some(malformed) = malformed {
+            problems.push(malformed);
+            signature.extend(FailureSignature::from_kinds([
+                FailureKind::MalformedHistory,
+            ]));
+        }
         let fails = match &self.target {
             None => !problems.is_empty(),
             Some(target) => signature.reproduces(target),

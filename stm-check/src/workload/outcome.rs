@@ -43,12 +43,13 @@ impl fmt::Display for WorkloadOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} commit(s), {} user abort(s), {} attempt(s); final values [",
+            "{} commit(s), {} user abort(s), {} attempt(s)",
             self.commits, self.user_aborts, self.stats.attempts
         )?;
         if self.panics > 0 {
             write!(f, ", {} panic(s)", self.panics)?;
         }
+        f.write_str("; final values [")?;
         for (i, value) in self.final_values.iter().enumerate() {
             let sep = if i == 0 { "" } else { ", " };
             write!(f, "{sep}v{i} = {value}")?;

@@ -28,6 +28,10 @@ pub enum FailureKind {
     /// `equals` invariant is named without its value (`equals(v0)`), since
     /// shrinking re-derives the value when it removes transactions.
     Invariant(String),
+    /// The recorded history is malformed (a read of a version nobody
+    /// committed, say): the engine recorded something no correct engine
+    /// does.
+    MalformedHistory,
     /// The execution deadlocked (a `retry` never woken, a thread never
     /// joined).
     Deadlock,
@@ -52,6 +56,7 @@ impl fmt::Display for FailureKind {
             FailureKind::Anomaly(class) => write!(f, "{class} anomaly"),
             FailureKind::Assertion(condition) => write!(f, "assertion {condition}"),
             FailureKind::Invariant(invariant) => write!(f, "invariant {invariant}"),
+            FailureKind::MalformedHistory => f.write_str("malformed history"),
             FailureKind::Deadlock => f.write_str("deadlock"),
             FailureKind::Panic => f.write_str("panic"),
         }
