@@ -217,7 +217,10 @@ fn refuse_test_file(path: &Path, file: &ScheduleFile, name: &str, json: bool) ->
 
 /// A built-in workload by name, or a workload file; scaled to `threads`
 /// threads if given.
-fn resolve_workload(name_or_path: &str, threads: Option<usize>) -> Result<Workload, String> {
+pub(crate) fn resolve_workload(
+    name_or_path: &str,
+    threads: Option<usize>,
+) -> Result<Workload, String> {
     let workload = if let Some(workload) = Workload::builtin(name_or_path) {
         workload
     } else {

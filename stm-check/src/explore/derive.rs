@@ -16,8 +16,8 @@ use super::{ExploreConfig, FoundFailure, Progress};
 use crate::history::shape::{normalized_hash, HistoryShape};
 use crate::history::History;
 use crate::schedule::{
-    event_owners, replay_expecting, run_once_recording, thread_mappings, DerivedFrom, DriverInfo,
-    GuidePlan, GuidedScheduler, Schedule, ScheduleFileError,
+    event_owners, replay_expecting, run_once_recording, thread_mappings, Burst, DerivedFrom,
+    DriverInfo, GuidePlan, GuidedScheduler, Schedule, ScheduleFileError,
 };
 use crate::workload::{FailureSignature, Workload};
 use shuttle::scheduler::Scheduler;
@@ -82,6 +82,9 @@ pub struct DeriveConfig {
     pub search_depth: usize,
     /// Seed of the fallback search.
     pub seed: u64,
+    /// Guided executions that may be spent repairing the guided order
+    /// with bursts (see [`Burst`]) before the fallback search.
+    pub repair_runs: usize,
 }
 
 impl Default for DeriveConfig {
@@ -94,6 +97,7 @@ impl Default for DeriveConfig {
             search_schedules: 200,
             search_depth: 3,
             seed: 0,
+            repair_runs: 400,
         }
     }
 }
@@ -159,18 +163,18 @@ impl Derivation {
                 }),
                 _,
             ) => format!(
-                "the real-thread execution (history {}) was replayed under shuttle in its recorded event order{}, confirmed by replays with identical histories",
+                "the recorded execution (history {}) was replayed under shuttle in its recorded event order{}, confirmed by replays with identical histories",
                 self.real_hash,
                 if *exact { ", event for event" } else { " (the same reads-from, commit order and aborts)" }
             ),
             (Some(Derived { found: Found::Search { execution }, .. }), difference) => format!(
-                "the guided replay did not reproduce the real-thread execution (history {}){}; a search of {} executions near the recorded order found the same kind of failure at execution {execution}, confirmed by replays with identical histories",
+                "the guided replay did not reproduce the recorded execution (history {}){}; a search of {} executions near the recorded order found the same kind of failure at execution {execution}, confirmed by replays with identical histories",
                 self.real_hash,
                 difference.as_deref().map(|d| format!(": {d}")).unwrap_or_default(),
                 self.searched,
             ),
             (None, difference) => format!(
-                "the guided replay did not reproduce the real-thread execution (history {}){}; this may be an effect of the hardware's memory model that shuttle's sequential consistency cannot show, or of timing outside the engine's events. A search of {} executions near the recorded order did not find the same kind of failure either",
+                "the guided replay did not reproduce the recorded execution (history {}){}; this may be an effect of the hardware's memory model that shuttle's sequential consistency cannot show, or of timing outside the engine's events. A search of {} executions near the recorded order did not find the same kind of failure either",
                 self.real_hash,
                 difference.as_deref().map(|d| format!(": {d}")).unwrap_or_default(),
                 self.searched,
@@ -323,94 +327,166 @@ pub fn derive(workload: &Workload, real: &RealExecution, config: &DeriveConfig) 
     let owners = event_owners(&real.history);
     let mappings = thread_mappings(&real.history, workload.threads.len(), config.mappings);
     // The guided execution of each mapping, until one is the real one;
-    // else the one that agreed longest, for the search and the report.
-    let mut best: Option<(usize, String, Arc<GuidePlan>)> = None;
-    let mut guided_difference = None;
-    for mapping in mappings.iter() {
-        let plan = Arc::new(GuidePlan::new(&owners, mapping));
+    // else the one that agreed longest is repaired with bursts, one
+    // divergence at a time, while that takes the first difference later.
+    let guided = |plan: &Arc<GuidePlan>, bursts: &[Burst]| {
         let run = run_under(
             &check,
-            |c| GuidedScheduler::new(plan.clone(), c.event_counter()),
+            |c| GuidedScheduler::new(plan.clone(), c.event_counter()).with_bursts(bursts.to_vec()),
             |_| true,
         );
         let replayed = HistoryShape::of(&run.history).with_abort_causes(&run.abort_causes);
-        match real_shape.difference(&replayed) {
-            None => match confirm(
-                &check,
-                real,
-                &expected,
-                &run.schedule,
-                Some(&real_shape),
-                config.replays,
-            ) {
-                Ok((message, history_hash)) => {
-                    return Derivation {
-                        derived: Some(Derived {
-                            schedule: run.schedule,
-                            message,
-                            found: Found::Guided,
-                            exact: history_hash == real_hash,
-                            history_hash,
-                        }),
-                        real_hash,
-                        guided_difference: None,
-                        searched: 0,
-                        real_history: None,
-                    };
-                }
-                Err(why) => {
-                    guided_difference = Some(format!("the guided schedule's {why}"));
-                    best = Some((usize::MAX, String::new(), plan));
-                    break;
-                }
+        let difference = real_shape.difference(&replayed);
+        (run, difference)
+    };
+    let found = |run: Run| -> Result<Derived, String> {
+        let (message, history_hash) = confirm(
+            &check,
+            real,
+            &expected,
+            &run.schedule,
+            Some(&real_shape),
+            config.replays,
+        )?;
+        Ok(Derived {
+            schedule: run.schedule,
+            message,
+            found: Found::Guided,
+            exact: history_hash == real_hash,
+            history_hash,
+        })
+    };
+    let derived_now = |derived: Derived| Derivation {
+        derived: Some(derived),
+        real_hash: real_hash.clone(),
+        guided_difference: None,
+        searched: 0,
+        real_history: None,
+    };
+    let mut best: Option<(usize, String, Arc<GuidePlan>, Vec<Burst>)> = None;
+    let mut unconfirmed = None;
+    for mapping in mappings.iter() {
+        let plan = Arc::new(GuidePlan::new(&owners, mapping));
+        match guided(&plan, &[]) {
+            (run, None) => match found(run) {
+                Ok(derived) => return derived_now(derived),
+                Err(why) => unconfirmed = Some(why),
             },
-            Some((index, why)) => {
-                if best.as_ref().is_none_or(|(at, _, _)| index > *at) {
-                    best = Some((index, why, plan));
+            (_, Some((index, why))) => {
+                if best.as_ref().is_none_or(|(at, ..)| index > *at) {
+                    best = Some((index, why, plan, Vec::new()));
                 }
             }
         }
     }
-    if guided_difference.is_none() {
-        guided_difference = best
-            .as_ref()
-            .map(|(_, why, _)| format!("the closest guided execution differs from it at {why}"));
+    let tasks: Vec<usize> = mappings
+        .first()
+        .map(|m| m.values().copied().collect())
+        .unwrap_or_default();
+    let normal = crate::history::shape::normalized(&real.history);
+    let mut budget = config.repair_runs;
+    'rounds: while let Some((index, _, plan, bursts)) = best.clone() {
+        // Around the attempt that differs; past the last one (the replay
+        // ran more attempts), around the last events.
+        let (low, high) = match normal.transactions.get(index) {
+            Some(attempt) => (
+                attempt.begin.saturating_sub(4),
+                attempt.end.saturating_sub(1),
+            ),
+            None => {
+                let last = normal.transactions.iter().map(|t| t.end).max().unwrap_or(0);
+                (last.saturating_sub(4), last)
+            }
+        };
+        for at_event in low..=high {
+            for &task in &tasks {
+                for steps in [1, 2, 3, 5, 8, 13] {
+                    if budget == 0 {
+                        break 'rounds;
+                    }
+                    budget -= 1;
+                    let mut tried = bursts.clone();
+                    tried.push(Burst {
+                        at_event,
+                        task,
+                        steps,
+                    });
+                    match guided(&plan, &tried) {
+                        (run, None) => match found(run) {
+                            Ok(derived) => return derived_now(derived),
+                            Err(why) => unconfirmed = Some(why),
+                        },
+                        (_, Some((later, why))) if later > index => {
+                            best = Some((later, why, plan, tried));
+                            continue 'rounds;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        break;
     }
-    let plan = best.map(|(_, _, plan)| plan).unwrap_or_default();
+    let guided_difference = match (&unconfirmed, &best) {
+        (Some(why), _) => Some(format!("the guided schedule's {why}")),
+        (None, Some((_, why, ..))) => Some(format!(
+            "the closest guided execution differs from it at {why}"
+        )),
+        (None, None) => None,
+    };
+    let plan = best.map(|(_, _, plan, _)| plan).unwrap_or_default();
     // The fallback: executions near the recorded order (guided, with PCT's
-    // change points), until one fails the same way.
-    let target = expected.clone();
-    let same = real.clone();
-    let searched = Arc::new(Mutex::new(0_usize));
-    let counted = searched.clone();
-    let run = run_under(
-        &check,
-        |c| {
-            GuidedScheduler::new(plan.clone(), c.event_counter()).with_detours(
-                config.search_schedules,
-                config.search_depth,
-                config.seed,
-            )
-        },
-        move |execution| {
-            *counted.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-            execution.failure.is_some() && same.same_kind(&execution.signature, &target)
-        },
-    );
-    let searched = *searched.lock().unwrap_or_else(|p| p.into_inner());
-    let derived = run
-        .failure
-        .filter(|_| real.same_kind(&run.signature, &expected))
-        .and_then(|_| confirm(&check, real, &expected, &run.schedule, None, config.replays).ok())
-        .map(|(message, history_hash)| Derived {
-            schedule: run.schedule,
-            message,
-            found: Found::Search {
-                execution: searched,
+    // change points), until one fails the same way; a run that another
+    // failure ends (a deadlock shuttle stops) goes on with the next seed.
+    let mut searched = 0;
+    let mut derived = None;
+    let mut round = 0;
+    while searched < config.search_schedules && derived.is_none() {
+        let target = expected.clone();
+        let same = real.clone();
+        let counter = Arc::new(Mutex::new(0_usize));
+        let counted = counter.clone();
+        let run = run_under(
+            &check,
+            |c| {
+                GuidedScheduler::new(plan.clone(), c.event_counter()).with_detours(
+                    config.search_schedules - searched,
+                    config.search_depth,
+                    config.seed.wrapping_add(round),
+                )
             },
-            exact: history_hash == real_hash,
-            history_hash,
-        });
+            move |execution| {
+                *counted.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                execution.failure.is_some() && same.same_kind(&execution.signature, &target)
+            },
+        );
+        round += 1;
+        let ran = *counter.lock().unwrap_or_else(|p| p.into_inner());
+        // An execution that never finished was not counted.
+        searched += if run.failure.is_some() && ran == 0 {
+            1
+        } else {
+            ran.max(1)
+        };
+        if run.failure.is_none() {
+            break;
+        }
+        derived = run
+            .failure
+            .filter(|_| real.same_kind(&run.signature, &expected))
+            .and_then(|_| {
+                confirm(&check, real, &expected, &run.schedule, None, config.replays).ok()
+            })
+            .map(|(message, history_hash)| Derived {
+                schedule: run.schedule,
+                message,
+                found: Found::Search {
+                    execution: searched,
+                },
+                exact: history_hash == real_hash,
+                history_hash,
+            });
+    }
     Derivation {
         real_hash,
         guided_difference,
@@ -478,7 +554,7 @@ pub fn save_history(
 /// `info`, after `found_after` executions): saves its history, derives a
 /// schedule from it, and shrinks and saves that schedule with where it
 /// came from; the failure is reported with the derivation, saved or not.
-pub(crate) fn save_real_failure(
+pub fn save_real_failure(
     workload: &Workload,
     config: &ExploreConfig,
     info: DriverInfo,

@@ -69,8 +69,9 @@ pub struct AttemptShape {
     pub thread: usize,
     /// Whether it committed.
     pub committed: bool,
-    /// The versions it read: `(key, version)`, in program order.
-    pub reads: Vec<(u64, u64)>,
+    /// What it read: `(key, version, value)` (the value as JSON, empty
+    /// when not recorded), in program order.
+    pub reads: Vec<(u64, u64, String)>,
     /// The versions it installed: `(key, version)`.
     pub writes: Vec<(u64, u64)>,
     /// Why it ended without committing, where the run recorded it.
@@ -101,7 +102,14 @@ impl HistoryShape {
             .map(|t| AttemptShape {
                 thread: t.thread as usize,
                 committed: t.outcome == Outcome::Committed,
-                reads: t.reads.iter().map(|r| (r.key, r.version)).collect(),
+                reads: t
+                    .reads
+                    .iter()
+                    .map(|r| {
+                        let value = r.value.as_ref().map(ToString::to_string);
+                        (r.key, r.version, value.unwrap_or_default())
+                    })
+                    .collect(),
                 writes: if t.outcome == Outcome::Committed {
                     t.writes.iter().map(|w| (w.key, w.version)).collect()
                 } else {
@@ -182,9 +190,13 @@ impl HistoryShape {
                     .zip(&b.reads)
                     .position(|(x, y)| x != y)
                     .unwrap_or(a.reads.len().min(b.reads.len()));
-                let show = |r: Option<&(u64, u64)>| {
-                    r.map_or("nothing".to_string(), |(k, v)| {
-                        format!("key {k} version {v}")
+                let show = |r: Option<&(u64, u64, String)>| {
+                    r.map_or("nothing".to_string(), |(k, v, value)| {
+                        if value.is_empty() {
+                            format!("key {k} version {v}")
+                        } else {
+                            format!("key {k} version {v} = {value}")
+                        }
                     })
                 };
                 return Some((

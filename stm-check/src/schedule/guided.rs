@@ -30,6 +30,11 @@
 //! * past the last recorded event, the replay's own deterministic
 //!   [`fallback_choice`](super::fallback_choice).
 //!
+//! With bursts ([`GuidedScheduler::with_bursts`]), a task also runs a few
+//! steps out of turn once a given number of events is recorded: how a
+//! derivation repairs an order the events alone do not fix (a reader that
+//! saw a committer's locks, taken before its commit event).
+//!
 //! With detours ([`GuidedScheduler::with_detours`], the fallback search
 //! when the guided execution is not the recorded one), each execution after
 //! the first picks `depth` random change points, as PCT does, and at each
@@ -305,6 +310,26 @@ pub struct GuidedScheduler {
     executions: usize,
     max_executions: usize,
     detours: Option<Detours>,
+    bursts: Vec<Burst>,
+    /// The burst under way: its task and the steps it has left.
+    burst: Option<(usize, usize)>,
+    /// Which bursts have run in this execution.
+    burst_done: Vec<bool>,
+}
+
+/// A repair of the guided order: once `at_event` events are recorded, run
+/// `task` for `steps` scheduling steps before the guide takes over again
+/// (so that, say, a committer takes its locks before the reader that saw
+/// them locked on real threads reads). See
+/// [`GuidedScheduler::with_bursts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Burst {
+    /// Events recorded when the burst starts.
+    pub at_event: u64,
+    /// The task that runs.
+    pub task: usize,
+    /// For how many steps (while it can run).
+    pub steps: usize,
 }
 
 impl std::fmt::Debug for GuidedScheduler {
@@ -357,7 +382,20 @@ impl GuidedScheduler {
             executions: 0,
             max_executions: 1,
             detours: None,
+            bursts: Vec::new(),
+            burst: None,
+            burst_done: Vec::new(),
         }
+    }
+
+    /// Runs these bursts besides the guide (each at most once per
+    /// execution): where the recorded order alone does not say enough, as
+    /// when a task saw another's commit half done (its locks taken, its
+    /// commit event not yet recorded).
+    pub fn with_bursts(mut self, bursts: Vec<Burst>) -> Self {
+        self.burst_done = vec![false; bursts.len()];
+        self.bursts = bursts;
+        self
     }
 
     /// `executions` executions instead of one: the first follows the plan,
@@ -414,6 +452,8 @@ impl Scheduler for GuidedScheduler {
             return None;
         }
         self.executions += 1;
+        self.burst = None;
+        self.burst_done.iter_mut().for_each(|b| *b = false);
         let first = self.executions == 1;
         if let Some(d) = &mut self.detours {
             if d.step > 0 {
@@ -438,12 +478,33 @@ impl Scheduler for GuidedScheduler {
         current_task: Option<TaskId>,
         is_yielding: bool,
     ) -> Option<TaskId> {
+        let runnable = |id: usize| runnable_tasks.iter().any(|t| usize::from(t.id()) == id);
+        if !self.bursts.is_empty() {
+            if let Some((task, left)) = self.burst {
+                if left > 0 && runnable(task) {
+                    self.burst = Some((task, left - 1));
+                    return Some(TaskId::from(task));
+                }
+                self.burst = None;
+            }
+            let done = (self.events)();
+            let due = (0..self.bursts.len()).find(|&i| {
+                !self.burst_done[i]
+                    && self.bursts[i].at_event == done
+                    && runnable(self.bursts[i].task)
+            });
+            if let Some(i) = due {
+                self.burst_done[i] = true;
+                let Burst { task, steps, .. } = self.bursts[i];
+                self.burst = Some((task, steps.saturating_sub(1)));
+                return Some(TaskId::from(task));
+            }
+        }
         let guided = self.guided_choice(runnable_tasks, current_task, is_yielding);
         let Some(d) = &mut self.detours else {
             return Some(guided);
         };
         d.step += 1;
-        let runnable = |id: usize| runnable_tasks.iter().any(|t| usize::from(t.id()) == id);
         if let Some((task, left)) = d.current {
             if left > 0 && runnable(task) {
                 d.current = Some((task, left - 1));

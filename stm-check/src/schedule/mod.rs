@@ -23,7 +23,7 @@ pub use file::{
     ConfirmedExecution, DerivedFrom, DriverInfo, EngineConfig, ScheduleFile, ScheduleFileError,
     ShardInfo, ShrunkFrom, Target, SCHEDULE_FORMAT, SCHEDULE_VERSION,
 };
-pub use guided::{event_owners, thread_mappings, EventCounter, GuidePlan, GuidedScheduler};
+pub use guided::{event_owners, thread_mappings, Burst, EventCounter, GuidePlan, GuidedScheduler};
 pub use loom_runs::{explore_loom, replay_loom, LoomOutcome, LoomPath};
 pub use recording::RecordingScheduler;
 pub(crate) use replaying::fallback_choice;

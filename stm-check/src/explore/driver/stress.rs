@@ -26,12 +26,12 @@ pub struct StressDriver {
 }
 
 impl StressDriver {
-    /// `iterations` runs, an execution that takes 10 seconds counted as
+    /// `iterations` runs, an execution that takes 5 seconds counted as
     /// hung.
     pub fn new(iterations: usize) -> Self {
         StressDriver {
             iterations,
-            hang_after: Duration::from_secs(10),
+            hang_after: Duration::from_secs(5),
             failure: Arc::default(),
         }
     }
