@@ -34,6 +34,10 @@ pub(crate) fn from_history_command(args: FromHistoryArgs) -> ExitCode {
     if let Err(exit) = check_injected_bug(args.injected_bug.as_deref(), "from-history") {
         return exit;
     }
+    let workload = match resolve_workload(&args.workload, args.threads) {
+        Ok(w) => w,
+        Err(message) => return bad_input(message),
+    };
     let history = match History::load(&args.history) {
         Ok(history) => history,
         Err(error) => return bad_input(error),
@@ -44,10 +48,6 @@ pub(crate) fn from_history_command(args: FromHistoryArgs) -> ExitCode {
             args.history.display()
         ));
     }
-    let workload = match resolve_workload(&args.workload, args.threads) {
-        Ok(w) => w,
-        Err(message) => return bad_input(message),
-    };
     let config = ExploreConfig {
         regressions: args.regressions,
         injected_bug: args.injected_bug.clone(),
