@@ -1,14 +1,18 @@
 //! The checker's speed: histories checked per second at 10k, 100k and 1M
 //! transactions (and one history file parsed), and schedules explored per
 //! second on the `bank` workload with shuttle PCT, with and without history
-//! recording, beside the same workload as a bare shuttle test.
+//! recording, beside the same workload as a bare shuttle test; and the
+//! `bank` workload on real threads (stress) with and without a history
+//! recorder, their ratio printed by the same run.
 
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
 use std::hint::black_box;
+use std::time::Instant;
 use stm_benchmarks::checker::{
-    bare_shuttle, explore_recorded, explore_unrecorded, history, HISTORY_SIZES, SCHEDULES,
+    bare_shuttle, explore_recorded, explore_unrecorded, history, stress_recorded,
+    stress_unrecorded, HISTORY_SIZES, SCHEDULES,
 };
 use stm_benchmarks::names::*;
 use stm_check::history::{check, Checker, History};
@@ -78,5 +82,50 @@ fn bench_explore(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_check, bench_parse, bench_explore);
+/// Stress executions per criterion iteration.
+const STRESS_EXECUTIONS: usize = 20;
+
+fn bench_stress(c: &mut Criterion) {
+    let mut group = c.benchmark_group(STRESS);
+    group
+        .throughput(Throughput::Elements(STRESS_EXECUTIONS as u64))
+        .sample_size(20);
+    let ways: [(&str, fn(usize) -> usize); 2] = [
+        (STRESS_RECORDED, stress_recorded),
+        (STRESS_UNRECORDED, stress_unrecorded),
+    ];
+    for (name, run) in ways {
+        group.bench_function(name, |b| {
+            b.iter(|| assert_eq!(run(STRESS_EXECUTIONS), STRESS_EXECUTIONS))
+        });
+    }
+    group.finish();
+    // The ratio, measured here too: rounds of each way in turn, so that
+    // the machine's load drifts over both alike.
+    let (mut recorded, mut unrecorded) = (0.0, 0.0);
+    for _ in 0..10 {
+        let started = Instant::now();
+        stress_recorded(STRESS_EXECUTIONS * 5);
+        recorded += started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        stress_unrecorded(STRESS_EXECUTIONS * 5);
+        unrecorded += started.elapsed().as_secs_f64();
+    }
+    let executions = (STRESS_EXECUTIONS * 50) as f64;
+    println!(
+        "stress/recording: {:.0} executions/s recorded, {:.0} unrecorded: recorded throughput is {:.1}% of unrecorded (recording costs {:.1}%)",
+        executions / recorded,
+        executions / unrecorded,
+        100.0 * unrecorded / recorded,
+        100.0 * (1.0 - unrecorded / recorded),
+    );
+}
+
+criterion_group!(
+    benches,
+    bench_check,
+    bench_parse,
+    bench_explore,
+    bench_stress
+);
 criterion_main!(benches);

@@ -7,7 +7,7 @@
 mod support;
 
 use std::path::Path;
-use stm_check::history::shape::{normalized_hash, HistoryShape};
+use stm_check::history::shape::normalized_hash;
 use stm_check::history::History;
 use support::{json_of, racy_workload, stderr, stm_check};
 
@@ -169,5 +169,7 @@ fn a_real_thread_failure_of_an_injected_bug_replays() {
             .join(derivation["real_history"].as_str().expect("saved")),
     )
     .unwrap();
-    assert!(!HistoryShape::of(&real).attempts.is_empty());
+    assert!(!stm_check::history::shape::HistoryShape::of(&real)
+        .attempts
+        .is_empty());
 }

@@ -695,6 +695,28 @@ mod tests {
     }
 
     #[test]
+    fn derived_from_is_written_only_when_set_and_reads_back() {
+        let plain = workload_file(None);
+        let text = serde_json::to_string_pretty(&plain).unwrap();
+        assert!(!text.contains("derived_from"));
+        let mut derived = plain;
+        derived.derived_from = Some(DerivedFrom {
+            driver: "stress".into(),
+            history_hash: "0123456789abcdef".into(),
+            how: "guided".into(),
+            real_history: Some("write-skew.real-history.json".into()),
+        });
+        let text = serde_json::to_string_pretty(&derived).unwrap();
+        assert!(text.contains("\"derived_from\""));
+        assert_eq!(
+            ScheduleFile::parse(Path::new("derived.json"), &text).unwrap(),
+            derived
+        );
+        let typo = text.replace("\"how\"", "\"hwo\"");
+        assert!(ScheduleFile::parse(Path::new("typo.json"), &typo).is_err());
+    }
+
+    #[test]
     fn shrunk_from_is_written_only_when_set_and_reads_back() {
         let plain = workload_file(None);
         let text = serde_json::to_string_pretty(&plain).unwrap();

@@ -112,7 +112,7 @@ pub fn event_owners(history: &History) -> Vec<Option<u64>> {
     };
     // Attempts with reads to place: (begin, end, thread, reads' keys and
     // versions), and how many are placed.
-    let mut open: Vec<(u64, u64, u64, Vec<(u64, u64)>)> = history
+    let mut open: Vec<OpenAttempt> = history
         .transactions
         .iter()
         .filter(|t| !t.reads.is_empty() && t.end > t.begin)
@@ -165,9 +165,13 @@ pub fn event_owners(history: &History) -> Vec<Option<u64>> {
     owners
 }
 
+/// An attempt whose reads are placed: its begin, end, thread, and reads'
+/// keys and versions.
+type OpenAttempt = (u64, u64, u64, Vec<(u64, u64)>);
+
 /// Whether the reads still to place fit in the `free` positions, each in
 /// its attempt's window (earliest deadline first; `open` sorted by end).
-fn feasible(open: &[(u64, u64, u64, Vec<(u64, u64)>)], placed: &[usize], free: &[u64]) -> bool {
+fn feasible(open: &[OpenAttempt], placed: &[usize], free: &[u64]) -> bool {
     let mut left: Vec<usize> = open
         .iter()
         .zip(placed)
