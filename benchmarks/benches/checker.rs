@@ -82,6 +82,9 @@ fn bench_explore(c: &mut Criterion) {
     group.finish();
 }
 
+/// One way of running stress executions: how many to the number run.
+type Stress = fn(usize) -> usize;
+
 /// Stress executions per criterion iteration.
 const STRESS_EXECUTIONS: usize = 20;
 
@@ -90,7 +93,7 @@ fn bench_stress(c: &mut Criterion) {
     group
         .throughput(Throughput::Elements(STRESS_EXECUTIONS as u64))
         .sample_size(20);
-    let ways: [(&str, fn(usize) -> usize); 2] = [
+    let ways: [(&str, Stress); 2] = [
         (STRESS_RECORDED, stress_recorded),
         (STRESS_UNRECORDED, stress_unrecorded),
     ];

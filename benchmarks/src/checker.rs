@@ -174,25 +174,6 @@ fn bank_by_hand() {
     assert_eq!(finals, [100, 100, 0], "final balances");
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_three_explorations_run_every_schedule() {
-        assert_eq!(explore_recorded(20, 1), 20);
-        assert_eq!(explore_unrecorded(20, 1), 20);
-        assert_eq!(bare_shuttle(20, 1), 20);
-    }
-
-    #[test]
-    fn generated_histories_are_valid() {
-        let h = history(1_000);
-        assert_eq!(h.transactions.len(), 1_000);
-        assert!(stm_check::history::check(&h).unwrap().is_valid());
-    }
-}
-
 /// Runs the `bank` workload `executions` times on real threads (one fresh
 /// runtime each, as `explore --scheduler stress` does), with a history
 /// recorder whose history is taken after each run (not checked: the cost
@@ -233,4 +214,23 @@ pub fn stress_unrecorded(executions: usize) -> usize {
         assert!(outcome.is_ok(), "{outcome}");
     }
     executions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_three_explorations_run_every_schedule() {
+        assert_eq!(explore_recorded(20, 1), 20);
+        assert_eq!(explore_unrecorded(20, 1), 20);
+        assert_eq!(bare_shuttle(20, 1), 20);
+    }
+
+    #[test]
+    fn generated_histories_are_valid() {
+        let h = history(1_000);
+        assert_eq!(h.transactions.len(), 1_000);
+        assert!(stm_check::history::check(&h).unwrap().is_valid());
+    }
 }

@@ -90,7 +90,7 @@ pub mod names {
     /// stress` runs it, with and without a history recorder.
     pub const STRESS: &str = "stress";
     /// Stress executions with the history recorded.
-    pub const STRESS_RECORDED: &str = "recorded";
+    pub const STRESS_RECORDED: &str = "with-recorder";
     /// Stress executions with no recorder.
-    pub const STRESS_UNRECORDED: &str = "unrecorded";
+    pub const STRESS_UNRECORDED: &str = "without-recorder";
 }

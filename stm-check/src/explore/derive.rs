@@ -5,7 +5,11 @@
 //! ran is confirmed by replaying it ([`DeriveConfig::replays`] times: the
 //! same kind of failure, a history equal to the real one in reads-from,
 //! commit order and abort causes, and identical fingerprints every time).
-//! When the guided execution is not the real one (an effect of the
+//! Where the guided execution differs from the real one, the order is
+//! repaired one divergence at a time with [`Burst`]s (another task runs a
+//! few steps just before the due event), kept while they move the first
+//! difference later ([`DeriveConfig::repair_runs`] executions at most).
+//! When no guided execution is the real one (an effect of the
 //! hardware's memory model that shuttle's sequential consistency cannot
 //! show, or timing outside the engine's events), a seeded search of
 //! executions close to the recorded order looks for the same kind of
