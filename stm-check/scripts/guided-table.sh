@@ -6,7 +6,7 @@
 # recorded order, how many were not reproduced, and the first reason given.
 #   cargo build -p stm-check --features bug-injection --release
 #   stm-check/scripts/guided-table.sh [N] [path/to/stm-check]
-# BUGS="bug ..." limits the rows. On 2 cores a release build never hit
+# BUGS="bug ..." limits the rows, ITERATIONS (100,000) bounds each search. On 2 cores a release build never hit
 # unlock-before-write-back in 100,000 executions; a debug build does.
 set -euo pipefail
 n=${1:-20}
@@ -16,7 +16,7 @@ trap 'rm -rf "$dir"' EXIT
 printf '%-28s %9s %7s %6s %7s %12s  %s\n' bug failures guided exact search unreproduced "why (first)"
 for bug in ${BUGS:-skip-read-validation unlock-before-write-back read-without-version-check lose-retry-wakeup}; do
   for i in $(seq 1 "$n"); do
-    "$bin" explore --workload bank --scheduler stress --iterations 100000 \
+    "$bin" explore --workload bank --scheduler stress --iterations "${ITERATIONS:-100000}" \
       --inject-bug "$bug" --regressions "$dir/$bug-$i" --json 2>/dev/null || true
   done | python3 -c '
 import json, sys

@@ -208,6 +208,9 @@ fn run_under<S: Scheduler + 'static>(
     let last: Arc<Mutex<Option<Execution>>> = Arc::default();
     let (keep, run) = (last.clone(), check.clone());
     let test = move || {
+        // An execution that never finishes must not leave the one before
+        // it as the run's last.
+        *keep.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let execution = run.run_once::<ShuttlePlatform>();
         let stop = until(&execution);
         let failure = execution.failure.clone();
