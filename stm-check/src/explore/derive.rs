@@ -152,6 +152,8 @@ pub struct Derivation {
     pub searched: usize,
     /// Where the real history was saved (for `stm-check check`), if it was.
     pub real_history: Option<PathBuf>,
+    /// The replays that confirmed the schedule, all alike.
+    pub replays: usize,
 }
 
 impl Derivation {
@@ -167,15 +169,17 @@ impl Derivation {
                 }),
                 _,
             ) => format!(
-                "the recorded execution (history {}) was replayed under shuttle in its recorded event order{}, confirmed by replays with identical histories",
+                "the recorded execution (history {}) was replayed under shuttle in its recorded event order{}, confirmed by {n} of {n} replays with identical histories",
                 self.real_hash,
-                if *exact { ", event for event" } else { " (the same reads-from, commit order and aborts)" }
+                if *exact { ", event for event" } else { " (the same reads-from, commit order and aborts)" },
+                n = self.replays,
             ),
             (Some(Derived { found: Found::Search { execution }, .. }), difference) => format!(
-                "the guided replay did not reproduce the recorded execution (history {}){}; a search of {} executions near the recorded order found the same kind of failure at execution {execution}, confirmed by replays with identical histories",
+                "the guided replay did not reproduce the recorded execution (history {}){}; a search of {} executions near the recorded order found the same kind of failure at execution {execution}, confirmed by {n} of {n} replays with identical histories",
                 self.real_hash,
                 difference.as_deref().map(|d| format!(": {d}")).unwrap_or_default(),
                 self.searched,
+                n = self.replays,
             ),
             (None, difference) => format!(
                 "the guided replay did not reproduce the recorded execution (history {}){}; this may be an effect of the hardware's memory model that shuttle's sequential consistency cannot show, or of timing outside the engine's events. A search of {} executions near the recorded order did not find the same kind of failure either",
@@ -369,6 +373,7 @@ pub fn derive(workload: &Workload, real: &RealExecution, config: &DeriveConfig) 
         guided_difference: None,
         searched: 0,
         real_history: None,
+        replays: config.replays,
     };
     let mut best: Option<(usize, String, Arc<GuidePlan>, Vec<Burst>)> = None;
     let mut unconfirmed = None;
@@ -500,6 +505,7 @@ pub fn derive(workload: &Workload, real: &RealExecution, config: &DeriveConfig) 
         derived,
         searched,
         real_history: None,
+        replays: config.replays,
     }
 }
 
