@@ -10,6 +10,10 @@
 //!   two differ by exactly the cost of recording and checking histories;
 //! * [`bare_shuttle`]: the same transfers written by hand against
 //!   `Stm<ShuttlePlatform>`, run by shuttle alone: the floor.
+//!
+//! And what recording costs on real threads ([`stress_recorded`] beside
+//! [`stress_unrecorded`]): the history a real-thread failure is turned
+//! into a schedule from is recorded in every stress execution.
 
 use shuttle::scheduler::PctScheduler;
 use std::sync::Arc;
@@ -168,6 +172,48 @@ fn bank_by_hand() {
     }
     let finals: Vec<i64> = all.iter().map(|v| v.load()).collect();
     assert_eq!(finals, [100, 100, 0], "final balances");
+}
+
+/// Runs the `bank` workload `executions` times on real threads (one fresh
+/// runtime each, as `explore --scheduler stress` does), with a history
+/// recorder whose history is taken after each run (not checked: the cost
+/// of recording alone); returns the executions run.
+///
+/// # Panics
+///
+/// If an execution fails.
+pub fn stress_recorded(executions: usize) -> usize {
+    let workload = bank_workload();
+    for _ in 0..executions {
+        let recorder = Arc::new(stm_check::record::HistoryRecorder::new());
+        let stm = stm_core::Stm::<stm_core::Std>::for_platform_with_recorder(
+            stm_core::StmConfig::default(),
+            recorder.clone(),
+        );
+        let vars = workload.create_vars(&stm);
+        for (id, var) in vars.ids().into_iter().zip(&workload.vars) {
+            recorder.set_initial(id, var.initial);
+        }
+        let outcome = workload.run_on(&stm, &vars);
+        assert!(outcome.is_ok(), "{outcome}");
+        std::hint::black_box(recorder.history());
+    }
+    executions
+}
+
+/// [`stress_recorded`] on runtimes with no recorder.
+///
+/// # Panics
+///
+/// If an execution fails.
+pub fn stress_unrecorded(executions: usize) -> usize {
+    let workload = bank_workload();
+    for _ in 0..executions {
+        let stm = stm_core::Stm::<stm_core::Std>::for_platform();
+        let outcome = workload.run(&stm);
+        assert!(outcome.is_ok(), "{outcome}");
+    }
+    executions
 }
 
 #[cfg(test)]

@@ -86,4 +86,11 @@ pub mod names {
     pub const EXPLORE_UNRECORDED: &str = "unrecorded";
     /// The workload by hand under shuttle alone.
     pub const EXPLORE_BARE: &str = "bare-shuttle";
+    /// The `bank` workload on real threads, as `explore --scheduler
+    /// stress` runs it, with and without a history recorder.
+    pub const STRESS: &str = "stress";
+    /// Stress executions with the history recorded.
+    pub const STRESS_RECORDED: &str = "with-recorder";
+    /// Stress executions with no recorder.
+    pub const STRESS_UNRECORDED: &str = "without-recorder";
 }

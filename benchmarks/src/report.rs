@@ -319,6 +319,11 @@ pub fn targets(results: &Results) -> Result<Vec<TargetCheck>, ReportError> {
             r.get(EXPLORE, EXPLORE_RECORDED, None) / r.get(EXPLORE, EXPLORE_UNRECORDED, None),
             0.7,
         ),
+        check(
+            "stress on real threads with history recording against without (recording costs at most 30%)",
+            r.get(STRESS, STRESS_RECORDED, None) / r.get(STRESS, STRESS_UNRECORDED, None),
+            0.7,
+        ),
     ]);
     if r.missing.is_empty() {
         Ok(checks)
@@ -700,6 +705,8 @@ mod tests {
         all.push(m(EXPLORE, EXPLORE_RECORDED, None, 800.0, 100));
         all.push(m(EXPLORE, EXPLORE_UNRECORDED, None, 1000.0, 100));
         all.push(m(EXPLORE, EXPLORE_BARE, None, 4000.0, 100));
+        all.push(m(STRESS, STRESS_RECORDED, None, 4000.0, 20));
+        all.push(m(STRESS, STRESS_UNRECORDED, None, 5000.0, 20));
         all.push(m(HISTORY_CHECK, "", Some("1000000"), 2e6, 1_000_000));
         all
     }
@@ -772,7 +779,7 @@ mod tests {
         assert!((total.measured - 1.8).abs() < 1e-9 && total.met());
         let total_ordered = find("`queue_total`: run_ordered with commute");
         assert!((total_ordered.measured - 1.2).abs() < 1e-9 && !total_ordered.met());
-        assert_eq!(targets.len(), 18);
+        assert_eq!(targets.len(), 19);
     }
 
     #[test]
@@ -822,7 +829,7 @@ mod tests {
         );
         assert!(quick.contains("| explore `bank`, PCT: recorded"));
         assert!(quick.contains(&format!(
-            "{} of 18 met on this machine.",
+            "{} of 19 met on this machine.",
             report.targets.iter().filter(|t| t.met()).count()
         )));
         assert!(quick.contains("| queue | run | 2 | 1.96e6 | 1.96x |  | 0.98x |  |  | 2.18x |"));

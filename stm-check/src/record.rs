@@ -144,6 +144,22 @@ pub struct RecordedExecution {
     pub tvars: BTreeMap<TVarId, TVarName>,
 }
 
+impl RecordedExecution {
+    /// Why each attempt that ended without committing ended, by attempt
+    /// id, in words (`Conflict { kind: ReadValidation, tvar: Some(1) }`):
+    /// what the history itself does not say, compared when a replay is
+    /// checked against the execution it reproduces.
+    pub fn abort_causes(&self) -> BTreeMap<u64, String> {
+        self.attempts
+            .iter()
+            .filter_map(|a| match a.state {
+                AttemptState::Ended(end) => Some((a.transaction.id, format!("{end:?}"))),
+                AttemptState::Running | AttemptState::Committed => None,
+            })
+            .collect()
+    }
+}
+
 impl HistoryRecorder {
     /// An empty recorder.
     pub fn new() -> Self {
@@ -229,6 +245,14 @@ impl HistoryRecorder {
                 .cloned()
                 .collect(),
         }
+    }
+
+    /// How many ordered events (begins, reads, commits, ends) were recorded
+    /// so far: the real-time position of the last one. A guided replay
+    /// ([`GuidedScheduler`](crate::schedule::GuidedScheduler)) reads it at
+    /// every scheduling choice to know which recorded event is due next.
+    pub fn events(&self) -> u64 {
+        self.lock().clock
     }
 
     /// The engine invariants reported broken so far, in order (empty for a

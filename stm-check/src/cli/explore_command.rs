@@ -107,6 +107,19 @@ pub(crate) fn failure_json(f: &FoundFailure) -> serde_json::Value {
         "shard": f.saved.as_ref().and_then(|s| s.driver.shard),
         "shrunk_failure": f.saved.as_ref().map(|s| s.failure.clone()),
         "explanation": f.saved.as_ref().and_then(|s| s.explanation.clone()),
+        "derived_from": f.saved.as_ref().and_then(|s| s.derived_from.clone()),
+        "derivation": f.derivation.as_ref().map(|d| json!({
+            "summary": d.summary(),
+            "real_history_hash": d.real_hash,
+            "real_history": d.real_history.as_ref().map(|p| p.display().to_string()),
+            "reproduced": d.derived.as_ref().map(|x| match x.found {
+                explore::derive::Found::Guided => "guided",
+                explore::derive::Found::Search { .. } => "search",
+            }),
+            "exact": d.derived.as_ref().map(|x| x.exact),
+            "guided_difference": d.guided_difference,
+            "searched": d.searched,
+        })),
         "shrink": f.shrink.as_ref().map(|s| json!({
             "signature": s.signature.kinds().map(|k| k.to_string()).collect::<Vec<_>>(),
             "threads": [s.before.threads, s.after.threads],
@@ -151,7 +164,18 @@ pub(crate) fn print_failure(failure: &FoundFailure, driver: &str) {
                 println!("replay it with: {command}");
             }
         }
+        _ if failure.derivation.is_some() => {}
         _ => println!("\n({driver} records no replayable schedule; explore with a shuttle scheduler to save one)"),
+    }
+    if let Some(derivation) = &failure.derivation {
+        println!("\n{}", derivation.summary());
+        if let Some(path) = &derivation.real_history {
+            println!(
+                "the real history is saved in {} (check it with: stm-check check {})",
+                path.display(),
+                shell_quoted(&path.display().to_string())
+            );
+        }
     }
 }
 
@@ -193,7 +217,10 @@ fn refuse_test_file(path: &Path, file: &ScheduleFile, name: &str, json: bool) ->
 
 /// A built-in workload by name, or a workload file; scaled to `threads`
 /// threads if given.
-fn resolve_workload(name_or_path: &str, threads: Option<usize>) -> Result<Workload, String> {
+pub(crate) fn resolve_workload(
+    name_or_path: &str,
+    threads: Option<usize>,
+) -> Result<Workload, String> {
     let workload = if let Some(workload) = Workload::builtin(name_or_path) {
         workload
     } else {
@@ -571,6 +598,12 @@ pub fn replay_command(
     }
     let identical = file.history_hash.as_deref() == Some(replayed.history_hash.as_str());
     let reproduced = replayed.failure.as_deref() == Some(file.failure.as_str());
+    // A schedule derived from a real execution: is the replayed history
+    // that execution's (threads numbered by first attempt)?
+    let real_identical = file
+        .derived_from
+        .as_ref()
+        .map(|d| d.history_hash == replayed.normalized_history_hash);
     if json {
         let report = json!({
             "file": path.display().to_string(),
@@ -583,6 +616,9 @@ pub fn replay_command(
             "history_hash": replayed.history_hash,
             "saved_history_hash": file.history_hash,
             "identical_history": identical,
+            "derived_from": file.derived_from,
+            "normalized_history_hash": replayed.normalized_history_hash,
+            "identical_to_real_history": real_identical,
             "explanation": replayed.explanation,
             "trace": replayed.trace,
         });
@@ -645,6 +681,16 @@ pub fn replay_command(
             },
             file.history_hash.as_deref().unwrap_or("(none)")
         );
+        if let Some(from) = &file.derived_from {
+            println!(
+                "derived ({}) from an execution on {}: the replayed history, threads numbered by first attempt, is {} ({} the real one's {})",
+                from.how,
+                if from.driver == "stress" { "real threads".to_string() } else { format!("`{}`", from.driver) },
+                replayed.normalized_history_hash,
+                if real_identical == Some(true) { "identical to" } else { "differs from" },
+                from.history_hash,
+            );
+        }
     }
     if replayed.failure.is_some() {
         ExitCode::from(VIOLATION)

@@ -3,10 +3,12 @@
 //! everything they call lives in the library (`stm_check::...`).
 
 mod explore_command;
+mod from_history_command;
 mod import_command;
 
 use clap::{Parser, Subcommand};
 use explore_command::{explore_command, replay_command, ExploreArgs, SchedulerArg};
+use from_history_command::{from_history_command, FromHistoryArgs};
 use import_command::import_fuzz_command;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -139,6 +141,37 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Turn a history recorded elsewhere (on real threads, JSON `stm-history`
+    /// version 1) by a known workload into a schedule file that `replay`
+    /// reproduces: shuttle is guided so that the engine's events happen in
+    /// the recorded order; the schedule is confirmed by 10 replays (the same
+    /// failure, a history equal to the recorded one in reads-from, commit
+    /// order and abort causes), else a search near the recorded order looks
+    /// for the same kind of failure. Exit 0: saved; 1: not reproduced (the
+    /// history is copied beside where schedules go); 2: bad input.
+    FromHistory {
+        /// The history file.
+        history: PathBuf,
+        /// The workload that recorded it: a built-in name or a workload file.
+        #[arg(long)]
+        workload: String,
+        /// The workload scaled to this many threads, as it ran.
+        #[arg(long, value_name = "T")]
+        threads: Option<usize>,
+        /// The stm-core bug the history was recorded with (test builds with
+        /// the `bug-injection` feature only).
+        #[arg(long, value_name = "BUG")]
+        inject_bug: Option<String>,
+        /// Where the schedule file is saved (never overwriting a file).
+        #[arg(long, default_value = "stm-check-regressions")]
+        regressions: PathBuf,
+        /// Seed of the search near the recorded order.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the built-in bank workload on real threads: throughput, aborts and
     /// the check that money is neither created nor lost.
     Bank {
@@ -247,6 +280,23 @@ fn main() -> ExitCode {
             regressions,
             json,
         } => import_fuzz_command(&artifact, inject_bug, regressions, json),
+        Command::FromHistory {
+            history,
+            workload,
+            threads,
+            inject_bug,
+            regressions,
+            seed,
+            json,
+        } => from_history_command(FromHistoryArgs {
+            history,
+            workload,
+            threads,
+            injected_bug: inject_bug,
+            regressions,
+            seed,
+            json,
+        }),
         Command::Bank {
             threads,
             accounts,

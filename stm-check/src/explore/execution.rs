@@ -117,6 +117,29 @@ impl ExecutionCheck {
         recorder.map(|r| r.execution()).unwrap_or_default()
     }
 
+    /// The history of the last execution started, also when it never
+    /// finished (its attempts still running left out).
+    pub(crate) fn last_history(&self) -> Option<history::History> {
+        let recorder = self
+            .last_recorder
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        recorder.map(|r| r.history())
+    }
+
+    /// Reads how many events the execution under way has recorded so far
+    /// (0 before it starts): what a guided scheduler follows. Meant for a
+    /// check whose executions run one at a time (a fresh
+    /// [`uncounted`](Self::uncounted) one per guided run).
+    pub(crate) fn event_counter(&self) -> crate::schedule::EventCounter {
+        let last = self.last_recorder.clone();
+        Arc::new(move || {
+            let recorder = last.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            recorder.map_or(0, |r| r.events())
+        })
+    }
+
     /// The engine invariants that the last execution started reported
     /// broken, also when it never finished.
     pub(crate) fn last_broken_invariants(&self) -> Vec<BrokenInvariant> {

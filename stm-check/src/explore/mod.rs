@@ -30,6 +30,7 @@
 //! after [`ExploreConfig::shrink_time`]. The schedule of the smallest
 //! failing workload is then shrunk as before.
 
+pub mod derive;
 mod driver;
 pub(crate) mod execution;
 mod minimize;
@@ -211,6 +212,9 @@ pub struct FoundFailure {
     pub file: Option<PathBuf>,
     /// Its contents.
     pub saved: Option<Box<ScheduleFile>>,
+    /// For a failure on real threads (stress): how its recorded history
+    /// was turned into a schedule, or why it was not.
+    pub derivation: Option<Box<derive::Derivation>>,
 }
 
 /// A failure whose schedule, replayed, does not fail the same way.
@@ -323,6 +327,8 @@ pub fn explore(
     let check = ExecutionCheck::new(workload.clone(), config.stm)
         .with_injected_bug(config.injected_bug.clone())
         .with_progress(progress.clone());
+    // A real-thread failure is kept, to be turned into a schedule.
+    let stress = StressDriver::new(config.iterations);
     let driver: Box<dyn Driver> = match config.driver {
         DriverKind::Shuttle(SchedulerKind::Loom { preemption_bound }) => Box::new(LoomDriver {
             preemptions: preemption_bound,
@@ -338,9 +344,7 @@ pub fn explore(
             preemptions,
             iterations: config.iterations,
         }),
-        DriverKind::Stress => Box::new(StressDriver {
-            iterations: config.iterations,
-        }),
+        DriverKind::Stress => Box::new(stress.clone()),
     };
     let started = Instant::now();
     let outcome = driver.explore(&check);
@@ -355,11 +359,36 @@ pub fn explore(
             schedule: None,
             loom_path: None,
             ..
+        } if stress.failure.lock().is_ok_and(|f| f.is_some()) => {
+            let real = stress
+                .failure
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .expect("checked just above");
+            let mut info = driver.info();
+            info.injected_bug = config.injected_bug.clone();
+            Some(derive::save_real_failure(
+                workload,
+                config,
+                info,
+                message,
+                &real,
+                counts.executions,
+                &progress,
+            )?)
+        }
+        DriverOutcome::Failed {
+            message,
+            schedule: None,
+            loom_path: None,
+            ..
         } => Some(FoundFailure {
             message,
             shrink: None,
             file: None,
             saved: None,
+            derivation: None,
         }),
         // Loom's failures are saved as found, with loom's path to them;
         // the check's last execution is the failing one.
@@ -385,6 +414,7 @@ pub fn explore(
                 shrink: None,
                 file: Some(file),
                 saved: Some(Box::new(saved)),
+                derivation: None,
             })
         }
         DriverOutcome::Failed {
@@ -488,6 +518,41 @@ fn shrink_and_save(
     progress: &Arc<dyn Fn(Progress) + Send + Sync>,
     stem: &str,
 ) -> Result<FoundFailure, ScheduleFileError> {
+    shrink_and_save_derived(
+        workload,
+        config,
+        info,
+        message,
+        schedule,
+        found_after,
+        progress,
+        stem,
+        None,
+    )
+}
+
+/// A schedule derived from a real execution: where it came from, and, for
+/// one that replays that very execution, the fingerprint
+/// ([`normalized_hash`](crate::history::shape::normalized_hash)) its
+/// shrunk schedule must keep.
+pub(crate) struct DerivedSchedule {
+    from: crate::schedule::DerivedFrom,
+    keep_history: Option<String>,
+}
+
+/// [`shrink_and_save`], for a schedule `derived` from a real execution.
+#[allow(clippy::too_many_arguments)]
+fn shrink_and_save_derived(
+    workload: &Workload,
+    config: &ExploreConfig,
+    info: crate::schedule::DriverInfo,
+    message: String,
+    schedule: Schedule,
+    found_after: usize,
+    progress: &Arc<dyn Fn(Progress) + Send + Sync>,
+    stem: &str,
+    derived: Option<DerivedSchedule>,
+) -> Result<FoundFailure, ScheduleFileError> {
     // Candidates are explored with the driver that found the failure (the
     // shuttle drivers are the ones that record schedules).
     let minimized = match config.driver {
@@ -527,12 +592,21 @@ fn shrink_and_save(
     };
     let quiet = ExecutionCheck::new(smallest.clone(), config.stm)
         .with_injected_bug(config.injected_bug.clone());
-    let shrunk = shrink(
-        failing,
-        &smallest_message,
-        config.shrink_budget,
-        quiet.panicking::<ShuttlePlatform>(),
-    );
+    let shrunk = match derived.as_ref().and_then(|d| d.keep_history.clone()) {
+        // A schedule that replays the real execution stays one.
+        Some(keep) => shrink(
+            failing,
+            &smallest_message,
+            config.shrink_budget,
+            derive::keeping_history(&quiet, keep),
+        ),
+        None => shrink(
+            failing,
+            &smallest_message,
+            config.shrink_budget,
+            quiet.panicking::<ShuttlePlatform>(),
+        ),
+    };
     let replayed = replay_workload(
         smallest,
         config.stm,
@@ -558,12 +632,14 @@ fn shrink_and_save(
         shrunk,
     );
     saved.explanation = replayed.explanation;
+    saved.derived_from = derived.map(|d| d.from);
     let file = saved.save_new(&config.regressions, stem)?;
     Ok(FoundFailure {
         message,
         shrink: shrink_report,
         file: Some(file),
         saved: Some(Box::new(saved)),
+        derivation: None,
     })
 }
 
@@ -587,6 +663,11 @@ pub struct WorkloadReplay {
     pub explanation: Option<String>,
     /// The tasks the execution created (the highest task id, plus one).
     pub tasks: usize,
+    /// The fingerprint of the replayed history with its threads numbered
+    /// by first attempt ([`normalized_hash`](crate::history::shape::normalized_hash)):
+    /// what is compared with the real execution a derived schedule came
+    /// from.
+    pub normalized_history_hash: String,
 }
 
 /// Replays `schedule` on `workload` once under shuttle.
@@ -698,6 +779,8 @@ fn finish_replay(
     tasks: usize,
 ) -> WorkloadReplay {
     let finished = last.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let normalized_history_hash =
+        crate::history::shape::normalized_hash(&check.last_history().unwrap_or_default());
     // Workload transactions and variables all come from the interpreter:
     // their source locations would say nothing. The interpreter spawns the
     // workload's threads first, in order: shuttle numbers them 1, 2, ...
@@ -722,6 +805,7 @@ fn finish_replay(
             trace: execution.trace,
             divergence,
             tasks,
+            normalized_history_hash,
         },
         // The execution never finished: the model checker stopped it (a
         // deadlock) or the interpreter panicked.
@@ -740,6 +824,7 @@ fn finish_replay(
                 trace: check.last_trace(),
                 divergence,
                 tasks,
+                normalized_history_hash,
             }
         }
     }

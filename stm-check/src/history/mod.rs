@@ -177,6 +177,7 @@ mod graph;
 mod index;
 mod opacity;
 mod report;
+pub mod shape;
 mod v2;
 mod values;
 

@@ -79,6 +79,27 @@
 //! `recorded_switches` then describe the schedule first found on the
 //! original. Files without `shrunk_from` read as before: the field is
 //! optional within version 1.
+//!
+//! A failure found on real threads (`explore --scheduler stress`, or
+//! `stm-check from-history`), which no scheduler chose, is saved with the
+//! schedule derived from its recorded history (see
+//! [`derive`](crate::explore::derive)) and says where it came from:
+//!
+//! ```json
+//! "derived_from": {"driver": "stress", "history_hash": "3b9f0c2a9b3e4f61",
+//!   "how": "guided", "real_history": "bank.real-history.json"}
+//! ```
+//!
+//! `history_hash` is the fingerprint of the real execution's history with
+//! its threads numbered by first attempt
+//! ([`normalized_hash`](crate::history::shape::normalized_hash)); `how` is
+//! `guided` when the schedule replays that very execution (its replays'
+//! histories equal the real one in reads-from, commit order and abort
+//! causes) and `search` when the guided replay did not, and a search near
+//! the recorded order found the same kind of failure; `real_history`, when
+//! present, names the real history's file (`stm-history` JSON, for
+//! `stm-check check`), saved beside the schedule. Files without
+//! `derived_from` read as before: the field is optional within version 1.
 
 use super::{Divergence, Schedule};
 use serde::{Deserialize, Serialize};
@@ -243,6 +264,25 @@ impl From<EngineConfig> for StmConfig {
     }
 }
 
+/// Where a schedule derived from a real execution came from (see the
+/// [module docs](self)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DerivedFrom {
+    /// What ran the real execution: `stress` (explore on real threads) or
+    /// `history` (a history recorded elsewhere, `stm-check from-history`).
+    pub driver: String,
+    /// The fingerprint of the real history, threads numbered by first
+    /// attempt.
+    pub history_hash: String,
+    /// `guided` (the schedule replays the real execution) or `search` (the
+    /// same kind of failure, found near the recorded order).
+    pub how: String,
+    /// The file holding the real history, beside the schedule file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real_history: Option<String>,
+}
+
 /// What the replay that confirmed a shrunk schedule observed, saved with
 /// it so that later replays can be compared.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -295,6 +335,10 @@ pub struct ScheduleFile {
     /// within version 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<String>,
+    /// For a schedule derived from a real execution: where it came from;
+    /// optional within version 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived_from: Option<DerivedFrom>,
 }
 
 /// Why a schedule file could not be used. Every variant names the file.
@@ -411,6 +455,7 @@ impl ScheduleFile {
             schedule: shrunk.schedule,
             loom_path: None,
             explanation: None,
+            derived_from: None,
         }
     }
 
@@ -647,6 +692,28 @@ mod tests {
             panic!("a workload target");
         };
         assert_eq!(shrunk_from, &None);
+    }
+
+    #[test]
+    fn derived_from_is_written_only_when_set_and_reads_back() {
+        let plain = workload_file(None);
+        let text = serde_json::to_string_pretty(&plain).unwrap();
+        assert!(!text.contains("derived_from"));
+        let mut derived = plain;
+        derived.derived_from = Some(DerivedFrom {
+            driver: "stress".into(),
+            history_hash: "0123456789abcdef".into(),
+            how: "guided".into(),
+            real_history: Some("write-skew.real-history.json".into()),
+        });
+        let text = serde_json::to_string_pretty(&derived).unwrap();
+        assert!(text.contains("\"derived_from\""));
+        assert_eq!(
+            ScheduleFile::parse(Path::new("derived.json"), &text).unwrap(),
+            derived
+        );
+        let typo = text.replace("\"how\"", "\"hwo\"");
+        assert!(ScheduleFile::parse(Path::new("typo.json"), &typo).is_err());
     }
 
     #[test]

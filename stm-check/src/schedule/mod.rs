@@ -7,10 +7,12 @@
 //! keeps the steps of the execution under way; [`ReplayScheduler`] follows a
 //! saved [`Schedule`] and reports where the program stopped matching it;
 //! [`run_recorded`] runs executions until one fails and returns that
-//! failure with its schedule; [`shrink`] minimises it; [`ScheduleFile`]
+//! failure with its schedule; [`GuidedScheduler`] makes a history recorded
+//! on real threads happen again, as a schedule; [`shrink`] minimises it; [`ScheduleFile`]
 //! saves it.
 
 mod file;
+mod guided;
 mod loom_runs;
 mod recording;
 mod replaying;
@@ -18,13 +20,15 @@ mod runner;
 mod shrink;
 
 pub use file::{
-    ConfirmedExecution, DriverInfo, EngineConfig, ScheduleFile, ScheduleFileError, ShardInfo,
-    ShrunkFrom, Target, SCHEDULE_FORMAT, SCHEDULE_VERSION,
+    ConfirmedExecution, DerivedFrom, DriverInfo, EngineConfig, ScheduleFile, ScheduleFileError,
+    ShardInfo, ShrunkFrom, Target, SCHEDULE_FORMAT, SCHEDULE_VERSION,
 };
+pub use guided::{event_owners, thread_mappings, Burst, EventCounter, GuidePlan, GuidedScheduler};
 pub use loom_runs::{explore_loom, replay_loom, LoomOutcome, LoomPath};
 pub use recording::RecordingScheduler;
 pub(crate) use replaying::fallback_choice;
 pub use replaying::{Divergence, ReplayObserver, ReplayScheduler};
+pub(crate) use runner::run_once_recording;
 pub use runner::{
     first_panic_location, normalise_failure, replay, replay_expecting, replay_observed,
     replay_recording, run_recorded, run_recorded_bounded, verbose, BoundedOutcome, FailedExecution,

@@ -141,6 +141,26 @@ where
     }
 }
 
+/// Runs the executions `scheduler` gives (wrapped to record its choices)
+/// until one fails or none is left, and returns the last one's result
+/// (`Err`: its failure) and schedule, passing or not: what a guided run
+/// needs, whose execution is kept whatever its outcome.
+pub(crate) fn run_once_recording<S>(
+    scheduler: S,
+    test: impl Fn() + Send + Sync + 'static,
+) -> (Result<(), String>, Schedule)
+where
+    S: Scheduler + 'static,
+{
+    let scheduler = RecordingScheduler::new(scheduler);
+    let schedule = scheduler.current();
+    let result = run_quietly(scheduler, test, StepBound::Fail)
+        .map(|_| ())
+        .map_err(|(message, _)| message);
+    let schedule = schedule.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    (result, schedule)
+}
+
 /// Replays `schedule` once; `Err` holds the failure message.
 pub fn replay(
     schedule: &Schedule,
