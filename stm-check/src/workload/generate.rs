@@ -375,10 +375,39 @@ impl Generator<'_, '_> {
                 cmp: Cmp::Eq,
                 value: self.bank_total,
             }),
-            "or_else" => Op::OrElse {
-                first: self.ops(depth + 1, true)?,
-                second: self.ops(depth + 1, false)?,
-            },
+            "or_else" => {
+                let mut first = self.ops(depth + 1, true)?;
+                // With overwrites and retries, half the time the first
+                // branch overwrites what the transaction already wrote and
+                // then retries, so that undoing it must bring back the
+                // earlier write (swarm programs only: no classic program
+                // has the overwrite feature).
+                let undo = self.features.overwrite && self.features.retry;
+                let written: Vec<VarIndex> = (self.written.iter())
+                    .filter(|v| !self.bank.contains(v))
+                    .copied()
+                    .collect();
+                if undo && !written.is_empty() && self.u.arbitrary::<bool>()? {
+                    let var = self.pick(&written)?;
+                    let again = if self.free.contains(&var) {
+                        Op::Write {
+                            var,
+                            value: self.small(-5, 20)?,
+                        }
+                    } else {
+                        Op::Add {
+                            var,
+                            amount: self.small(1, 5)?,
+                        }
+                    };
+                    first.insert(0, again);
+                    first.push(Op::RetryUnless(self.condition()?));
+                }
+                Op::OrElse {
+                    first,
+                    second: self.ops(depth + 1, false)?,
+                }
+            }
             "retry_unless" => Op::RetryUnless(self.condition()?),
             other => unreachable!("unknown operation kind {other}"),
         };
