@@ -46,7 +46,11 @@ fn a_real_thread_failure_is_saved_and_replayed_with_the_real_history() {
     let failure = &summary["failure"];
     let derivation = &failure["derivation"];
     assert_eq!(derivation["reproduced"], "guided", "{summary:#}");
-    assert_eq!(derivation["exact"], true, "{summary:#}");
+    // Guided replays keep the real reads-from, commit order and aborts;
+    // most also keep the order of every event (exact), but where the
+    // hardware interleaved events no dependency orders, the replay may
+    // order them otherwise.
+    let exact = derivation["exact"].as_bool().unwrap();
     let real_hash = derivation["real_history_hash"].as_str().unwrap();
 
     // The saved file says where it came from.
@@ -73,8 +77,10 @@ fn a_real_thread_failure_is_saved_and_replayed_with_the_real_history() {
         let replayed = replay(dir.path(), file);
         assert_eq!(replayed["reproduced"], true, "{replayed:#}");
         assert_eq!(replayed["identical_history"], true, "{replayed:#}");
-        assert_eq!(replayed["identical_to_real_history"], true, "{replayed:#}");
-        assert_eq!(replayed["normalized_history_hash"], real_hash);
+        assert_eq!(replayed["identical_to_real_history"], exact, "{replayed:#}");
+        if exact {
+            assert_eq!(replayed["normalized_history_hash"], real_hash);
+        }
     }
 
     // from-history turns the same real history into a schedule again.
@@ -94,8 +100,10 @@ fn a_real_thread_failure_is_saved_and_replayed_with_the_real_history() {
     let derived = json_of(&output);
     assert_eq!(derived["reproduced"], "guided", "{derived:#}");
     assert_eq!(derived["real_history_hash"], real_hash);
+    // The same real history gives the same derivation.
+    assert_eq!(derived["exact"], exact, "{derived:#}");
     let again = replay(dir.path(), derived["file"].as_str().unwrap());
-    assert_eq!(again["identical_to_real_history"], true, "{again:#}");
+    assert_eq!(again["identical_to_real_history"], exact, "{again:#}");
 }
 
 #[test]
