@@ -26,7 +26,6 @@ use crate::schedule::{
 use crate::workload::{FailureSignature, Workload};
 use shuttle::scheduler::Scheduler;
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use stm_core::{ShuttlePlatform, StmConfig};
@@ -537,30 +536,7 @@ pub fn save_history(
     stem: &str,
     history: &History,
 ) -> Result<PathBuf, ScheduleFileError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ScheduleFileError::Io { path, source }
-    };
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
-    temp.write_all(history.to_json_string().as_bytes())
-        .and_then(|()| temp.write_all(b"\n"))
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(io(temp.path()))?;
-    for n in 1.. {
-        let name = if n == 1 {
-            format!("{stem}.real-history.json")
-        } else {
-            format!("{stem}-{n}.real-history.json")
-        };
-        let path = dir.join(name);
-        match std::fs::hard_link(temp.path(), &path) {
-            Ok(()) => return Ok(path),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(source) => return Err(ScheduleFileError::Io { path, source }),
-        }
-    }
-    unreachable!("some file name is free")
+    crate::schedule::write_new_file(dir, stem, ".real-history.json", &history.to_json_string())
 }
 
 /// What explore does with a failure found on real threads (`driver`
@@ -611,7 +587,7 @@ pub fn save_real_failure(
     };
     let keep_history =
         (derived.found == Found::Guided && derived.exact).then(|| derivation.real_hash.clone());
-    let mut found = super::shrink_and_save_derived(
+    let mut found = super::shrink_and_save(
         workload,
         config,
         info,

@@ -454,6 +454,7 @@ pub fn explore(
                         counts.executions,
                         &progress,
                         &workload.name,
+                        None,
                     )?)
                 }
             }
@@ -502,31 +503,6 @@ pub fn save_failure(
         1,
         &quiet,
         stem,
-    )
-}
-
-/// [`save_failure`] for a failure a driver found after `found_after`
-/// schedules, telling `progress` how shrinking goes.
-#[allow(clippy::too_many_arguments)]
-fn shrink_and_save(
-    workload: &Workload,
-    config: &ExploreConfig,
-    info: crate::schedule::DriverInfo,
-    message: String,
-    schedule: Schedule,
-    found_after: usize,
-    progress: &Arc<dyn Fn(Progress) + Send + Sync>,
-    stem: &str,
-) -> Result<FoundFailure, ScheduleFileError> {
-    shrink_and_save_derived(
-        workload,
-        config,
-        info,
-        message,
-        schedule,
-        found_after,
-        progress,
-        stem,
         None,
     )
 }
@@ -540,9 +516,11 @@ pub(crate) struct DerivedSchedule {
     keep_history: Option<String>,
 }
 
-/// [`shrink_and_save`], for a schedule `derived` from a real execution.
+/// [`save_failure`] for a failure a driver found after `found_after`
+/// schedules, telling `progress` how shrinking goes; `derived`: for a
+/// schedule derived from a real execution.
 #[allow(clippy::too_many_arguments)]
-fn shrink_and_save_derived(
+fn shrink_and_save(
     workload: &Workload,
     config: &ExploreConfig,
     info: crate::schedule::DriverInfo,

@@ -598,31 +598,8 @@ impl ScheduleFile {
     /// first free N: an existing file is never overwritten, and a partial
     /// file never appears under the final name.
     pub fn save_new(&self, dir: &Path, stem: &str) -> Result<PathBuf, ScheduleFileError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| ScheduleFileError::Io { path, source }
-        };
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
         let json = serde_json::to_string_pretty(self).expect("a schedule file serializes");
-        temp.write_all(json.as_bytes())
-            .and_then(|()| temp.write_all(b"\n"))
-            .and_then(|()| temp.as_file().sync_all())
-            .map_err(io(temp.path()))?;
-        for n in 1.. {
-            let name = if n == 1 {
-                format!("{stem}.json")
-            } else {
-                format!("{stem}-{n}.json")
-            };
-            let path = dir.join(name);
-            match std::fs::hard_link(temp.path(), &path) {
-                Ok(()) => return Ok(path),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(source) => return Err(ScheduleFileError::Io { path, source }),
-            }
-        }
-        unreachable!("some file name is free")
+        write_new_file(dir, stem, ".json", &json)
     }
 
     /// The saved files for `stem` in `dir` (`stem.json`, `stem-N.json`), in
@@ -651,6 +628,43 @@ impl ScheduleFile {
         files.sort();
         files
     }
+}
+
+/// Writes `contents` and a newline to a new file in `dir` named
+/// `stem{suffix}`, or `stem-N{suffix}` with the first free N: an existing
+/// file is never overwritten (the contents go to a temporary file, synced,
+/// then hard-linked to the first free name), and a partial file never
+/// appears under the final name.
+pub(crate) fn write_new_file(
+    dir: &Path,
+    stem: &str,
+    suffix: &str,
+    contents: &str,
+) -> Result<PathBuf, ScheduleFileError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ScheduleFileError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
+    temp.write_all(contents.as_bytes())
+        .and_then(|()| temp.write_all(b"\n"))
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(io(temp.path()))?;
+    for n in 1.. {
+        let name = if n == 1 {
+            format!("{stem}{suffix}")
+        } else {
+            format!("{stem}-{n}{suffix}")
+        };
+        let path = dir.join(name);
+        match std::fs::hard_link(temp.path(), &path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(source) => return Err(ScheduleFileError::Io { path, source }),
+        }
+    }
+    unreachable!("some file name is free")
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ mod replaying;
 mod runner;
 mod shrink;
 
+pub(crate) use file::write_new_file;
 pub use file::{
     ConfirmedExecution, DerivedFrom, DriverInfo, EngineConfig, ScheduleFile, ScheduleFileError,
     ShardInfo, ShrunkFrom, Target, SCHEDULE_FORMAT, SCHEDULE_VERSION,

@@ -143,7 +143,25 @@ struct Attempt<'a, P: Platform> {
     violations: &'a RefCell<Vec<Violation>>,
 }
 
-impl<P: Platform> Attempt<'_, P> {
+impl<'a, P: Platform> Attempt<'a, P> {
+    /// Attempt `number` of `transaction`, at `site`, on `tvars`.
+    fn new(
+        tvars: &'a [TVar<i64, P>],
+        site: TxSite,
+        transaction: &'a Transaction,
+        number: u32,
+        violations: &'a RefCell<Vec<Violation>>,
+    ) -> Self {
+        Attempt {
+            tvars,
+            site,
+            label: &transaction.label,
+            number,
+            added: RefCell::new(vec![0; tvars.len()]),
+            violations,
+        }
+    }
+
     fn run_ops(&self, tx: &mut stm_core::Transaction<'_, P>, ops: &[Op]) -> OpResult {
         for op in ops {
             self.run_op(tx, op)?;
@@ -349,14 +367,7 @@ fn run_atomically<P: Platform>(
     let result = catch_unwind(AssertUnwindSafe(|| {
         stm.try_atomically(|tx| {
             number += 1;
-            let attempt = Attempt {
-                tvars: &vars.tvars,
-                site,
-                label: &transaction.label,
-                number,
-                added: RefCell::new(vec![0; vars.tvars.len()]),
-                violations: &violations,
-            };
+            let attempt = Attempt::new(&vars.tvars, site, transaction, number, &violations);
             attempt.run_ops(tx, &transaction.ops)?;
             Ok(attempt.added.into_inner())
         })
@@ -409,14 +420,7 @@ fn item_body<P: Platform>(
             record.attempts
         };
         let violations = RefCell::new(Vec::new());
-        let attempt = Attempt {
-            tvars: &vars.tvars,
-            site,
-            label: &transaction.label,
-            number,
-            added: RefCell::new(vec![0; vars.tvars.len()]),
-            violations: &violations,
-        };
+        let attempt = Attempt::new(&vars.tvars, site, &transaction, number, &violations);
         let result = catch_unwind(AssertUnwindSafe(|| attempt.run_ops(tx, &transaction.ops)));
         let added = attempt.added.into_inner();
         let mut record = lock(&record);
