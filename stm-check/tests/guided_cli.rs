@@ -40,12 +40,24 @@ fn replay(dir: &Path, file: &str) -> serde_json::Value {
 
 #[test]
 fn a_real_thread_failure_is_saved_and_replayed_with_the_real_history() {
-    let dir = tempfile::tempdir().unwrap();
-    let workload = racy_workload(dir.path());
-    let summary = explore_stress(dir.path(), &workload, &[]);
+    // Real threads: up to three explorations, for one whose failure the
+    // guided replay reproduces (the racy read nearly always is).
+    let mut summaries = Vec::new();
+    let found = (0..3).find_map(|_| {
+        let dir = tempfile::tempdir().unwrap();
+        let workload = racy_workload(dir.path());
+        let summary = explore_stress(dir.path(), &workload, &[]);
+        if summary["failure"]["derivation"]["reproduced"] == "guided" {
+            Some((dir, workload, summary))
+        } else {
+            summaries.push(summary);
+            None
+        }
+    });
+    let (dir, workload, summary) =
+        found.unwrap_or_else(|| panic!("no guided derivation in 3 tries: {summaries:#?}"));
     let failure = &summary["failure"];
     let derivation = &failure["derivation"];
-    assert_eq!(derivation["reproduced"], "guided", "{summary:#}");
     // Guided replays keep the real reads-from, commit order and aborts;
     // most also keep the order of every event (exact), but where the
     // hardware interleaved events no dependency orders, the replay may
@@ -147,16 +159,45 @@ fn from_history_refuses_bad_input_naming_the_file() {
 #[cfg(feature = "bug-injection")]
 #[test]
 fn a_real_thread_failure_of_an_injected_bug_replays() {
-    let dir = tempfile::tempdir().unwrap();
-    let summary = explore_stress(
-        dir.path(),
-        "bank",
-        &["--inject-bug", "skip-read-validation"],
-    );
+    // Real threads decide whether the bug shows within the budget, and a
+    // few of its failures (about 1 in 20 here) are effects a sequentially
+    // consistent replay cannot show: up to five real-thread explorations,
+    // the first failure turned into a schedule is the one replayed.
+    let mut tries = Vec::new();
+    let found = (0..5).find_map(|_| {
+        let dir = tempfile::tempdir().unwrap();
+        let output = stm_check(
+            dir.path(),
+            &[
+                "explore",
+                "--workload",
+                "bank",
+                "--scheduler",
+                "stress",
+                "--iterations",
+                "20000",
+                "--regressions",
+                "regressions",
+                "--json",
+                "--inject-bug",
+                "skip-read-validation",
+            ],
+        );
+        let summary = json_of(&output);
+        let how = summary["failure"]["derivation"]["reproduced"]
+            .as_str()
+            .unwrap_or("none")
+            .to_string();
+        tries.push(format!(
+            "exit {:?}, reproduced: {how}",
+            output.status.code()
+        ));
+        (output.status.code() == Some(1) && (how == "guided" || how == "search"))
+            .then_some((dir, summary, how))
+    });
+    let (dir, summary, how) = found.unwrap_or_else(|| panic!("no reproducible failure: {tries:?}"));
     let failure = &summary["failure"];
     let derivation = &failure["derivation"];
-    let how = derivation["reproduced"].as_str().unwrap_or("none");
-    assert!(how == "guided" || how == "search", "{summary:#}");
     let file = failure["file"].as_str().expect("saved");
     let output = stm_check(
         dir.path(),
