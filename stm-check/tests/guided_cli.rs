@@ -13,6 +13,14 @@ use support::{json_of, racy_workload, stderr, stm_check};
 
 /// Explores `workload` on real threads until it fails; the JSON summary.
 fn explore_stress(dir: &Path, workload: &str, extra: &[&str]) -> serde_json::Value {
+    let output = run_stress(dir, workload, extra);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    json_of(&output)
+}
+
+/// Runs `explore --scheduler stress` on `workload` (20,000 executions at
+/// most, failures saved in `regressions/`), JSON output.
+fn run_stress(dir: &Path, workload: &str, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
         "explore",
         "--workload",
@@ -26,9 +34,7 @@ fn explore_stress(dir: &Path, workload: &str, extra: &[&str]) -> serde_json::Val
         "--json",
     ];
     args.extend_from_slice(extra);
-    let output = stm_check(dir, &args);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    json_of(&output)
+    stm_check(dir, &args)
 }
 
 /// Replays a saved file; its JSON report.
@@ -166,22 +172,10 @@ fn a_real_thread_failure_of_an_injected_bug_replays() {
     let mut tries = Vec::new();
     let found = (0..5).find_map(|_| {
         let dir = tempfile::tempdir().unwrap();
-        let output = stm_check(
+        let output = run_stress(
             dir.path(),
-            &[
-                "explore",
-                "--workload",
-                "bank",
-                "--scheduler",
-                "stress",
-                "--iterations",
-                "20000",
-                "--regressions",
-                "regressions",
-                "--json",
-                "--inject-bug",
-                "skip-read-validation",
-            ],
+            "bank",
+            &["--inject-bug", "skip-read-validation"],
         );
         let summary = json_of(&output);
         let how = summary["failure"]["derivation"]["reproduced"]
