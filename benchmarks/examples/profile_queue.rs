@@ -4,20 +4,34 @@
 //! ```sh
 //! cargo build --release -p stm-benchmarks --example profile_queue
 //! ./target/release/examples/profile_queue run 2 20
+//! ./target/release/examples/profile_queue compare 15
 //! ```
 //!
 //! Arguments: the implementation (`sequential`, `rayon`, `run`,
-//! `run_ordered`), workers (default 1), runs (default 10). Prints the best
-//! and the median run, in ns per item.
+//! `run_ordered`, `total-run`, `total-run_ordered` (items committing to one
+//! total), workers (default 1), runs (default 10). Prints the best and the
+//! median run, in ns per item.
+//!
+//! `compare ROUNDS` runs every implementation behind issue 12's five
+//! targets once per round, interleaved, and prints for each target the
+//! median over the rounds of the ratio measured within a round: on a noisy
+//! machine, paired ratios vary far less than separate runs.
 
 use std::time::Duration;
 use stm_benchmarks::queue::{Queue, Rayon, Sequential, ITEMS};
+use stm_benchmarks::queue_total::{self, Update};
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let implementation = args.next().unwrap_or_else(|| "run".to_string());
+    if implementation == "compare" {
+        let rounds = args.next().and_then(|a| a.parse().ok()).unwrap_or(15);
+        compare(rounds);
+        return;
+    }
     let workers: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
+    let mut items = ITEMS;
     let mut times: Vec<Duration> = match implementation.as_str() {
         "sequential" => {
             let mut sequential = Sequential::new(ITEMS);
@@ -32,16 +46,73 @@ fn main() {
             let ordered = implementation == "run_ordered";
             (0..runs).map(|_| queue.run(workers, ordered)).collect()
         }
+        "total-run" | "total-run_ordered" => {
+            items = queue_total::ITEMS;
+            let queue = queue_total::Queue::new(items);
+            let ordered = implementation == "total-run_ordered";
+            (0..runs)
+                .map(|_| queue.run(workers, ordered, Update::Commute))
+                .collect()
+        }
         other => {
-            eprintln!("profile_queue: unknown implementation `{other}` (sequential, rayon, run, run_ordered)");
+            eprintln!("profile_queue: unknown implementation `{other}` (sequential, rayon, run, run_ordered, total-run, total-run_ordered, compare)");
             std::process::exit(2);
         }
     };
     times.sort();
-    let per_item = |d: Duration| d.as_nanos() as f64 / ITEMS as f64;
+    let per_item = |d: Duration| d.as_nanos() as f64 / items as f64;
     println!(
         "{implementation} on {workers}: best {:.1} ns per item, median {:.1}",
         per_item(times[0]),
         per_item(times[times.len() / 2])
     );
+}
+
+/// Prints issue 12's five ratios as medians of per-round ratios.
+fn compare(rounds: usize) {
+    let mut sequential = Sequential::new(ITEMS);
+    let mut rayon = Rayon::new(ITEMS, 2);
+    let queue = Queue::new(ITEMS);
+    let mut total_sequential = queue_total::Sequential::new(queue_total::ITEMS);
+    let total = queue_total::Queue::new(queue_total::ITEMS);
+    let names = [
+        "run 1 worker / loop (>= 0.95)",
+        "run 2 workers / rayon 2 (>= 0.95)",
+        "run_ordered 2 workers / rayon 2 (>= 0.90)",
+        "total, run-commute 2 workers / loop (>= 1.70)",
+        "total, run_ordered-commute 2 workers / loop (>= 1.50)",
+    ];
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    for _ in 0..rounds {
+        let loop_time = sequential.run().as_secs_f64();
+        let rayon_time = rayon.run().as_secs_f64();
+        let run1 = queue.run(1, false).as_secs_f64();
+        let run2 = queue.run(2, false).as_secs_f64();
+        let ordered2 = queue.run(2, true).as_secs_f64();
+        // The total's runs are short: time several of each.
+        let repeat = 5;
+        let total_loop: f64 = (0..repeat)
+            .map(|_| total_sequential.run().as_secs_f64())
+            .sum();
+        let commute: f64 = (0..repeat)
+            .map(|_| total.run(2, false, Update::Commute).as_secs_f64())
+            .sum();
+        let commute_ordered: f64 = (0..repeat)
+            .map(|_| total.run(2, true, Update::Commute).as_secs_f64())
+            .sum();
+        ratios[0].push(loop_time / run1);
+        ratios[1].push(rayon_time / run2);
+        ratios[2].push(rayon_time / ordered2);
+        ratios[3].push(total_loop / commute);
+        ratios[4].push(total_loop / commute_ordered);
+    }
+    for (name, mut values) in names.into_iter().zip(ratios) {
+        values.sort_by(f64::total_cmp);
+        println!(
+            "{name}: median {:.2} (min {:.2}, max {:.2})",
+            values[values.len() / 2],
+            values[0],
+            values[values.len() - 1]
+        );
+    }
 }

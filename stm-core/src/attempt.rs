@@ -17,7 +17,7 @@ use crate::invariant::{engine_invariant, Invariant};
 use crate::platform::{Arc, Platform};
 use crate::recorder::AttemptEnd;
 use crate::shared::RuntimeShared;
-use crate::speculation::{DetachedAttempt, Ending};
+use crate::speculation::{Detached, Ending};
 use crate::stats::Tally;
 use crate::thread_context::ThreadContext;
 use crate::tx::Transaction;
@@ -90,7 +90,7 @@ pub(crate) enum Outcome<P: Platform, R, E> {
     Stuck,
     /// Its body finished before its turn: the attempt waits, detached, to
     /// be [`resume`]d at the turn.
-    Detached(DetachedAttempt<P, R, E>),
+    Detached(Detached<P, R, E>),
 }
 
 /// Runs `body` as a transaction from `site` on `runtime`, committing
@@ -112,7 +112,7 @@ pub(crate) fn resume<P: Platform, R, E>(
     site: CallSite,
     gate: &mut impl CommitGate,
     body: &mut Body<'_, P, R, E>,
-    detached: DetachedAttempt<P, R, E>,
+    detached: Detached<P, R, E>,
 ) -> Outcome<P, R, E> {
     engine_invariant!(
         runtime,
@@ -128,7 +128,7 @@ fn run_attempts<P: Platform, R, E>(
     site: CallSite,
     gate: &mut impl CommitGate,
     body: &mut Body<'_, P, R, E>,
-    mut detached: Option<DetachedAttempt<P, R, E>>,
+    mut detached: Option<Detached<P, R, E>>,
 ) -> Outcome<P, R, E> {
     const NESTED: &str = "stm: `atomically` was called inside a running transaction; \
          nested transactions are not flattened: pass the outer `&mut Transaction` down instead";
@@ -318,7 +318,7 @@ enum Settlement<'rt, P: Platform, R, E> {
     /// The run is stopping.
     Abandon(Transaction<'rt, P>),
     /// Not the turn yet: the attempt waits, detached, with its failure.
-    Detached(DetachedAttempt<P, R, E>),
+    Detached(Detached<P, R, E>),
 }
 
 /// Decides whether a failed attempt's `failure` stands (see [`Settlement`]):

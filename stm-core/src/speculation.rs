@@ -4,16 +4,17 @@
 //! ahead of it have committed. Rather than keep its worker waiting, the
 //! attempt is detached: its read and write logs, its snapshot and how its
 //! body ended are moved into a [`DetachedAttempt`], the worker unpins and
-//! goes on to another item, and whoever holds the item's turn later resumes
-//! the attempt on its own thread, validates it and commits it, or runs the
-//! body again if an earlier item changed what it read (Block-STM's
-//! collaborative scheduling, on a TL2 engine).
+//! goes on to another item, and when the item's turn comes the worker
+//! resumes the attempt, validates it and commits it, or runs the body again
+//! if an earlier item changed what it read (Block-STM's collaborative
+//! scheduling, on a TL2 engine). The thread keeps spare logs
+//! (`ThreadContext::take_spare_logs`), so that detaching allocates none.
 //!
 //! Logs point at TVar headers without counting a handle, which is sound
 //! only while the attempt is pinned (see `log`). A detached attempt is not
 //! pinned, so before it unpins it counts a handle for every header it
 //! logged, as a `retry` waiter does; the handles are dropped once the
-//! attempt is pinned again on the resuming thread.
+//! attempt is pinned again when it resumes.
 
 use crate::ids::CallSite;
 use crate::log::{ReadSet, WriteSet};
@@ -57,6 +58,10 @@ pub(crate) struct DetachedAttempt<P: Platform, R, E> {
 // and so are `R` and `E`.
 unsafe impl<P: Platform, R: Send, E: Send> Send for DetachedAttempt<P, R, E> {}
 
+/// A detached attempt, boxed: it is moved several times on its way to its
+/// turn, and a box keeps those moves small.
+pub(crate) type Detached<P, R, E> = Box<DetachedAttempt<P, R, E>>;
+
 /// An attempt that could not be detached, and its ending, given back.
 pub(crate) type NotDetached<'rt, P, R, E> = (Transaction<'rt, P>, Ending<R, E>);
 
@@ -68,7 +73,7 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     pub(crate) fn detach<R, E>(
         mut self,
         ending: Ending<R, E>,
-    ) -> Result<DetachedAttempt<P, R, E>, NotDetached<'rt, P, R, E>> {
+    ) -> Result<Detached<P, R, E>, NotDetached<'rt, P, R, E>> {
         let logged = self.context.reads.entries.len() + self.context.writes.entries.len();
         let mut kept = Vec::with_capacity(logged);
         let headers = (self.context.reads.entries.iter().map(|e| e.tvar()))
@@ -80,15 +85,16 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
                 None => return Err((self, ending)),
             }
         }
-        let detached = DetachedAttempt {
-            reads: core::mem::replace(&mut self.context.reads, ReadSet::new()),
-            writes: core::mem::replace(&mut self.context.writes, WriteSet::new()),
+        let (spare_reads, spare_writes) = self.context.take_spare_logs();
+        let detached = Box::new(DetachedAttempt {
+            reads: core::mem::replace(&mut self.context.reads, spare_reads),
+            writes: core::mem::replace(&mut self.context.writes, spare_writes),
             kept,
             read_version: self.read_version,
             attempt: self.attempt,
             started: self.started,
             ending,
-        };
+        });
         // The attempt goes on in the detached logs: the transaction dropped
         // here (unpinning, with empty logs) tells the recorder nothing.
         self.mark_end_recorded();
@@ -115,8 +121,7 @@ impl<P: Platform, R, E> DetachedAttempt<P, R, E> {
             ending,
         } = self;
         let tx = Transaction::resume(runtime, context, site, read_version, attempt, started);
-        tx.context.reads = reads;
-        tx.context.writes = writes;
+        tx.context.install_logs(reads, writes);
         // Pinned now: the logged headers cannot be freed before the logs are
         // cleared, counted or not.
         drop(kept);

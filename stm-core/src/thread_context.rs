@@ -23,7 +23,15 @@ pub(crate) struct ThreadContext<P: Platform> {
     /// Values replaced by this thread's commits, unreachable already, not
     /// yet handed to reclamation (it takes them in batches).
     replaced: Vec<Garbage>,
+    /// Empty logs with their memory, for the attempts this thread detaches
+    /// (see `speculation`): detached logs go on to the thread that resumes
+    /// them, whose own logs come here, so that detaching allocates nothing
+    /// once every thread has a few.
+    spare_logs: Vec<(ReadSet<P>, WriteSet<P>)>,
 }
+
+/// How many pairs of spare logs a thread keeps.
+const SPARE_LOGS: usize = 8;
 
 impl<P: Platform> ThreadContext<P> {
     /// The thread's context on `runtime`: `kept`, the one the thread kept
@@ -44,6 +52,7 @@ impl<P: Platform> ThreadContext<P> {
                     reads: ReadSet::new(),
                     writes: WriteSet::new(),
                     replaced: Vec::new(),
+                    spare_logs: Vec::new(),
                 })
             }
         }
@@ -76,6 +85,23 @@ impl<P: Platform> ThreadContext<P> {
             self.reads.is_empty() && self.writes.is_empty()
         );
         self.runtime.reclaimer.unpin(&self.participant);
+    }
+
+    /// Empty logs for an attempt this thread detaches: spare ones, or new.
+    pub(crate) fn take_spare_logs(&mut self) -> (ReadSet<P>, WriteSet<P>) {
+        self.spare_logs
+            .pop()
+            .unwrap_or_else(|| (ReadSet::new(), WriteSet::new()))
+    }
+
+    /// Installs the logs of a resumed attempt, keeping the thread's own
+    /// (empty, as between calls) as spares.
+    pub(crate) fn install_logs(&mut self, reads: ReadSet<P>, writes: WriteSet<P>) {
+        let own_reads = core::mem::replace(&mut self.reads, reads);
+        let own_writes = core::mem::replace(&mut self.writes, writes);
+        if self.spare_logs.len() < SPARE_LOGS {
+            self.spare_logs.push((own_reads, own_writes));
+        }
     }
 
     /// The write log, and where to put the values its write-back replaces

@@ -2,59 +2,57 @@
 //! `run_ordered`, without making its worker wait for it.
 //!
 //! Ordered turns: `turn` holds the number of the item allowed to commit;
-//! every item below it has committed. A worker whose item finishes before
-//! its turn waits for it only if an item of the same round (one per worker)
-//! holds it, and only for a moment; otherwise the attempt is detached
-//! (`speculation`) and put in the item's slot of `finished`, and the worker
-//! goes on with another item. Whoever commits item `k` passes the turn to `k + 1` and, if item
-//! `k + 1` is waiting in `finished`, takes it and commits it too (running
-//! it again first if an earlier item changed what it read), and so on: the
-//! turn is carried along by the workers, Block-STM style, and an item that
-//! must run again does so at once, behind nothing but its turn.
+//! every item below it has committed. Workers of an ordered run claim runs
+//! of consecutive items (up to 16), so that most items find the turn on
+//! their own worker: the worker that commits an item holds the next turn
+//! and, if the next item is its own, commits that one too and passes the
+//! turn on once, after the run ([`HeldTurns`]).
 //!
-//! The hand-over of a finished item, race-free without a lock: its worker
-//! stores it in its slot and then reads `turn` with a read-modify-write;
-//! the worker passing the turn to it moves `turn` with a read-modify-write
-//! and then swaps the slot empty. If the finishing worker's read comes later
-//! in `turn`'s modification order, it sees its turn and swaps the slot
-//! itself; otherwise the passer's read-modify-write synchronises with it,
-//! so the passer's swap finds the item. One of them, and only one (the swap
-//! decides), commits it.
+//! An item whose body finishes before its turn does not keep its worker:
+//! unless another worker's item just ahead of it is about to commit, its
+//! attempt is detached (`speculation`) and kept, in order, by the worker
+//! that ran it, which goes on with other items and commits it when the turn
+//! reaches it (running it again first if an earlier item changed what it
+//! read). Only the owner ever commits an item, so there is no hand-over to
+//! race on: the turn cannot move past a waiting item until its owner
+//! commits it, and the owner checks for its turn after every item and
+//! sleeps only on a condition that includes it (the turn's moves wake
+//! sleepers, see `parking`). A detached attempt's memory stays on the
+//! thread that made it: moving logs between threads made glibc's allocator
+//! contend on its arena locks. The one wait that could deadlock, an item
+//! that cannot be detached waiting for its turn while earlier items of the
+//! same worker wait too, is never made: the attempt is given up and runs
+//! again at its turn.
 
 use super::hand_off::{read, Padded};
 use super::parking::Parking;
-use super::slots::SlotTable;
 use super::ItemId;
 use crate::attempt::{CommitGate, Turn};
 use crate::invariant::{engine_invariant, Invariant};
 use crate::platform::{AtomicWord, Ordering, Platform};
 use crate::shared::RuntimeShared;
 
-/// How long an item that finished within a round of the turn polls for its
-/// turn before it is detached, in spin-loop pauses per poll a waiting
-/// worker makes before it blocks (`Platform::SPINS_BEFORE_BLOCKING`): on
-/// real threads 2,000 pauses, tens of microseconds, a few dozen items;
-/// under the model checkers none, so that they explore detaching.
-const POLLS_BEFORE_DETACHING_PER_SPIN: u32 = 10;
+/// How long an item that finished just after the turn's item polls for its
+/// turn before it is detached, in spin-loop pauses per poll a waiting worker
+/// makes before it blocks (`Platform::SPINS_BEFORE_BLOCKING`): on real
+/// threads 100 pauses, a few microseconds; under the model checkers none,
+/// so that they explore detaching.
+const POLLS_BEFORE_DETACHING_PER_SPIN: u32 = 1;
 
-/// The commit turn of an ordered run, and the items waiting for it.
-pub(crate) struct CommitOrder<P: Platform, F: Send> {
+/// The commit turn of an ordered run.
+pub(crate) struct CommitOrder<P: Platform> {
     /// The number of the item whose turn it is to commit.
     turn: Padded<P::AtomicU64>,
-    /// Items whose body finished before their turn.
-    finished: SlotTable<P, Box<F>>,
     /// The injected bug `ordered-commit-early`: an item may commit once the
     /// item just ahead of it holds the turn.
     commit_early: bool,
 }
 
-impl<P: Platform, F: Send> CommitOrder<P, F> {
-    /// The turn of a run of `items` items (`commit_early`: the injected
-    /// bug's).
-    pub(crate) fn new(items: usize, commit_early: bool) -> Self {
+impl<P: Platform> CommitOrder<P> {
+    /// The turn of a run (`commit_early`: the injected bug's).
+    pub(crate) fn new(commit_early: bool) -> Self {
         CommitOrder {
             turn: Padded(P::AtomicU64::new(0)),
-            finished: SlotTable::new(items),
             commit_early,
         }
     }
@@ -66,37 +64,57 @@ impl<P: Platform, F: Send> CommitOrder<P, F> {
         read(&*self.turn, exact)
     }
 
-    /// Ends item `id`'s turn (it committed), wakes sleepers, and takes item
-    /// `id + 1` if it finished and waits (see the module docs). Only the
-    /// turn's holder passes it: checked as an engine invariant of `runtime`.
+    /// Passes on the turns `held` (its items committed, in order) and
+    /// wakes sleepers (the worker holding the next item may wait for it).
+    /// Only the turns' holder passes them: checked as an engine invariant
+    /// of `runtime`.
     pub(crate) fn pass(
         &self,
         runtime: &RuntimeShared<P>,
-        id: ItemId,
+        held: &mut HeldTurns,
         parking: &Parking<P>,
-    ) -> Option<Box<F>> {
-        let before = parking.announce(|| self.turn.fetch_add(1, Ordering::AcqRel));
+    ) {
+        if held.count == 0 {
+            return;
+        }
+        let before = parking.announce(|| self.turn.fetch_add(held.count, Ordering::AcqRel));
         engine_invariant!(
             runtime,
             Invariant::TurnPassedByOther,
             None,
-            before == id.0,
+            before == held.first,
             "assertion `left == right` failed: only the turn's holder passes it\n  left: {}\n right: {}",
             before,
-            id.0
+            held.first
         );
-        self.finished.take(id.0 + 1)
+        *held = HeldTurns::default();
+    }
+}
+
+/// The turns a worker has used (their items committed, in order) and not
+/// yet passed on. A worker that commits a run of consecutive items passes
+/// the turn once, after the last: the turn is only a lower bound for the
+/// others, and its cache line then moves between cores once per run of
+/// items rather than once per item.
+#[derive(Debug, Default)]
+pub(crate) struct HeldTurns {
+    first: u64,
+    count: u64,
+}
+
+impl HeldTurns {
+    /// The turn this worker holds without having passed it: the one after
+    /// its last commit, if it has turns to pass.
+    pub(crate) fn next(&self) -> Option<u64> {
+        (self.count > 0).then_some(self.first + self.count)
     }
 
-    /// Leaves finished item `id` to be committed at its turn. Returns it
-    /// back if the turn came meanwhile: the caller commits it.
-    pub(crate) fn leave(&self, id: ItemId, finished: Box<F>) -> Option<Box<F>> {
-        self.finished.put(id.0, finished);
-        if self.turn(true) == id.0 {
-            self.finished.take(id.0)
-        } else {
-            None
+    /// Item `id`, which held the turn, committed.
+    pub(crate) fn committed(&mut self, id: ItemId) {
+        if self.count == 0 {
+            self.first = id.0;
         }
+        self.count += 1;
     }
 }
 
@@ -123,25 +141,30 @@ impl CommitGate for UnorderedGate<'_> {
 
 /// `run_ordered`'s gate: commit, and settle failures, only at the item's
 /// turn; before it, detach.
-pub(crate) struct OrderedGate<'o, P: Platform, F: Send> {
-    order: &'o CommitOrder<P, F>,
+pub(crate) struct OrderedGate<'o, P: Platform> {
+    order: &'o CommitOrder<P>,
     parking: &'o Parking<P>,
     stopping: &'o dyn Fn(bool) -> bool,
     id: ItemId,
     holds: bool,
+    /// Whether earlier items of the same worker wait for their turn: then
+    /// the turn cannot reach this item while the worker waits for it.
+    earlier_waiting: bool,
     /// How far behind the turn may be for the item to wait for it a moment
     /// rather than detach (the number of workers: one round of items).
     near: u64,
 }
 
-impl<'o, P: Platform, F: Send> OrderedGate<'o, P, F> {
-    /// The gate of item `id`; `holds` if the caller already holds its turn.
+impl<'o, P: Platform> OrderedGate<'o, P> {
+    /// The gate of item `id`; `holds` if the caller already holds its turn,
+    /// `earlier_waiting` if earlier items of the caller wait for theirs.
     pub(crate) fn new(
-        order: &'o CommitOrder<P, F>,
+        order: &'o CommitOrder<P>,
         parking: &'o Parking<P>,
         stopping: &'o dyn Fn(bool) -> bool,
         id: ItemId,
         holds: bool,
+        earlier_waiting: bool,
         workers: usize,
     ) -> Self {
         OrderedGate {
@@ -150,12 +173,13 @@ impl<'o, P: Platform, F: Send> OrderedGate<'o, P, F> {
             stopping,
             id,
             holds,
+            earlier_waiting,
             near: workers as u64 - 1,
         }
     }
 }
 
-impl<P: Platform, F: Send> CommitGate for OrderedGate<'_, P, F> {
+impl<P: Platform> CommitGate for OrderedGate<'_, P> {
     fn poll_turn(&mut self) -> Turn {
         if self.holds {
             return Turn::Go;
@@ -164,13 +188,16 @@ impl<P: Platform, F: Send> CommitGate for OrderedGate<'_, P, F> {
             return Turn::Abandon;
         }
         let mut turn = self.order.turn(false);
-        // An item of the same round (at most one per worker) holds the turn:
-        // it is finishing, or committing. Waiting a moment for it (tens of
-        // microseconds at most) is much cheaper than detaching, whose logs
-        // move to another thread; a turn further away, or one that does not
-        // come in that time (its worker was descheduled), is not waited for.
+        // Another worker's item of the same round holds the turn: it is
+        // finishing, or committing, and waiting a moment for it costs less
+        // than detaching. Never while this worker's own earlier items wait:
+        // only this worker can commit those.
         let mut polls = 0;
-        let budget = P::SPINS_BEFORE_BLOCKING * POLLS_BEFORE_DETACHING_PER_SPIN;
+        let budget = if self.earlier_waiting {
+            0
+        } else {
+            P::SPINS_BEFORE_BLOCKING * POLLS_BEFORE_DETACHING_PER_SPIN
+        };
         while turn != self.id.0 && self.id.0 - turn <= self.near && polls < budget {
             P::pause();
             polls += 1;
@@ -183,8 +210,13 @@ impl<P: Platform, F: Send> CommitGate for OrderedGate<'_, P, F> {
         Turn::NotYet
     }
 
-    /// Only when the attempt cannot be detached: sleeps until the turn.
+    /// Only when the attempt cannot be detached: sleeps until the turn; or,
+    /// if earlier items of this worker wait for their turn (which would
+    /// then never come), gives the attempt up, to run again at its turn.
     fn wait_for_turn(&mut self) -> Turn {
+        if !self.holds && self.earlier_waiting {
+            return Turn::Abandon;
+        }
         if !self.holds {
             let id = self.id.0;
             self.parking

@@ -68,11 +68,13 @@
 //! Workers claim item numbers in batches and take the items from a table, so
 //! that a run in any order touches no lock and no shared counter per item;
 //! idle workers poll, then sleep until items are added or the run ends. In an
-//! ordered run an item whose body finishes before its turn does not keep its
-//! worker: unless the item just ahead is about to commit, its attempt is
-//! detached and committed later, by whoever passes the turn to it, after
-//! re-validating what it read (or by running it again, at once, if an earlier
-//! item changed that). [`RunSummary::detached`] counts such items.
+//! ordered run workers claim runs of consecutive items, commit each at its
+//! turn, and pass the turn on once per run; an item whose body finishes
+//! before its turn does not keep its worker: unless the item just ahead is
+//! about to commit, its attempt is detached, and its worker commits it when
+//! the turn reaches it, after re-validating what it read (or runs it again,
+//! at once, if an earlier item changed that). [`RunSummary::detached`]
+//! counts such items.
 //!
 //! `tx.commute(&total, f)` lets items that add to one shared total run in
 //! parallel without conflicting on it (see [`Transaction::commute`]).
@@ -230,9 +232,9 @@ pub struct RunSummary {
     /// Workers used.
     pub workers: usize,
     /// In an ordered run, the items whose body finished before their turn:
-    /// their worker went on to other items, and the item was committed (or
-    /// run again, if an earlier item changed what it read) by the worker
-    /// that passed the turn to it. Always 0 in a run in any order.
+    /// their worker went on to other items and committed the item when the
+    /// turn reached it (or ran it again, if an earlier item changed what it
+    /// read). Always 0 in a run in any order.
     pub detached: u64,
     /// The runtime's statistics over the run (attempts, aborts, ...).
     pub stats: StmStats,
@@ -366,7 +368,6 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
     fn run_items(&mut self, ordered: bool) -> Result<RunSummary, RunError<E>> {
         let before = self.stm.stats();
         let items = core::mem::take(&mut self.items);
-        let count = items.len();
         let shared = crate::platform::Arc::new(RunShared {
             stm: self.stm.clone(),
             hand_off: HandOff::new(
@@ -377,10 +378,7 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
                 },
             ),
             order: ordered.then(|| {
-                CommitOrder::new(
-                    count,
-                    self.stm.shared().has_bug(BugSwitch::OrderedCommitEarly),
-                )
+                CommitOrder::new(self.stm.shared().has_bug(BugSwitch::OrderedCommitEarly))
             }),
             workers: self.workers,
             failure: P::Mutex::new((None, 0)),

@@ -1,22 +1,23 @@
 //! One worker of a queue run: claim items, run each as a transaction
 //! through the run's gate, settle the outcome, repeat until the run ends.
 
-use super::commit_order::{CommitOrder, OrderedGate, UnorderedGate};
+use super::commit_order::{CommitOrder, HeldTurns, OrderedGate, UnorderedGate};
 use super::hand_off::{HandOff, MAX_BATCH};
 use super::item::{Item, ItemArena};
 use super::{ItemId, ItemTx};
 use crate::attempt::{self, CommitGate, Outcome};
 use crate::injected_bug::BugSwitch;
 use crate::platform::{Lock, Platform};
-use crate::speculation::DetachedAttempt;
+use crate::speculation::Detached;
 use crate::stm::Stm;
 use crate::tx::Transaction;
 use core::any::Any;
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// How many items per worker an ordered run may execute ahead of the
 /// commit turn.
-const ORDERED_WINDOW_PER_WORKER: u64 = 16;
+const ORDERED_WINDOW_PER_WORKER: u64 = 64;
 
 /// Why a run stopped early.
 pub(crate) enum Failure<E> {
@@ -29,11 +30,20 @@ pub(crate) enum Failure<E> {
 /// items failed.
 pub(crate) type Failures<E> = (Option<(ItemId, Failure<E>)>, u64);
 
-/// An item of an ordered run that finished before its turn.
-pub(crate) struct Finished<P: Platform, E> {
+/// The most items a worker of an ordered run claims at once: runs of
+/// consecutive items on one worker commit one after another there, and the
+/// turn moves between workers once per run rather than once per item.
+const ORDERED_MAX_BATCH: u64 = 16;
+
+/// An item of an ordered run, on the worker that runs it, waiting for its
+/// turn.
+struct Waiting<P: Platform, E> {
+    id: ItemId,
     item: Item<P, E>,
     added: Vec<Item<P, E>>,
-    attempt: DetachedAttempt<P, (), E>,
+    /// Its finished attempt, detached; `None` when it is to run (again) at
+    /// its turn.
+    attempt: Option<Detached<P, (), E>>,
 }
 
 /// The items a worker committed in a run in any order, each with its
@@ -55,7 +65,7 @@ pub(crate) struct RunShared<P: Platform, E: Send + 'static> {
     pub(crate) stm: Stm<P>,
     pub(crate) hand_off: HandOff<P, Item<P, E>>,
     /// `Some` for an ordered run.
-    pub(crate) order: Option<CommitOrder<P, Finished<P, E>>>,
+    pub(crate) order: Option<CommitOrder<P>>,
     pub(crate) workers: usize,
     /// The first failure, with the item it came from, and how many items
     /// failed.
@@ -131,19 +141,47 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         }
     }
 
-    fn work_in_order(&self, order: &CommitOrder<P, Finished<P, E>>, detached: &mut u64) {
+    fn work_in_order(&self, order: &CommitOrder<P>, detached: &mut u64) {
         let hand_off = &self.hand_off;
+        let runtime = self.stm.shared();
+        let parking = &hand_off.parking;
         let window = ORDERED_WINDOW_PER_WORKER * self.workers as u64;
+        // This worker's items that finished before their turn, by number.
+        let mut waiting = VecDeque::new();
+        let mut held = HeldTurns::default();
         loop {
             if hand_off.is_stopping(false) {
                 break;
             }
+            if self.commit_waiting_at_turn(order, &mut waiting, &mut held) {
+                continue;
+            }
+            order.pass(runtime, &mut held, parking);
             let turn = order.turn(false);
-            if let Some(batch) = hand_off.claim(self.workers, 1, turn + window) {
-                for id in batch {
-                    if let Some(item) = hand_off.take(id) {
-                        self.run_in_order(order, ItemId(id), item, detached);
+            if let Some(batch) = hand_off.claim(self.workers, ORDERED_MAX_BATCH, turn + window) {
+                for id in batch.map(ItemId) {
+                    if hand_off.is_stopping(false) {
+                        break;
                     }
+                    // Holding the turn of the previous item of the batch,
+                    // this worker holds this one's.
+                    let at_turn = held.next() == Some(id.0);
+                    let item = hand_off.take(id.0);
+                    if !at_turn || item.is_none() {
+                        order.pass(runtime, &mut held, parking);
+                    }
+                    if let Some(item) = item {
+                        let item = Waiting {
+                            id,
+                            item,
+                            added: Vec::new(),
+                            attempt: None,
+                        };
+                        if self.run_in_order(order, item, at_turn, &mut waiting, detached) {
+                            held.committed(id);
+                        }
+                    }
+                    self.commit_waiting_at_turn(order, &mut waiting, &mut held);
                 }
                 continue;
             }
@@ -152,79 +190,111 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
                 // `hand_off`).
                 break;
             }
-            hand_off.parking.wait_until(|exact| {
+            let first_waiting = waiting.front().map(|w| w.id.0);
+            parking.wait_until(|exact| {
                 let turn = order.turn(exact);
                 hand_off.is_stopping(exact)
                     || turn == hand_off.allocated(exact)
+                    || Some(turn) == first_waiting
                     || hand_off.claimable(turn + window, exact)
             });
         }
+        order.pass(runtime, &mut held, parking);
     }
 
-    /// Runs item `id` of an ordered run, and settles it and every item it
-    /// then finds waiting for the turn it passes.
+    /// Commits (or runs again) this worker's waiting items whose turn has
+    /// come, in order, adding their turns to `held`; returns whether there
+    /// was one.
+    fn commit_waiting_at_turn(
+        &self,
+        order: &CommitOrder<P>,
+        waiting: &mut VecDeque<Waiting<P, E>>,
+        held: &mut HeldTurns,
+    ) -> bool {
+        let mut any = false;
+        while let Some(first) = waiting.front().map(|w| w.id) {
+            let turn = held.next().unwrap_or_else(|| order.turn(false));
+            if first.0 != turn || self.hand_off.is_stopping(false) {
+                break;
+            }
+            let item = waiting.pop_front().expect("checked above");
+            // Resumed at the turn, an item never detaches again.
+            let mut not_detached = 0;
+            if self.run_in_order(order, item, true, waiting, &mut not_detached) {
+                held.committed(first);
+            }
+            any = true;
+        }
+        any
+    }
+
+    /// Runs item `item.id` of an ordered run (resuming its finished
+    /// attempt, if it has one), holding its turn if `at_turn`; commits it
+    /// at its turn, or leaves it in `waiting` when it finished before its
+    /// turn. Returns whether it committed (the caller then holds the turn
+    /// after it, to pass on).
     fn run_in_order(
         &self,
-        order: &CommitOrder<P, Finished<P, E>>,
-        id: ItemId,
-        mut item: Item<P, E>,
+        order: &CommitOrder<P>,
+        item: Waiting<P, E>,
+        at_turn: bool,
+        waiting: &mut VecDeque<Waiting<P, E>>,
         detached: &mut u64,
-    ) {
-        let mut added = Vec::new();
+    ) -> bool {
+        let Waiting {
+            id,
+            mut item,
+            mut added,
+            attempt,
+        } = item;
         let stopping = |exact| self.hand_off.is_stopping(exact);
         let parking = &self.hand_off.parking;
-        let mut gate = OrderedGate::new(order, parking, &stopping, id, false, self.workers);
-        let mut outcome = self.execute(&mut item, &mut added, &mut gate, None);
-        let mut id = id;
-        loop {
-            let next = match outcome {
-                Outcome::Committed((), _) => {
-                    // Added items are numbered before the turn passes, so
-                    // that their place is fixed by the commit order.
-                    if !added.is_empty() {
-                        self.hand_off.add(core::mem::take(&mut added));
-                    }
-                    drop(item);
-                    order
-                        .pass(self.stm.shared(), id, parking)
-                        .map(|next| (ItemId(id.0 + 1), next))
+        let mut gate = OrderedGate::new(
+            order,
+            parking,
+            &stopping,
+            id,
+            at_turn,
+            !waiting.is_empty(),
+            self.workers,
+        );
+        match self.execute(&mut item, &mut added, &mut gate, attempt) {
+            Outcome::Committed((), _) => {
+                // Added items are numbered before the turn passes, so
+                // that their place is fixed by the commit order.
+                if !added.is_empty() {
+                    self.hand_off.add(added);
                 }
-                Outcome::Detached(attempt) => {
-                    *detached += 1;
-                    let finished = Box::new(Finished {
+                return true;
+            }
+            Outcome::Detached(attempt) => {
+                *detached += 1;
+                // Claimed in increasing order, so the list stays sorted.
+                waiting.push_back(Waiting {
+                    id,
+                    item,
+                    added,
+                    attempt: Some(attempt),
+                });
+            }
+            Outcome::Abandoned => {
+                if !self.hand_off.is_stopping(false) {
+                    // Given up before its turn without being detached (a
+                    // TVar it logged was being dropped) while earlier items
+                    // of this worker wait: it runs again at its turn.
+                    waiting.push_back(Waiting {
+                        id,
                         item,
-                        added,
-                        attempt,
+                        added: Vec::new(),
+                        attempt: None,
                     });
-                    order.leave(id, finished).map(|back| (id, back))
                 }
-                Outcome::Abandoned => None,
-                Outcome::Failed(error) => {
-                    self.fail(id, Failure::Error(error));
-                    None
-                }
-                Outcome::Panicked(panic) => {
-                    self.fail(id, Failure::Panic(panic));
-                    None
-                }
-                Outcome::Stuck => {
-                    self.fail(id, Failure::Stuck);
-                    None
-                }
-            };
-            // The turn is ours: commit the finished item that waits for it.
-            let Some((next_id, finished)) = next else {
-                return;
-            };
-            let Finished {
-                item: next_item,
-                added: next_added,
-                attempt,
-            } = *finished;
-            (id, item, added) = (next_id, next_item, next_added);
-            let mut gate = OrderedGate::new(order, parking, &stopping, id, true, self.workers);
-            outcome = self.execute(&mut item, &mut added, &mut gate, Some(attempt));
+            }
+            Outcome::Failed(error) => self.fail(id, Failure::Error(error)),
+            Outcome::Panicked(panic) => self.fail(id, Failure::Panic(panic)),
+            Outcome::Stuck => self.fail(id, Failure::Stuck),
         }
+        false
     }
 
     /// Runs `item` through `gate` (resuming `detached`, if given); a panic
@@ -234,7 +304,7 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         item: &mut Item<P, E>,
         added: &mut Vec<Item<P, E>>,
         gate: &mut impl CommitGate,
-        detached: Option<DetachedAttempt<P, (), E>>,
+        detached: Option<Detached<P, (), E>>,
     ) -> Outcome<P, (), E> {
         let site = item.site();
         let runtime = self.stm.shared();
