@@ -17,6 +17,7 @@ use crate::value::{CommutedUpdate, LoggedValue};
 use crate::version_lock::LockWord;
 use core::ptr::NonNull;
 use rustc_hash::FxHashMap;
+use smallvec::{smallvec, SmallVec};
 
 /// One read: the TVar and the version its value had.
 pub(crate) struct ReadEntry<P: Platform> {
@@ -72,7 +73,8 @@ pub(crate) enum Pending {
 
 /// The commuted updates of one TVar, in the order they were made.
 pub(crate) struct Commutes {
-    pub(crate) updates: Vec<CommutedUpdate>,
+    /// Inline while there is one (the common case: no allocation for it).
+    pub(crate) updates: SmallVec<[CommutedUpdate; 1]>,
     /// Only with the injected bug `commute-stale`: the value (and its
     /// version) read, without logging, at the first commute; the updates
     /// are applied to it instead of the value current at commit.
@@ -258,7 +260,7 @@ impl<P: Platform> WriteSet<P> {
         let Some(i) = self.position(tvar) else {
             self.has_commutes = true;
             let commutes = Commutes {
-                updates: vec![update],
+                updates: smallvec![update],
                 stale_base,
                 resolved: None,
                 recorded_base: None,

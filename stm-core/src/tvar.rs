@@ -51,28 +51,36 @@ unsafe impl<T: Send + Sync + 'static, P: Platform> Sync for TVar<T, P> {}
 
 /// Everything about a TVar but the type of its value.
 ///
-/// Hot fields first: a read touches the lock and the value word.
-#[repr(C)]
+/// Two cache lines (a pair, as adjacent-line prefetch fetches them): first
+/// what commits and handles write, then what every access reads and
+/// nothing writes after creation. A TVar that many transactions update
+/// (one shared total) moves its first line between cores with each commit;
+/// the second stays in every core's cache, so checking which runtime the
+/// TVar belongs to costs no miss.
+#[repr(C, align(128))]
 pub(crate) struct TVarHeader<P: Platform> {
     pub(crate) lock: VersionedLock<P>,
     /// The current value (see the `value` module), published under `lock`:
     /// stored while the lock is held, before the lock word gets the new
     /// version.
     pub(crate) value: P::AtomicPtr,
-    /// The runtime, counted while handles exist; taken out when the TVar is
-    /// retired (reclamation is the runtime's, and must not keep it alive).
-    /// Every access checks it, so it sits on the same cache line as the
-    /// lock and the value.
-    runtime: ManuallyDrop<Arc<RuntimeShared<P>>>,
-    pub(crate) kind: &'static ValueKind,
-    pub(crate) id: TVarId,
     handles: HandleCount<P>,
-    pub(crate) created_at: CallSite,
     /// The call site of the transaction that wrote the current value (a
     /// `&'static Location`, or null), kept only for conflict reports.
     written_by: P::AtomicPtr,
+    _read_mostly: CacheLineBreak,
+    /// The runtime, counted while handles exist; taken out when the TVar is
+    /// retired (reclamation is the runtime's, and must not keep it alive).
+    runtime: ManuallyDrop<Arc<RuntimeShared<P>>>,
+    pub(crate) kind: &'static ValueKind,
+    pub(crate) id: TVarId,
+    pub(crate) created_at: CallSite,
     waiters: P::Mutex<Vec<Arc<P::Event>>>,
 }
+
+/// Takes no room; the field after it starts a new cache line.
+#[repr(align(64))]
+struct CacheLineBreak;
 
 impl<T: Clone + Send + Sync + 'static> TVar<T, Std> {
     /// Creates a TVar on the default runtime (the one [`atomically`](crate::atomically) uses).
@@ -107,12 +115,13 @@ impl<T: Clone + Send + Sync + 'static, P: Platform> TVar<T, P> {
         let header = Box::new(TVarHeader {
             lock: VersionedLock::new(),
             value: P::AtomicPtr::new(value::into_word(value)),
+            handles: HandleCount::new(),
+            written_by: P::AtomicPtr::new(ptr::null_mut()),
+            _read_mostly: CacheLineBreak,
             runtime: ManuallyDrop::new(runtime),
             kind: ValueKind::of::<T>(),
             id,
-            handles: HandleCount::new(),
             created_at: at,
-            written_by: P::AtomicPtr::new(ptr::null_mut()),
             waiters: P::Mutex::new(Vec::new()),
         });
         TVar {

@@ -93,6 +93,54 @@ fn loom_ordered_turn() {
     loom_model(|| ordered_items_commit_in_turn(Stm::<LoomPlatform>::for_platform()));
 }
 
+/// Runs of consecutive items on one worker, the turn held between them and
+/// passed on once.
+#[test]
+fn loom_ordered_runs_of_items() {
+    // Three items make a large model: two preemptions keep it to minutes.
+    let mut builder = loom::model::Builder::new();
+    builder.max_branches = 10_000;
+    builder.preemption_bound = Some(builder.preemption_bound.unwrap_or(2));
+    builder.check(|| ordered_runs_of_items_commit_in_turn(Stm::<LoomPlatform>::for_platform()));
+}
+
+#[test]
+fn shuttle_ordered_runs_of_items_pct() {
+    shuttle::check_pct(
+        || ordered_runs_of_items_commit_in_turn(Stm::<ShuttlePlatform>::for_platform()),
+        ITERATIONS,
+        3,
+    );
+}
+
+#[test]
+fn shuttle_ordered_runs_of_items_random() {
+    shuttle::check_random(
+        || ordered_runs_of_items_commit_in_turn(Stm::<ShuttlePlatform>::for_platform()),
+        ITERATIONS,
+    );
+}
+
+/// An item that cannot be detached while an earlier item of its worker
+/// waits for its turn is given up and runs at its turn, rather than wait
+/// forever; some execution must have given one up.
+#[test]
+fn shuttle_undetachable_item_runs_at_its_turn() {
+    static GIVEN_UP: AtomicU64 = AtomicU64::new(0);
+    let scenario = || {
+        let given_up = an_item_that_cannot_be_detached_runs_at_its_turn(
+            Stm::<ShuttlePlatform>::for_platform(),
+        );
+        GIVEN_UP.fetch_add(given_up, Ordering::Relaxed);
+    };
+    shuttle::check_pct(scenario, ITERATIONS, 3);
+    shuttle::check_random(scenario, ITERATIONS);
+    assert!(
+        GIVEN_UP.load(Ordering::Relaxed) > 0,
+        "no execution gave up an attempt"
+    );
+}
+
 /// The hand-over of a detached item: committed once, without running
 /// again; some execution must have detached it, or the model proved nothing.
 #[test]

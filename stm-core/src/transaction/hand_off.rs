@@ -1,13 +1,13 @@
 //! How items get from the queue to the workers, and how a run ends.
 //!
 //! Items are numbered and wait in a [`SlotTable`]. A worker claims numbers
-//! by moving `next` forward with a compare-and-swap, in batches while many
-//! items are left (a batch is at most an eighth of what is left per worker,
-//! as in guided scheduling, so the last items still spread over every
-//! worker), one by one in an ordered run. Claimed items are taken from
-//! their slots with a load and a store: per item, no lock and no shared
-//! counter is touched at all in a batch, and one counter (`next`) once in
-//! an ordered run.
+//! by moving `next` forward with a compare-and-swap, in batches
+//! ([`BatchSize`]): in a run in any order at most an eighth of what is left
+//! per worker, as in guided scheduling, so the last items still spread over
+//! every worker; in an ordered run a worker's share of the items its window
+//! allows, so that runs of consecutive items commit on one worker. Claimed
+//! items are taken from their slots with a load and a store: per item, no
+//! lock and no shared counter is touched at all in a batch.
 //!
 //! Items added by running items are numbered by moving `allocated` forward
 //! (one read-modify-write per committing item that added any), stored in
@@ -38,6 +38,26 @@ impl<T> core::ops::Deref for Padded<T> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.0
+    }
+}
+
+/// How many of the items left a worker claims at once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum BatchSize {
+    /// An eighth of one worker's share (guided scheduling), so that the
+    /// last items still spread over every worker: a run in any order.
+    Guided { workers: usize },
+    /// One worker's share, rounded up: an ordered run, whose workers commit
+    /// runs of consecutive items one after another.
+    Share { workers: usize },
+}
+
+impl BatchSize {
+    fn of(self, left: u64) -> u64 {
+        match self {
+            BatchSize::Guided { workers } => left / (8 * workers as u64),
+            BatchSize::Share { workers } => left.div_ceil(workers as u64),
+        }
     }
 }
 
@@ -102,17 +122,17 @@ impl<P: Platform, T: SlotValue> HandOff<P, T> {
         read(&self.allocated, exact)
     }
 
-    /// Claims the next numbers: a batch sized by what is left over
-    /// `workers` workers, at most `max_batch`, none past `limit`. `None` if
-    /// nothing is left to claim below `limit`.
-    pub(crate) fn claim(&self, workers: usize, max_batch: u64, limit: u64) -> Option<Range<u64>> {
+    /// Claims the next numbers: a batch of `size` out of what is left, at
+    /// most `max_batch`, none past `limit`. `None` if nothing is left to
+    /// claim below `limit`.
+    pub(crate) fn claim(&self, size: BatchSize, max_batch: u64, limit: u64) -> Option<Range<u64>> {
         let mut next = self.next.load(Ordering::Relaxed);
         loop {
             let end = self.allocated.load(Ordering::Acquire).min(limit);
             if next >= end {
                 return None;
             }
-            let batch = ((end - next) / (8 * workers as u64)).clamp(1, max_batch);
+            let batch = size.of(end - next).clamp(1, max_batch);
             if self.claim_racily {
                 P::yield_now();
                 self.next.store(next + batch, Ordering::Relaxed);

@@ -2,7 +2,7 @@
 //! through the run's gate, settle the outcome, repeat until the run ends.
 
 use super::commit_order::{CommitOrder, HeldTurns, OrderedGate, UnorderedGate};
-use super::hand_off::{HandOff, MAX_BATCH};
+use super::hand_off::{BatchSize, HandOff, MAX_BATCH};
 use super::item::{Item, ItemArena};
 use super::{ItemId, ItemTx};
 use crate::attempt::{self, CommitGate, Outcome};
@@ -95,7 +95,13 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
             if hand_off.is_stopping(false) {
                 break;
             }
-            if let Some(batch) = hand_off.claim(self.workers, MAX_BATCH, u64::MAX) {
+            if let Some(batch) = hand_off.claim(
+                BatchSize::Guided {
+                    workers: self.workers,
+                },
+                MAX_BATCH,
+                u64::MAX,
+            ) {
                 for id in batch {
                     let item = hand_off.take(id);
                     settled += 1;
@@ -158,7 +164,13 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
             }
             order.pass(runtime, &mut held, parking);
             let turn = order.turn(false);
-            if let Some(batch) = hand_off.claim(self.workers, ORDERED_MAX_BATCH, turn + window) {
+            if let Some(batch) = hand_off.claim(
+                BatchSize::Share {
+                    workers: self.workers,
+                },
+                ORDERED_MAX_BATCH,
+                turn + window,
+            ) {
                 for id in batch.map(ItemId) {
                     if hand_off.is_stopping(false) {
                         break;

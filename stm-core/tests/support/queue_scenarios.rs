@@ -100,6 +100,51 @@ pub fn ordered_items_commit_in_turn<P: Platform>(stm: Stm<P>) {
     assert_eq!(x.load(), 15);
 }
 
+/// Three order-dependent items on two workers, in order: a worker claims
+/// two consecutive items (its share, rounded up) and commits the second at
+/// the turn it holds after the first, passing the turn on once for both;
+/// the other item may finish first and wait, detached, for the turn.
+pub fn ordered_runs_of_items_commit_in_turn<P: Platform>(stm: Stm<P>) {
+    let x = stm.new_tvar(1i64);
+    let mut queue = TransactionQueue::<P, String>::with_runtime_and_error_type(&stm).workers(2);
+    for k in [2i64, 3, 4] {
+        let x = x.clone();
+        queue.add(move |tx| Ok(tx.modify(&x, |v| v * k + k)?));
+    }
+    assert_eq!(queue.run_ordered().unwrap().committed, 3);
+    // ((1 * 2 + 2) * 3 + 3) * 4 + 4 = 64: the serial order, and no other.
+    assert_eq!(x.load(), 64);
+}
+
+/// Four order-dependent items in order on two workers; the last writes a
+/// TVar it creates and drops in its body, so its attempt cannot be
+/// detached (the TVar is losing its last handle). When its worker also
+/// holds item 2, finished and waiting for its turn, waiting for item 3's
+/// turn would never end (only that worker can commit item 2): the attempt
+/// is given up and runs again at its turn. Returns how many attempts were
+/// given up (neither committed nor aborted).
+pub fn an_item_that_cannot_be_detached_runs_at_its_turn<P: Platform>(stm: Stm<P>) -> u64 {
+    let x = stm.new_tvar(1i64);
+    let mut queue = TransactionQueue::<P, String>::with_runtime_and_error_type(&stm).workers(2);
+    for k in [2i64, 3, 4, 5] {
+        let (x, stm) = (x.clone(), stm.clone());
+        queue.add(move |tx| {
+            if k == 5 {
+                let scratch = stm.new_tvar(0i64);
+                tx.write(&scratch, k)?;
+                drop(scratch);
+            }
+            Ok(tx.modify(&x, |v| v * k + k)?)
+        });
+    }
+    let summary = queue.run_ordered().unwrap();
+    assert_eq!(summary.committed, 4);
+    // (((1 * 2 + 2) * 3 + 3) * 4 + 4) * 5 + 5: the serial order.
+    assert_eq!(x.load(), 325);
+    let stats = summary.stats;
+    stats.attempts - stats.commits - stats.conflict_aborts() - stats.user_aborts - stats.panics
+}
+
 /// Two independent items in order on two workers: item 1 finishing first
 /// is detached and, unchanged by item 0, committed without running again.
 /// Returns how many items were detached.
