@@ -171,10 +171,11 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
                 ORDERED_MAX_BATCH,
                 turn + window,
             ) {
+                // No check for a stop between the items: only the turn's
+                // holder fails, so an item of a stopping run is either
+                // this worker's at its turn (whose failure stopped it) or
+                // one whose gate sees the stop.
                 for id in batch.map(ItemId) {
-                    if hand_off.is_stopping(false) {
-                        break;
-                    }
                     // Holding the turn of the previous item of the batch,
                     // this worker holds this one's.
                     let at_turn = held.next() == Some(id.0);
@@ -226,7 +227,7 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         let mut any = false;
         while let Some(first) = waiting.front().map(|w| w.id) {
             let turn = held.next().unwrap_or_else(|| order.turn(false));
-            if first.0 != turn || self.hand_off.is_stopping(false) {
+            if first.0 != turn {
                 break;
             }
             let item = waiting.pop_front().expect("checked above");
