@@ -71,10 +71,17 @@ fn shuttle_three_workers_ordered() {
 }
 
 fn loom_model(f: impl Fn() + Sync + Send + 'static) {
+    loom_model_with_preemptions(3, f);
+}
+
+/// A loom model of at most `preemptions` preemptions per execution, unless
+/// `LOOM_MAX_PREEMPTIONS` says otherwise (raise it for a deeper check: the
+/// ordered models take minutes at 2 and much longer at 3).
+fn loom_model_with_preemptions(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
     builder.max_branches = 10_000;
     if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(3);
+        builder.preemption_bound = Some(preemptions);
     }
     builder.check(f);
 }
@@ -90,18 +97,18 @@ fn loom_hand_off() {
 /// order, the second one detached if it finishes first.
 #[test]
 fn loom_ordered_turn() {
-    loom_model(|| ordered_items_commit_in_turn(Stm::<LoomPlatform>::for_platform()));
+    loom_model_with_preemptions(2, || {
+        ordered_items_commit_in_turn(Stm::<LoomPlatform>::for_platform())
+    });
 }
 
 /// Runs of consecutive items on one worker, the turn held between them and
 /// passed on once.
 #[test]
 fn loom_ordered_runs_of_items() {
-    // Three items make a large model: two preemptions keep it to minutes.
-    let mut builder = loom::model::Builder::new();
-    builder.max_branches = 10_000;
-    builder.preemption_bound = Some(builder.preemption_bound.unwrap_or(2));
-    builder.check(|| ordered_runs_of_items_commit_in_turn(Stm::<LoomPlatform>::for_platform()));
+    loom_model_with_preemptions(2, || {
+        ordered_runs_of_items_commit_in_turn(Stm::<LoomPlatform>::for_platform())
+    });
 }
 
 #[test]
