@@ -53,6 +53,11 @@ pub(crate) trait CommitGate {
     /// Whether errors, panics and retries must be confirmed at the turn
     /// (ordered mode) rather than taken as final at once.
     fn settles_at_turn(&self) -> bool;
+    /// Whether attempts must read the clock for their snapshot rather than
+    /// start from the thread's snapshot hint (see [`Transaction::begin`]).
+    fn fresh_snapshot(&self) -> bool {
+        false
+    }
 }
 
 /// The gate of plain `atomically`: commit as soon as ready.
@@ -159,7 +164,8 @@ fn run_attempts<P: Platform, R, E>(
                 if irrevocable {
                     call.tally.irrevocable_run();
                 }
-                let mut tx = Transaction::begin(runtime, context, irrevocable, site);
+                let mut tx =
+                    Transaction::begin(runtime, context, irrevocable, gate.fresh_snapshot(), site);
                 let result = if gate.settles_at_turn() {
                     catch_unwind(AssertUnwindSafe(|| body(&mut tx)))
                 } else {

@@ -54,7 +54,10 @@ impl<P: Platform> Transaction<'_, P> {
         };
         let holds_serial = self.irrevocable || runtime.has_bug(BugSwitch::SerialModeNotExclusive);
         let commit_version = match runtime.clock.advance(holds_serial, clock_order) {
-            Ok(version) => version,
+            Ok(version) => {
+                self.context.snapshot_hint = version;
+                version
+            }
             Err(_) => {
                 self.unlock_write_set(self.context.writes.entries.len());
                 return Err(AbortKind::SerialMode);

@@ -50,7 +50,13 @@
 //! Each runtime has a global version clock; each TVar a lock word holding the
 //! version of its value, a lock bit and a waiter flag.
 //!
-//! * **Begin**: read the clock into the snapshot version `rv`.
+//! * **Begin**: take the snapshot version `rv` from the thread's snapshot
+//!   hint, the latest clock value it has read (its last commit version,
+//!   or the clock at its last extension), rather than from the clock: with
+//!   several threads committing, the clock's cache line is on another core
+//!   at every begin. An old `rv` is still a snapshot; reads of newer
+//!   versions extend it. Irrevocable attempts, and a queue item claimed
+//!   after items were added (see [`transaction`]), read the clock.
 //! * **Read**: load the lock word; if locked, abort; if its version is newer
 //!   than `rv`, try to extend the snapshot (re-check every earlier read at the
 //!   current clock) or abort; clone the value; load the lock word again and
@@ -86,8 +92,10 @@
 //! writes, after checking that all it read is still at the version read
 //! (unchanged since `rv`, and since no one can change a TVar without first
 //! taking a larger version, unchanged up to `wv`). It therefore serializes at
-//! `wv`; read-only transactions serialize at `rv`. Commutes keep this: a
-//! commuted TVar is locked like a written one, and its updates are applied
+//! `wv`; read-only transactions serialize at `rv`, or equally at their
+//! begin, however old the hint `rv` came from: every value they read was
+//! unchanged from `rv` until it was read, after the begin. Commutes keep
+//! this: a commuted TVar is locked like a written one, and its updates are applied
 //! to its value at `wv`, exactly what running the whole transaction at
 //! `wv` gives; and nothing the transaction observed depends on a commuted
 //! value, since reading one turns the commute into a read-modify-write.

@@ -9,9 +9,12 @@
 //! not observe that value, and it is not reported as a `Read`). Versions
 //! are the runtime's global clock values (a write's version is its commit
 //! version; 0 is a TVar's initial value), so a checker needs no version
-//! inference. Real-time order: `Begin` is sent before the attempt takes its
-//! snapshot and `Commit` after its writes are visible, so an attempt whose
-//! end is recorded before another's begin really finished first.
+//! inference. Real-time order: `Begin` is sent before the attempt reads
+//! anything and `Commit` after its writes are visible, so an attempt whose
+//! end is recorded before another's begin really finished first. (The
+//! snapshot may be older than the `Begin`: a thread starts from the latest
+//! clock value it saw, and a read of a newer version moves the snapshot
+//! forward; every read is current at the snapshot reported.)
 //!
 //! So that a failure can be explained in the user's terms, events also say
 //! where things come from: `Begin` carries the call site of the

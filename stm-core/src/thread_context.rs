@@ -28,6 +28,10 @@ pub(crate) struct ThreadContext<P: Platform> {
     /// them, whose own logs come here, so that detaching allocates nothing
     /// once every thread has a few.
     spare_logs: Vec<(ReadSet<P>, WriteSet<P>)>,
+    /// The latest clock value this thread has read (a snapshot taken or
+    /// extended, a commit version): the snapshot its next attempt starts
+    /// from, without reading the clock (see [`Transaction::begin`](crate::tx::Transaction::begin)).
+    pub(crate) snapshot_hint: u64,
 }
 
 /// How many pairs of spare logs a thread keeps.
@@ -53,6 +57,7 @@ impl<P: Platform> ThreadContext<P> {
                     writes: WriteSet::new(),
                     replaced: Vec::new(),
                     spare_logs: Vec::new(),
+                    snapshot_hint: 0,
                 })
             }
         }

@@ -49,13 +49,26 @@ pub struct Transaction<'rt, P: Platform = Std> {
 }
 
 impl<'rt, P: Platform> Transaction<'rt, P> {
+    ///
+    /// The snapshot is the thread's snapshot hint, the latest clock value it
+    /// read, rather than the clock itself: with several threads committing,
+    /// the clock's cache line is elsewhere at every begin, and a snapshot
+    /// older than the clock is still one (every value read must be current
+    /// at it; a read of a newer version extends it, as in TL2). The cost is
+    /// a commit that validates its reads where a fresh snapshot would have
+    /// let it skip that. `fresh_snapshot` reads the clock anyway: an
+    /// irrevocable attempt does, and so does a queue item whose place in
+    /// the serial order must follow the items committed before it was
+    /// claimed.
     pub(crate) fn begin(
         runtime: &'rt Arc<RuntimeShared<P>>,
         context: &'rt mut ThreadContext<P>,
         irrevocable: bool,
+        fresh_snapshot: bool,
         site: CallSite,
     ) -> Self {
-        // Recorded before the snapshot is taken: see the recorder's real-time rule.
+        // Recorded before a fresh snapshot is taken: see the recorder's
+        // real-time rule.
         let attempt = runtime.record_begin(site);
         if irrevocable {
             runtime.clock.enter_serial_mode();
@@ -69,7 +82,10 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
             };
         }
         context.pin();
-        let read_version = runtime.clock.now();
+        if irrevocable || fresh_snapshot {
+            context.snapshot_hint = runtime.clock.now();
+        }
+        let read_version = context.snapshot_hint;
         Transaction {
             runtime,
             read_version,
@@ -530,6 +546,7 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
     /// Moves the snapshot forward to now if nothing read so far has changed.
     fn extend_snapshot(&mut self) -> bool {
         let now = self.runtime.clock.now();
+        self.context.snapshot_hint = now;
         if self.runtime.has_bug(BugSwitch::ExtendWithoutValidation) {
             self.read_version = now;
             return true;

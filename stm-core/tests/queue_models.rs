@@ -128,6 +128,14 @@ fn shuttle_ordered_runs_of_items_random() {
     );
 }
 
+#[test]
+fn shuttle_added_read_only_item_follows_its_parent() {
+    let scenario =
+        || an_added_read_only_item_follows_its_parent(Stm::<ShuttlePlatform>::for_platform());
+    shuttle::check_pct(scenario, ITERATIONS, 3);
+    shuttle::check_random(scenario, ITERATIONS);
+}
+
 /// An item that cannot be detached while an earlier item of its worker
 /// waits for its turn is given up and runs at its turn, rather than wait
 /// forever; some execution must have given one up.

@@ -160,10 +160,20 @@ mod tests {
         let (schedule, order) = run(&[]);
         assert_eq!(order, [0, 0, 1, 1]);
         assert!(schedule.steps.iter().all(|s| matches!(s, Step::Task(_))));
-        // Different bytes reach another interleaving of the increments.
-        let orders: std::collections::HashSet<Vec<usize>> = (0..64u8)
+        // Different bytes reach another interleaving of the increments
+        // (bytes from a xorshift stream per seed: their low bits, which
+        // pick among two or three tasks, vary).
+        let orders: std::collections::HashSet<Vec<usize>> = (1..=64u64)
             .map(|seed| {
-                let bytes: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(seed) ^ seed).collect();
+                let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let bytes: Vec<u8> = (0..64)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        (state >> 32) as u8
+                    })
+                    .collect();
                 run(&bytes).1
             })
             .collect();

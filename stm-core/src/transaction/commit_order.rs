@@ -121,6 +121,10 @@ impl HeldTurns {
 /// `run`'s gate: commit at once unless the run is stopping.
 pub(crate) struct UnorderedGate<'q> {
     pub(crate) stopping: &'q dyn Fn() -> bool,
+    /// Set for the first item a worker runs after claiming items: its
+    /// snapshot, and so its place in the serial order if it only reads, then
+    /// follows every commit that added an item of the batch.
+    pub(crate) fresh_snapshot: bool,
 }
 
 impl CommitGate for UnorderedGate<'_> {
@@ -136,6 +140,9 @@ impl CommitGate for UnorderedGate<'_> {
     }
     fn settles_at_turn(&self) -> bool {
         false
+    }
+    fn fresh_snapshot(&self) -> bool {
+        self.fresh_snapshot
     }
 }
 

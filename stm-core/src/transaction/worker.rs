@@ -102,11 +102,13 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
                 MAX_BATCH,
                 u64::MAX,
             ) {
+                let mut fresh_snapshot = true;
                 for id in batch {
                     let item = hand_off.take(id);
                     settled += 1;
                     if let Some(item) = item.filter(|_| !hand_off.is_stopping(false)) {
-                        self.run_in_any_order(ItemId(id), item, committed);
+                        self.run_in_any_order(ItemId(id), item, fresh_snapshot, committed);
+                        fresh_snapshot = false;
                     }
                 }
                 continue;
@@ -126,11 +128,18 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         hand_off.settled(settled);
     }
 
-    fn run_in_any_order(&self, id: ItemId, mut item: Item<P, E>, committed: &mut Committed) {
+    fn run_in_any_order(
+        &self,
+        id: ItemId,
+        mut item: Item<P, E>,
+        fresh_snapshot: bool,
+        committed: &mut Committed,
+    ) {
         let mut added = Vec::new();
         let stopping = || self.hand_off.is_stopping(false);
         let mut gate = UnorderedGate {
             stopping: &stopping,
+            fresh_snapshot,
         };
         match self.execute(&mut item, &mut added, &mut gate, None) {
             Outcome::Committed((), point) => {

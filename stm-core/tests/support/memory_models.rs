@@ -85,13 +85,17 @@ pub fn reads_racing_a_write_back(make: MakeRuntime) {
 /// checked once both have finished (a panic inside the auditor's body,
 /// with the transfer still running, would leave loom unable to unwind):
 /// the auditor commits only a snapshot that includes all of the transfer
-/// or none of it, so a snapshot taken at the transfer's version must see
-/// its locks.
+/// or none of it. The auditor first commits a write of its own: its
+/// snapshot then starts from that commit's version (the thread's snapshot
+/// hint), which can follow the transfer's without the auditor having read
+/// anything the transfer wrote, and must see the transfer's locks (the
+/// clock's acquire-release).
 pub fn an_auditor_racing_a_transfer(make: MakeRuntime) {
     check(2, move || {
         let stm = make();
         let x = stm.new_tvar(10i64);
         let y = stm.new_tvar(0i64);
+        let own = stm.new_tvar(0i64);
         let transfer = {
             let (stm2, x, y) = (stm.clone(), x.clone(), y.clone());
             stm.spawn(move || {
@@ -101,6 +105,7 @@ pub fn an_auditor_racing_a_transfer(make: MakeRuntime) {
                 })
             })
         };
+        stm.atomically(|tx| tx.write(&own, 1));
         let total = stm.atomically(|tx| Ok(tx.read(&x)? + tx.read(&y)?));
         transfer.join().unwrap();
         assert_eq!(total, 10, "the auditor committed a torn transfer");

@@ -65,6 +65,33 @@ pub fn unordered_hands_every_item_over_once<P: Platform>(stm: Stm<P>) {
     assert_eq!(log, vec![0, 1, 2, 99]);
 }
 
+/// Item 0 writes a TVar and adds an item that only reads another; item 1
+/// writes a third. On two workers the added item may run on the worker
+/// that committed item 1 before item 0, whose snapshot hint is then older
+/// than item 0's commit: its place in `last_committed` (a read-only item
+/// takes its snapshot's) must still follow the item that added it.
+pub fn an_added_read_only_item_follows_its_parent<P: Platform>(stm: Stm<P>) {
+    let (a, b, c) = (stm.new_tvar(0u32), stm.new_tvar(0u32), stm.new_tvar(0u32));
+    let mut queue = TransactionQueue::<P, String>::with_runtime_and_error_type(&stm).workers(2);
+    queue.add(move |tx| {
+        tx.write(&a, 1)?;
+        let b = b.clone();
+        tx.add(move |tx| {
+            tx.read(&b)?;
+            Ok(())
+        });
+        Ok(())
+    });
+    queue.add(move |tx| Ok(tx.write(&c, 1)?));
+    assert_eq!(queue.run().unwrap().committed, 3);
+    let order = queue.last_committed();
+    let position = |id: u64| order.iter().position(|i| i.0 == id);
+    assert!(
+        position(0) < position(2),
+        "the added item comes before the item that added it: {order:?}"
+    );
+}
+
 /// One item that adds another, on two workers: the second worker may find
 /// nothing to claim and sleep; it must be woken (by the addition, or by
 /// the end of the run), and both workers must exit.
