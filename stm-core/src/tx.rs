@@ -49,6 +49,8 @@ pub struct Transaction<'rt, P: Platform = Std> {
 }
 
 impl<'rt, P: Platform> Transaction<'rt, P> {
+    /// Starts an attempt on this thread's context: recorded, pinned, with
+    /// its snapshot.
     ///
     /// The snapshot is the thread's snapshot hint, the latest clock value it
     /// read, rather than the clock itself: with several threads committing,
