@@ -1,13 +1,13 @@
-//! A table of boxes indexed by item number, growing without moving: where
-//! queued items wait to be taken, and where ordered items that finished
-//! before their turn wait to be committed.
+//! A table of queued items indexed by item number, growing without
+//! moving: where the items of a run wait to be taken.
 //!
 //! Each slot is one atomic pointer: null, or an owned value of one word
-//! (a [`SlotValue`]: a box, a queued item) handed over from the thread that
-//! stored it to the thread that takes it (release store, acquire load). The first chunk holds the items queued before the run;
-//! items added during it go to chunks allocated as needed, each twice the
-//! size of the one before, so that a slot never moves and finding one costs
-//! a few arithmetic steps and two loads.
+//! (a [`SlotValue`]: a queued item) handed over from the thread that
+//! stored it to the thread that takes it (release store, acquire load).
+//! The first chunk holds the items queued before the run; items added
+//! during it go to chunks allocated as needed, each twice the size of the
+//! one before, so that a slot never moves and finding one costs a few
+//! arithmetic steps and two loads.
 
 use crate::platform::{AtomicPointer, Lock, Ordering, Platform};
 use core::marker::PhantomData;
@@ -21,16 +21,6 @@ pub(crate) trait SlotValue: Send + Sized {
     /// # Safety
     /// `raw` came from [`into_raw`](Self::into_raw) and is taken back once.
     unsafe fn from_raw(raw: *mut ()) -> Self;
-}
-
-impl<T: Send> SlotValue for Box<T> {
-    fn into_raw(self) -> *mut () {
-        Box::into_raw(self).cast()
-    }
-    unsafe fn from_raw(raw: *mut ()) -> Self {
-        // SAFETY: the caller's contract.
-        unsafe { Box::from_raw(raw.cast()) }
-    }
 }
 
 impl<P: Platform, E> SlotValue for super::item::Item<P, E> {
@@ -198,6 +188,17 @@ unsafe impl<P: Platform, T: SlotValue> Send for SlotTable<P, T> {}
 mod tests {
     use super::*;
     use crate::platform::Std;
+
+    /// Boxes as slot values, for the tests' tables.
+    impl<T: Send> SlotValue for Box<T> {
+        fn into_raw(self) -> *mut () {
+            Box::into_raw(self).cast()
+        }
+        unsafe fn from_raw(raw: *mut ()) -> Self {
+            // SAFETY: the caller's contract.
+            unsafe { Box::from_raw(raw.cast()) }
+        }
+    }
 
     #[test]
     fn slots_past_the_first_chunk_grow_and_keep_their_values() {
