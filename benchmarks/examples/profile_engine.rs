@@ -10,7 +10,8 @@
 //! Parts: `atomically` (`modify` of one TVar on one thread), `two-threads`
 //! (two threads, each `modify`ing a TVar of its own: what the shared
 //! version clock costs), `queue` (queue items doing the same `modify`, one
-//! worker), `all`. Prints the time per transaction of each part run.
+//! worker), `queue-own` (the same, each item `modify`ing a TVar of its own,
+//! as the `queue` benchmark's items do: what cold TVars cost), `all`. Prints the time per transaction of each part run.
 
 use std::convert::Infallible;
 use std::time::Instant;
@@ -32,6 +33,7 @@ fn main() {
         ("atomically", atomically),
         ("two-threads", two_threads),
         ("queue", queue),
+        ("queue-own", queue_own),
     ];
     let mut ran = false;
     for (name, run) in parts {
@@ -41,7 +43,7 @@ fn main() {
         }
     }
     if !ran {
-        eprintln!("profile_engine: unknown part `{part}` (atomically, two-threads, queue, all)");
+        eprintln!("profile_engine: unknown part `{part}` (atomically, two-threads, queue, queue-own, all)");
         std::process::exit(2);
     }
 }
@@ -93,5 +95,23 @@ fn queue(n: usize) -> f64 {
     queue.run().expect("no item fails");
     let per = start.elapsed().as_nanos() as f64 / n as f64;
     assert_eq!(counter.load(), n as u64);
+    per
+}
+
+/// `n` queue items on one worker, each modifying a TVar of its own, made
+/// before the run (in the order of the items, as a program's would be).
+fn queue_own(n: usize) -> f64 {
+    let stm = Stm::new();
+    let tvars: Vec<_> = (0..n).map(|_| stm.new_tvar(0u64)).collect();
+    let mut queue =
+        TransactionQueue::<Std, Infallible>::with_runtime_and_error_type(&stm).workers(1);
+    for tvar in &tvars {
+        let tvar = tvar.clone();
+        queue.add(move |tx| Ok(tx.modify(&tvar, |v| v + 1)?));
+    }
+    let start = Instant::now();
+    queue.run().expect("no item fails");
+    let per = start.elapsed().as_nanos() as f64 / n as f64;
+    assert!(tvars.iter().all(|t| t.load() == 1));
     per
 }

@@ -46,6 +46,7 @@ impl<P: Platform> ReadSet<P> {
     }
 
     /// Forgets every read, keeping the memory.
+    #[inline]
     pub(crate) fn clear(&mut self) {
         self.entries.clear();
     }
@@ -98,12 +99,14 @@ impl Pending {
     /// stored inline, which frees nothing. (A placeholder rather than an
     /// `Option` keeps the entry at 32 bytes: `Pending` has one niche, which
     /// `Commutes` takes.)
+    #[inline]
     pub(crate) fn taken() -> Pending {
         Pending::Value(LoggedValue::new(()))
     }
 
     /// The value to install: the buffered one, or the commuted updates'
     /// result once commit has applied them.
+    #[inline]
     pub(crate) fn value(&self) -> Option<&LoggedValue> {
         match self {
             Pending::Value(value) => Some(value),
@@ -112,6 +115,7 @@ impl Pending {
     }
 
     /// The value to install, taken out.
+    #[inline]
     pub(crate) fn into_value(self) -> Option<LoggedValue> {
         match self {
             Pending::Value(value) => Some(value),
@@ -213,6 +217,7 @@ impl<P: Platform> WriteSet<P> {
 
     /// Forgets every write (dropping the values it holds), keeping the
     /// memory.
+    #[inline]
     pub(crate) fn clear(&mut self) {
         self.entries.clear();
         self.index.clear();

@@ -68,6 +68,7 @@ impl ValueKind {
     ///
     /// # Safety
     /// `word` holds a value of this kind that nothing else owns or reaches.
+    #[inline]
     pub(crate) unsafe fn free(&self, word: *mut ()) {
         if !self.inline {
             // SAFETY: the caller's contract.
@@ -193,18 +194,21 @@ impl LoggedValue {
         }
     }
 
+    #[inline]
     pub(crate) fn kind(&self) -> &'static ValueKind {
         self.kind
     }
 
     /// The word, still owned by this value (for reading it back, or
     /// recording it).
+    #[inline]
     pub(crate) fn word(&self) -> *mut () {
         self.word
     }
 
     /// Gives up the word: the caller now owns the value (commit publishes it
     /// in its TVar).
+    #[inline]
     pub(crate) fn into_word(self) -> *mut () {
         let word = self.word;
         core::mem::forget(self);
@@ -213,6 +217,7 @@ impl LoggedValue {
 }
 
 impl Drop for LoggedValue {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: a logged value owns its word until `into_word`, and was
         // never published.
