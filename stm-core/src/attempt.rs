@@ -58,6 +58,12 @@ pub(crate) trait CommitGate {
     fn fresh_snapshot(&self) -> bool {
         false
     }
+    /// Whether an attempt that lost a conflict runs again (else the
+    /// transaction is given up, as [`Outcome::Abandoned`]: a queue's group
+    /// of items, whose items then run alone).
+    fn retries_conflicts(&self) -> bool {
+        true
+    }
 }
 
 /// The gate of plain `atomically`: commit as soon as ready.
@@ -88,7 +94,8 @@ pub(crate) enum Outcome<P: Platform, R, E> {
     Failed(E),
     /// The body panicked (caught only when the gate settles at the turn).
     Panicked(Box<dyn Any + Send>),
-    /// The gate abandoned the transaction; nothing was written.
+    /// The gate abandoned the transaction (or, for a gate that does not
+    /// retry conflicts, an attempt lost one); nothing was written.
     Abandoned,
     /// It retried at its turn with nothing left that could change what it
     /// read: a serial run would block forever here.
@@ -305,6 +312,10 @@ fn run_attempts<P: Platform, R, E>(
         }
         drop(tx);
         call.tally.abort(abort);
+        if !gate.retries_conflicts() {
+            call.finished = true;
+            return Outcome::Abandoned;
+        }
         conflicts = conflicts.saturating_add(1);
         if abort == AbortKind::SerialMode {
             runtime.clock.wait_for_serial_mode_end();

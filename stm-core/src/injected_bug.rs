@@ -110,7 +110,10 @@ pub enum InjectedBug {
     /// The items an attempt adds to the transaction queue (`ItemTx::add`)
     /// are not forgotten when the attempt aborts and runs again: the next
     /// attempt adds them again, and the run executes them twice. Needs a
-    /// queue item that adds items and conflicts at least once.
+    /// queue item that adds items and conflicts at least once, alone or in
+    /// a group of items (`run` commits a few together; a group that gives
+    /// up then queues what it added, and its items run alone and add it
+    /// again).
     AddedItemsOfAbortedAttempt,
     /// Take commit versions from the global clock with a relaxed
     /// read-modify-write instead of an acquire-release one: a transaction

@@ -9,7 +9,8 @@
 //! the item just ahead holds the turn) breaks the order of an ordered run,
 //! or the engine invariant that only the turn's holder passes it;
 //! `added-items-of-aborted-attempt` (what an aborted attempt added is kept)
-//! runs an added item twice once its parent conflicts. Each test expects
+//! runs an added item twice once its parent conflicts, alone or in a group
+//! of items committed together. Each test expects
 //! the model to fail.
 
 mod support {
@@ -56,6 +57,19 @@ fn ordered_commit_early_is_caught_by_the_ordered_turn_test() {
             ordered_commits_in_add_order(with_bug::<ShuttlePlatform>(
                 InjectedBug::OrderedCommitEarly,
             ))
+        },
+        1_000,
+    );
+}
+
+#[test]
+#[should_panic(expected = "every item commits exactly once")]
+fn added_items_of_aborted_attempt_is_caught_by_the_group_test() {
+    shuttle::check_random(
+        || {
+            grouped_items_commit_once_despite_conflicts(with_bug::<ShuttlePlatform>(
+                InjectedBug::AddedItemsOfAbortedAttempt,
+            ));
         },
         1_000,
     );

@@ -76,6 +76,21 @@
 //! at once, if an earlier item changed that). [`RunSummary::detached`]
 //! counts such items.
 //!
+//! In a run in any order, a worker commits a few consecutive items of its
+//! batch (up to 8) together, in one transaction: running them one after
+//! another is one of the serial orders `run` may pick, and the costs a
+//! transaction pays once (taking a commit version from the shared clock,
+//! locking a total the items all update) are then paid once per group. A
+//! group that cannot commit at its first attempt keeps nothing, and its
+//! items run again one by one, each in its own transaction, so errors,
+//! panics and `retry` are those of single items (an item of such a group
+//! runs once more: its body, as always, must not have effects outside the
+//! transaction that a re-run would repeat). Groups grow while they commit
+//! and shrink when they conflict, so items that keep conflicting run alone.
+//! [`RunSummary::stats`] counts a group as one transaction. With
+//! [`StmConfig::conflict_reports`](crate::StmConfig::conflict_reports) on,
+//! items always run alone, so that each conflict names its item's call site.
+//!
 //! `tx.commute(&total, f)` lets items that add to one shared total run in
 //! parallel without conflicting on it (see [`Transaction::commute`]).
 //!
@@ -94,6 +109,7 @@
 //! `run` it blocks until some other transaction changes what it read.
 
 mod commit_order;
+mod grouping;
 mod hand_off;
 mod item;
 mod parking;
@@ -236,7 +252,9 @@ pub struct RunSummary {
     /// turn reached it (or ran it again, if an earlier item changed what it
     /// read). Always 0 in a run in any order.
     pub detached: u64,
-    /// The runtime's statistics over the run (attempts, aborts, ...).
+    /// The runtime's statistics over the run (attempts, aborts, ...): of
+    /// transactions, where a run in any order may commit several items in
+    /// one (see the [module docs](self#how-a-run-goes)).
     pub stats: StmStats,
 }
 

@@ -2,6 +2,7 @@
 //! through the run's gate, settle the outcome, repeat until the run ends.
 
 use super::commit_order::{CommitOrder, HeldTurns, OrderedGate, UnorderedGate};
+use super::grouping::{GroupGate, GroupSize, MAX_GROUP};
 use super::hand_off::{BatchSize, HandOff, MAX_BATCH};
 use super::item::{Item, ItemArena};
 use super::{ItemId, ItemTx};
@@ -12,6 +13,7 @@ use crate::speculation::Detached;
 use crate::stm::Stm;
 use crate::tx::Transaction;
 use core::any::Any;
+use core::cell::Cell;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -50,6 +52,16 @@ struct Waiting<P: Platform, E> {
 /// place in the serial order (`Transaction::serialization_point`), in the
 /// order the worker committed them.
 pub(crate) type Committed = Vec<(u64, ItemId)>;
+
+/// How a group's one attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GroupOutcome {
+    Committed,
+    /// Lost a conflict.
+    Conflicted,
+    /// An item failed, panicked or called `retry`, or the run is stopping.
+    GaveUp,
+}
 
 /// What one worker did in a run.
 #[derive(Default)]
@@ -91,6 +103,10 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
     fn work_in_any_order(&self, committed: &mut Committed) {
         let hand_off = &self.hand_off;
         let mut settled = 0;
+        let mut group = Vec::with_capacity(MAX_GROUP);
+        let mut group_size = GroupSize::new();
+        // Exact conflict reports name each item's own call site: no groups.
+        let grouping = !self.stm.shared().config.conflict_reports;
         loop {
             if hand_off.is_stopping(false) {
                 break;
@@ -107,9 +123,16 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
                     let item = hand_off.take(id);
                     settled += 1;
                     if let Some(item) = item.filter(|_| !hand_off.is_stopping(false)) {
-                        self.run_in_any_order(ItemId(id), item, fresh_snapshot, committed);
+                        group.push((ItemId(id), item));
+                    }
+                    let size = if grouping { group_size.next() } else { 1 };
+                    if group.len() >= size {
+                        self.run_group(&mut group, &mut group_size, fresh_snapshot, committed);
                         fresh_snapshot = false;
                     }
+                }
+                if !group.is_empty() {
+                    self.run_group(&mut group, &mut group_size, fresh_snapshot, committed);
                 }
                 continue;
             }
@@ -126,6 +149,100 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
             }
         }
         hand_off.settled(settled);
+    }
+
+    /// Runs the items of `group` (consecutive items of one batch, leaving it
+    /// empty): together in one transaction if there are several (see
+    /// `grouping`), and alone if there is one or the group cannot commit.
+    fn run_group(
+        &self,
+        group: &mut Vec<(ItemId, Item<P, E>)>,
+        group_size: &mut GroupSize,
+        fresh_snapshot: bool,
+        committed: &mut Committed,
+    ) {
+        if group.len() > 1 {
+            let (outcome, added) = self.execute_group(group, fresh_snapshot, committed);
+            let keep_added = outcome == GroupOutcome::Committed
+                || self
+                    .stm
+                    .shared()
+                    .has_bug(BugSwitch::AddedItemsOfAbortedAttempt);
+            if keep_added && !added.is_empty() {
+                self.hand_off.add(added);
+            }
+            match outcome {
+                GroupOutcome::Committed => {
+                    group_size.committed();
+                    group.clear();
+                    return;
+                }
+                GroupOutcome::Conflicted => group_size.conflicted(),
+                GroupOutcome::GaveUp => {}
+            }
+        }
+        // Alone, the first with a fresh snapshot if the group was to have
+        // one (a group that gave up took its snapshot for nothing).
+        let mut fresh_snapshot = fresh_snapshot;
+        for (id, item) in group.drain(..) {
+            // As when taken: once the run stops, no further item starts.
+            if self.hand_off.is_stopping(false) {
+                continue;
+            }
+            group_size.ran_alone();
+            self.run_in_any_order(id, item, fresh_snapshot, committed);
+            fresh_snapshot = false;
+        }
+    }
+
+    /// Runs every item of `group`, in order, in one transaction, once;
+    /// if it commits, adds the group's items to `committed`. Returns how it
+    /// ended and what its attempt added.
+    fn execute_group(
+        &self,
+        group: &mut [(ItemId, Item<P, E>)],
+        fresh_snapshot: bool,
+        committed: &mut Committed,
+    ) -> (GroupOutcome, Vec<Item<P, E>>) {
+        let site = group[0].1.site();
+        let runtime = self.stm.shared();
+        let stopping = || self.hand_off.is_stopping(false);
+        let failed = Cell::new(false);
+        let mut gate = GroupGate {
+            stopping: &stopping,
+            fresh_snapshot,
+            failed: &failed,
+        };
+        let mut added = Vec::new();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let mut body = |tx: &mut Transaction<'_, P>| {
+                added.clear();
+                for (_, item) in group.iter_mut() {
+                    failed.set(true);
+                    item.run(&mut ItemTx {
+                        tx,
+                        added: &mut added,
+                    })?;
+                    failed.set(false);
+                }
+                Ok(())
+            };
+            attempt::execute(runtime, site, &mut gate, &mut body)
+        }));
+        let outcome = match outcome {
+            Ok(Outcome::Committed((), point)) => {
+                committed.extend(group.iter().map(|(id, _)| (point, *id)));
+                GroupOutcome::Committed
+            }
+            // Abandoned with no item failed and the run going on: it lost a
+            // conflict.
+            Ok(Outcome::Abandoned) if !failed.get() && !stopping() => GroupOutcome::Conflicted,
+            // Given up for a failing item or a stop; or (not expected: the
+            // gate settles nothing) a failure of the engine's own, which the
+            // items will meet again alone.
+            _ => GroupOutcome::GaveUp,
+        };
+        (outcome, added)
     }
 
     fn run_in_any_order(

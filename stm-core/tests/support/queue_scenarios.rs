@@ -192,3 +192,72 @@ pub fn independent_ordered_items_commit_once<P: Platform>(stm: Stm<P>) -> u64 {
     assert_eq!((a.load(), b.load()), (1, 1));
     summary.detached
 }
+
+/// Items of a run in any order on one worker, enough for it to commit them
+/// in groups, all updating one total that another thread updates too: a
+/// group conflicts and its items run again alone. Every item commits
+/// exactly once (each adds one more, which must run once, after it), the
+/// total counts every update, and some transaction committed several
+/// items (groups formed). Returns how many attempts lost a conflict.
+pub fn grouped_items_commit_once_despite_conflicts<P: Platform>(stm: Stm<P>) -> u64 {
+    // A batch of 24 / 8 = 3 items: a group of two, then of the rest.
+    const ITEMS: u32 = 24;
+    const CHILD: u32 = 100;
+    const OTHER_UPDATES: u32 = 8;
+    let total = stm.new_tvar(0u32);
+    let log: TVar<Vec<u32>, P> = stm.new_tvar(Vec::new());
+    let mut queue = TransactionQueue::<P, String>::with_runtime_and_error_type(&stm).workers(1);
+    for label in 0..ITEMS {
+        let (total, log) = (total.clone(), log.clone());
+        queue.add(move |tx| {
+            tx.modify(&total, |t| t + 1)?;
+            tx.modify(&log, |mut l| {
+                l.push(label);
+                l
+            })?;
+            let log = log.clone();
+            tx.add(move |tx| {
+                Ok(tx.modify(&log, |mut l| {
+                    l.push(CHILD + label);
+                    l
+                })?)
+            });
+            Ok(())
+        });
+    }
+    let other = {
+        let (stm2, total) = (stm.clone(), total.clone());
+        stm.spawn(move || {
+            for _ in 0..OTHER_UPDATES {
+                stm2.atomically(|tx| tx.modify(&total, |t| t + 100));
+            }
+        })
+    };
+    let summary = queue.run().unwrap();
+    other.join().unwrap();
+    let log = log.load();
+    assert_eq!(
+        summary.committed,
+        2 * u64::from(ITEMS),
+        "every item commits exactly once: {log:?}"
+    );
+    assert_eq!(total.load(), ITEMS + 100 * OTHER_UPDATES);
+    let position = |label: u32| log.iter().position(|&l| l == label);
+    for label in 0..ITEMS {
+        assert!(
+            position(label) < position(CHILD + label),
+            "an added item ran before its parent: {log:?}"
+        );
+    }
+    let mut sorted = log.clone();
+    sorted.sort_unstable();
+    let expected: Vec<u32> = (0..ITEMS).chain(CHILD..CHILD + ITEMS).collect();
+    assert_eq!(sorted, expected, "every item commits exactly once");
+    // Ours and the other thread's commits: fewer than one per item.
+    assert!(
+        summary.stats.commits < u64::from(2 * ITEMS + OTHER_UPDATES),
+        "no group formed: {:?}",
+        summary.stats
+    );
+    summary.stats.conflict_aborts()
+}
