@@ -17,6 +17,7 @@
 //! ([`GroupSize`]): items that conflict run alone, and only now and then is
 //! a group of two tried again.
 
+use super::commit_order::UnorderedGate;
 use crate::attempt::{CommitGate, Turn};
 use core::cell::Cell;
 
@@ -83,14 +84,13 @@ impl GroupSize {
     }
 }
 
-/// The gate of a group's attempt: commit at once, unless an item of the
-/// group failed (`failed`, set by the group's body) or the run is stopping;
-/// a failure or conflict gives the group up (its items then run alone)
-/// rather than settling or retrying it.
+/// The gate of a group's attempt: `run`'s gate, which commits at once
+/// unless the run is stopping, and which also gives the group up if an item
+/// of it failed (`failed`, set by the group's body); a failure or conflict
+/// gives the group up (its items then run alone) rather than settling or
+/// retrying it.
 pub(crate) struct GroupGate<'q> {
-    pub(crate) stopping: &'q dyn Fn() -> bool,
-    /// As `UnorderedGate::fresh_snapshot`.
-    pub(crate) fresh_snapshot: bool,
+    pub(crate) unordered: UnorderedGate<'q>,
     /// Set while an item runs, cleared when it returns `Ok`: still set when
     /// the body ends, it means an item failed, panicked or called `retry`.
     pub(crate) failed: &'q Cell<bool>,
@@ -98,14 +98,14 @@ pub(crate) struct GroupGate<'q> {
 
 impl CommitGate for GroupGate<'_> {
     fn wait_for_turn(&mut self) -> Turn {
-        if self.failed.get() || (self.stopping)() {
+        if self.failed.get() {
             Turn::Abandon
         } else {
-            Turn::Go
+            self.unordered.wait_for_turn()
         }
     }
     fn holds_turn(&self) -> bool {
-        true
+        self.unordered.holds_turn()
     }
     /// Failures go through the gate, which gives them up: an item's error,
     /// panic or `retry` is settled when it runs alone.
@@ -113,7 +113,7 @@ impl CommitGate for GroupGate<'_> {
         true
     }
     fn fresh_snapshot(&self) -> bool {
-        self.fresh_snapshot
+        self.unordered.fresh_snapshot()
     }
     fn retries_conflicts(&self) -> bool {
         false

@@ -209,8 +209,10 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         let stopping = || self.hand_off.is_stopping(false);
         let failed = Cell::new(false);
         let mut gate = GroupGate {
-            stopping: &stopping,
-            fresh_snapshot,
+            unordered: UnorderedGate {
+                stopping: &stopping,
+                fresh_snapshot,
+            },
             failed: &failed,
         };
         let mut added = Vec::new();
