@@ -11,7 +11,9 @@
 //! or calls `retry`), nothing of it is kept and its items run again one by
 //! one, each in its own transaction, exactly as without groups. So errors,
 //! panics, `retry` and conflict reports stay those of single items; the cost
-//! is that an item of a failed group runs once more.
+//! is that an item of a failed group runs once more (an item that panics
+//! in a group panics again alone, so the panic hook prints its message
+//! twice).
 //!
 //! Groups grow while they commit and shrink when they conflict
 //! ([`GroupSize`]): items that conflict run alone, and only now and then is
