@@ -111,7 +111,7 @@ pub enum InjectedBug {
     /// are not forgotten when the attempt aborts and runs again: the next
     /// attempt adds them again, and the run executes them twice. Needs a
     /// queue item that adds items and conflicts at least once, alone or in
-    /// a group of items (`run` commits a few together; a group that gives
+    /// a group of items (a worker commits a few together; a group that gives
     /// up then queues what it added, and its items run alone and add it
     /// again).
     AddedItemsOfAbortedAttempt,

@@ -7,7 +7,8 @@
 //! of settled items no longer matches: shuttle finds a run that hangs or
 //! ends with items missing; `ordered-commit-early` (an item commits when
 //! the item just ahead holds the turn) breaks the order of an ordered run,
-//! or the engine invariant that only the turn's holder passes it;
+//! or the engine invariant that only the turn's holder passes it, or (a
+//! group of items committed early) leaves the run hung;
 //! `added-items-of-aborted-attempt` (what an aborted attempt added is kept)
 //! runs an added item twice once its parent conflicts, alone or in a group
 //! of items committed together. Each test expects
@@ -57,6 +58,20 @@ fn ordered_commit_early_is_caught_by_the_ordered_turn_test() {
             ordered_commits_in_add_order(with_bug::<ShuttlePlatform>(
                 InjectedBug::OrderedCommitEarly,
             ))
+        },
+        1_000,
+    );
+}
+
+#[test]
+#[should_panic]
+fn ordered_commit_early_is_caught_by_the_ordered_group_test() {
+    shuttle::check_random(
+        || {
+            ordered_groups_commit_in_turn(
+                with_bug::<ShuttlePlatform>(InjectedBug::OrderedCommitEarly),
+                true,
+            );
         },
         1_000,
     );

@@ -31,7 +31,8 @@ fn ordered_run_equals_the_loop_even_for_order_dependent_items() {
     assert_eq!(x.load(), expected);
     assert_eq!(log.load(), (0..200).collect::<Vec<_>>());
     assert_eq!(summary.committed, 200);
-    assert_eq!(summary.stats.commits, 200);
+    // Consecutive items of a worker may commit as one transaction.
+    assert!(summary.stats.commits <= 200, "{:?}", summary.stats);
 }
 
 #[test]

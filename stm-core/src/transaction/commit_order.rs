@@ -4,9 +4,10 @@
 //! Ordered turns: `turn` holds the number of the item allowed to commit;
 //! every item below it has committed. Workers of an ordered run claim runs
 //! of consecutive items (up to 16), so that most items find the turn on
-//! their own worker: the worker that commits an item holds the next turn
-//! and, if the next item is its own, commits that one too and passes the
-//! turn on once, after the run ([`HeldTurns`]).
+//! their own worker: the worker that commits an item (or a group of
+//! consecutive items, see `grouping`) holds the next turn and, if the next
+//! item is its own, commits that one too and passes the turn on once,
+//! after the run ([`HeldTurns`]).
 //!
 //! An item whose body finishes before its turn does not keep its worker:
 //! unless another worker's item just ahead of it is about to commit, its

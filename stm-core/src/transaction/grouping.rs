@@ -1,15 +1,20 @@
-//! Group commit for `run`: a worker runs a few consecutive items of its
-//! batch in ONE transaction, so that the costs a transaction pays once
-//! (beginning, taking a commit version from the shared clock, locking a
-//! shared total) are paid once per group rather than once per item.
+//! Group commit: a worker runs a few consecutive items of its batch in ONE
+//! transaction, so that the costs a transaction pays once (beginning,
+//! taking a commit version from the shared clock, locking a shared total;
+//! in an ordered run, detaching an attempt that finished before its turn
+//! and resuming it there) are paid once per group rather than once per
+//! item.
 //!
 //! Running items one after another in one transaction is one of the serial
 //! orders `run` may pick: each item sees what the items before it in the
 //! group wrote, and all commit at one point of the serial order, in group
-//! order. A group is all or nothing, and only an optimisation: if it cannot
-//! commit at its first attempt (a conflict, or an item that fails, panics
-//! or calls `retry`), nothing of it is kept and its items run again one by
-//! one, each in its own transaction, exactly as without groups. So errors,
+//! order. In `run_ordered` that order is the add order: the group commits
+//! at its first item's turn, and its worker then holds the turns of the
+//! others (nobody else can commit between them). A group is all or
+//! nothing, and only an optimisation: if it cannot commit at its first
+//! attempt (a conflict, stale reads at its turn, or an item that fails,
+//! panics or calls `retry`), nothing of it is kept and its items run again
+//! one by one, each in its own transaction, exactly as without groups. So errors,
 //! panics, `retry` and conflict reports stay those of single items; the cost
 //! is that an item of a failed group runs once more (an item that panics
 //! in a group panics again alone, so the panic hook prints its message
@@ -19,8 +24,9 @@
 //! ([`GroupSize`]): items that conflict run alone, and only now and then is
 //! a group of two tried again.
 
-use super::commit_order::UnorderedGate;
+use super::commit_order::{OrderedGate, UnorderedGate};
 use crate::attempt::{CommitGate, Turn};
+use crate::platform::Platform;
 use core::cell::Cell;
 
 /// The most items in one group.
@@ -116,6 +122,47 @@ impl CommitGate for GroupGate<'_> {
     }
     fn fresh_snapshot(&self) -> bool {
         self.unordered.fresh_snapshot()
+    }
+    fn retries_conflicts(&self) -> bool {
+        false
+    }
+}
+
+/// The gate of a group's attempt in an ordered run: `run_ordered`'s gate
+/// for the group's first item, which commits at that item's turn or
+/// detaches the finished attempt before it; like [`GroupGate`], it gives
+/// the group up if an item failed, and on a conflict.
+pub(crate) struct OrderedGroupGate<'o, P: Platform> {
+    pub(crate) ordered: OrderedGate<'o, P>,
+    /// As [`GroupGate::failed`].
+    pub(crate) failed: &'o Cell<bool>,
+    /// Set when the gate gave the attempt up because it could neither be
+    /// detached nor wait for its turn (see `OrderedGate::wait_for_turn`):
+    /// the group then runs again at its turn.
+    pub(crate) gave_up_waiting: bool,
+}
+
+impl<P: Platform> CommitGate for OrderedGroupGate<'_, P> {
+    fn poll_turn(&mut self) -> Turn {
+        if self.failed.get() {
+            Turn::Abandon
+        } else {
+            self.ordered.poll_turn()
+        }
+    }
+    fn wait_for_turn(&mut self) -> Turn {
+        if self.failed.get() {
+            return Turn::Abandon;
+        }
+        let turn = self.ordered.wait_for_turn();
+        self.gave_up_waiting = turn == Turn::Abandon;
+        turn
+    }
+    fn holds_turn(&self) -> bool {
+        self.ordered.holds_turn()
+    }
+    fn settles_at_turn(&self) -> bool {
+        true
     }
     fn retries_conflicts(&self) -> bool {
         false

@@ -76,12 +76,16 @@
 //! at once, if an earlier item changed that). [`RunSummary::detached`]
 //! counts such items.
 //!
-//! In a run in any order, a worker commits a few consecutive items of its
-//! batch (up to 8) together, in one transaction: running them one after
-//! another is one of the serial orders `run` may pick, and the costs a
+//! In both modes a worker commits a few consecutive items of its batch (up
+//! to 8) together, in one transaction: running them one after another is
+//! one of the serial orders `run` may pick, and in an ordered run it is the
+//! order they were added in (the group commits at the turn of its first
+//! item, and its worker holds the turns of the rest). The costs a
 //! transaction pays once (taking a commit version from the shared clock,
-//! locking a total the items all update) are then paid once per group. A
-//! group that cannot commit at its first attempt keeps nothing, and its
+//! locking a total the items all update, and in an ordered run detaching
+//! and resuming an attempt that finished before its turn) are then paid
+//! once per group. A group that cannot commit at its first attempt (or, in
+//! an ordered run, one found stale at its turn) keeps nothing, and its
 //! items run again one by one, each in its own transaction, so errors,
 //! panics and `retry` are those of single items (an item of such a group
 //! runs once more: its body, as always, must not have effects outside the
@@ -113,6 +117,7 @@ mod grouping;
 mod hand_off;
 mod item;
 mod parking;
+mod serial_order;
 mod slots;
 mod worker;
 
@@ -129,6 +134,7 @@ use core::ops::{Deref, DerefMut};
 use core::panic::Location;
 use hand_off::{HandOff, HandOffBugs};
 use item::{Item, ItemArena};
+use serial_order::SerialOrder;
 use worker::{Failure, RunShared};
 
 /// The default error type of queue items: any error.
@@ -247,14 +253,15 @@ pub struct RunSummary {
     pub committed: u64,
     /// Workers used.
     pub workers: usize,
-    /// In an ordered run, the items whose body finished before their turn:
+    /// In an ordered run, the items whose body finished before their turn
+    /// (alone or in a group, see the [module docs](self#how-a-run-goes)):
     /// their worker went on to other items and committed the item when the
     /// turn reached it (or ran it again, if an earlier item changed what it
     /// read). Always 0 in a run in any order.
     pub detached: u64,
     /// The runtime's statistics over the run (attempts, aborts, ...): of
-    /// transactions, where a run in any order may commit several items in
-    /// one (see the [module docs](self#how-a-run-goes)).
+    /// transactions, where a worker may commit several items in one (see
+    /// the [module docs](self#how-a-run-goes)).
     pub stats: StmStats,
 }
 
@@ -266,7 +273,8 @@ pub struct TransactionQueue<P: Platform = Std, E = BoxError> {
     items: Vec<Item<P, E>>,
     arena: ItemArena,
     workers: usize,
-    last_committed: Vec<ItemId>,
+    /// What the last run committed.
+    last_committed: SerialOrder,
 }
 
 impl TransactionQueue<Std, BoxError> {
@@ -328,7 +336,7 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
             items: Vec::new(),
             arena: ItemArena::default(),
             workers: P::available_parallelism(),
-            last_committed: Vec::new(),
+            last_committed: SerialOrder::default(),
         }
     }
 
@@ -374,7 +382,7 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
 
     /// The items that committed in the last run (also after it panicked).
     pub fn last_committed(&self) -> &[ItemId] {
-        &self.last_committed
+        self.last_committed.items()
     }
 
     /// The runtime's conflict report (empty unless the runtime records
@@ -423,17 +431,17 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
         }
         let detached = reports.iter().map(|r| r.detached).sum();
         self.last_committed = match &shared.order {
-            Some(order) => (0..order.turn(false)).map(ItemId).collect(),
-            None => merge_in_serial_order(reports.into_iter().map(|r| r.committed).collect()),
+            Some(order) => SerialOrder::ordered(order.turn(false)),
+            None => SerialOrder::of_workers(reports.into_iter().map(|r| r.committed).collect()),
         };
         let (failure, failed) = shared
             .failure
             .with(|(first, failed)| (first.take(), *failed));
         let not_run =
-            (shared.hand_off.allocated(false) - self.last_committed.len() as u64 - failed) as usize;
+            (shared.hand_off.allocated(false) - self.last_committed.len() - failed) as usize;
         match failure {
             None => Ok(RunSummary {
-                committed: self.last_committed.len() as u64,
+                committed: self.last_committed.len(),
                 workers: self.workers,
                 detached,
                 stats: self.stm.stats().since(&before),
@@ -442,36 +450,17 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
             Some((item, Failure::Error(error))) => Err(RunError {
                 item,
                 failure: ItemFailure::Error(error),
-                committed: self.last_committed.clone(),
+                committed: self.last_committed.items().to_vec(),
                 not_run,
             }),
             Some((item, Failure::Stuck)) => Err(RunError {
                 item,
                 failure: ItemFailure::WouldBlockForever,
-                committed: self.last_committed.clone(),
+                committed: self.last_committed.items().to_vec(),
                 not_run,
             }),
         }
     }
-}
-
-/// Merges the workers' lists of committed items, each in its worker's
-/// commit order, into the serial order of the run.
-fn merge_in_serial_order(lists: Vec<worker::Committed>) -> Vec<ItemId> {
-    let total = lists.iter().map(Vec::len).sum();
-    let mut merged = Vec::with_capacity(total);
-    let mut positions = vec![0; lists.len()];
-    while merged.len() < total {
-        let (list, _) = lists
-            .iter()
-            .enumerate()
-            .filter_map(|(i, list)| list.get(positions[i]).map(|(point, _)| (i, *point)))
-            .min_by_key(|&(_, point)| point)
-            .expect("items are left");
-        merged.push(lists[list][positions[list]].1);
-        positions[list] += 1;
-    }
-    merged
 }
 
 impl<P: Platform, E> fmt::Debug for TransactionQueue<P, E> {

@@ -2,7 +2,7 @@
 //! through the run's gate, settle the outcome, repeat until the run ends.
 
 use super::commit_order::{CommitOrder, HeldTurns, OrderedGate, UnorderedGate};
-use super::grouping::{GroupGate, GroupSize, MAX_GROUP};
+use super::grouping::{GroupGate, GroupSize, OrderedGroupGate, MAX_GROUP};
 use super::hand_off::{BatchSize, HandOff, MAX_BATCH};
 use super::item::{Item, ItemArena};
 use super::{ItemId, ItemTx};
@@ -14,6 +14,7 @@ use crate::stm::Stm;
 use crate::tx::Transaction;
 use core::any::Any;
 use core::cell::Cell;
+use smallvec::SmallVec;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -37,15 +38,60 @@ pub(crate) type Failures<E> = (Option<(ItemId, Failure<E>)>, u64);
 /// turn moves between workers once per run rather than once per item.
 const ORDERED_MAX_BATCH: u64 = 16;
 
-/// An item of an ordered run, on the worker that runs it, waiting for its
-/// turn.
+/// The items of one group: consecutive items of a batch, run in one
+/// transaction (see `grouping`).
+type GroupItems<P, E> = SmallVec<[Item<P, E>; MAX_GROUP]>;
+
+/// Work of an ordered run on the worker that runs it: one item, or a group
+/// of consecutive items; held while it waits for the turn of its first.
 struct Waiting<P: Platform, E> {
-    id: ItemId,
-    item: Item<P, E>,
+    first: ItemId,
+    /// Items `first`, `first + 1`, ...
+    items: GroupItems<P, E>,
     added: Vec<Item<P, E>>,
     /// Its finished attempt, detached; `None` when it is to run (again) at
     /// its turn.
     attempt: Option<Detached<P, (), E>>,
+}
+
+impl<P: Platform, E> Waiting<P, E> {
+    fn empty() -> Self {
+        Waiting {
+            first: ItemId(0),
+            items: SmallVec::new(),
+            added: Vec::new(),
+            attempt: None,
+        }
+    }
+
+    fn one(id: ItemId, item: Item<P, E>) -> Self {
+        let mut items = SmallVec::new();
+        items.push(item);
+        Waiting {
+            first: id,
+            items,
+            ..Waiting::empty()
+        }
+    }
+}
+
+/// A group of an ordered run that could not commit: its items, to run
+/// alone, and whether it lost a conflict (else an item failed).
+struct GroupGaveUp<P: Platform, E> {
+    first: ItemId,
+    items: GroupItems<P, E>,
+    conflicted: bool,
+}
+
+/// A worker's state in an ordered run.
+struct InOrder<'o, P: Platform, E> {
+    order: &'o CommitOrder<P>,
+    /// Its work that finished before its turn, by number.
+    waiting: VecDeque<Waiting<P, E>>,
+    held: HeldTurns,
+    group_size: GroupSize,
+    /// Items detached so far.
+    detached: u64,
 }
 
 /// The items a worker committed in a run in any order, each with its
@@ -280,17 +326,24 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         let runtime = self.stm.shared();
         let parking = &hand_off.parking;
         let window = ORDERED_WINDOW_PER_WORKER * self.workers as u64;
-        // This worker's items that finished before their turn, by number.
-        let mut waiting = VecDeque::new();
-        let mut held = HeldTurns::default();
+        let mut state = InOrder {
+            order,
+            waiting: VecDeque::new(),
+            held: HeldTurns::default(),
+            group_size: GroupSize::new(),
+            detached: 0,
+        };
+        // Exact conflict reports name each item's own call site: no groups.
+        let grouping = !runtime.config.conflict_reports;
+        let mut group = Waiting::empty();
         loop {
             if hand_off.is_stopping(false) {
                 break;
             }
-            if self.commit_waiting_at_turn(order, &mut waiting, &mut held) {
+            if self.commit_waiting_at_turn(&mut state) {
                 continue;
             }
-            order.pass(runtime, &mut held, parking);
+            order.pass(runtime, &mut state.held, parking);
             let turn = order.turn(false);
             if let Some(batch) = hand_off.claim(
                 BatchSize::Share {
@@ -304,26 +357,23 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
                 // this worker's at its turn (whose failure stopped it) or
                 // one whose gate sees the stop.
                 for id in batch.map(ItemId) {
-                    // Holding the turn of the previous item of the batch,
-                    // this worker holds this one's.
-                    let at_turn = held.next() == Some(id.0);
-                    let item = hand_off.take(id.0);
-                    if !at_turn || item.is_none() {
-                        order.pass(runtime, &mut held, parking);
+                    let Some(item) = hand_off.take(id.0) else {
+                        // Taken by another worker (an injected bug): the
+                        // items around it are not consecutive.
+                        self.run_taken_in_order(&mut group, &mut state);
+                        order.pass(runtime, &mut state.held, parking);
+                        continue;
+                    };
+                    if group.items.is_empty() {
+                        group.first = id;
                     }
-                    if let Some(item) = item {
-                        let item = Waiting {
-                            id,
-                            item,
-                            added: Vec::new(),
-                            attempt: None,
-                        };
-                        if self.run_in_order(order, item, at_turn, &mut waiting, detached) {
-                            held.committed(id);
-                        }
+                    group.items.push(item);
+                    let size = if grouping { state.group_size.next() } else { 1 };
+                    if group.items.len() >= size {
+                        self.run_taken_in_order(&mut group, &mut state);
                     }
-                    self.commit_waiting_at_turn(order, &mut waiting, &mut held);
                 }
+                self.run_taken_in_order(&mut group, &mut state);
                 continue;
             }
             if turn == hand_off.allocated(false) {
@@ -331,7 +381,7 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
                 // `hand_off`).
                 break;
             }
-            let first_waiting = waiting.front().map(|w| w.id.0);
+            let first_waiting = state.waiting.front().map(|w| w.first.0);
             parking.wait_until(|exact| {
                 let turn = order.turn(exact);
                 hand_off.is_stopping(exact)
@@ -340,66 +390,117 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
                     || hand_off.claimable(turn + window, exact)
             });
         }
-        order.pass(runtime, &mut held, parking);
+        order.pass(runtime, &mut state.held, parking);
+        *detached += state.detached;
+    }
+
+    /// Runs the items taken into `group` (leaving it empty), then commits
+    /// this worker's waiting items whose turn has come.
+    fn run_taken_in_order(&self, group: &mut Waiting<P, E>, state: &mut InOrder<'_, P, E>) {
+        if group.items.is_empty() {
+            return;
+        }
+        let work = core::mem::replace(group, Waiting::empty());
+        if work.items.len() == 1 {
+            state.group_size.ran_alone();
+        }
+        // Holding the turn of the previous item, this worker holds this one's.
+        let at_turn = state.held.next() == Some(work.first.0);
+        self.run_in_order(work, at_turn, state);
+        self.commit_waiting_at_turn(state);
     }
 
     /// Commits (or runs again) this worker's waiting items whose turn has
     /// come, in order, adding their turns to `held`; returns whether there
     /// was one.
-    fn commit_waiting_at_turn(
-        &self,
-        order: &CommitOrder<P>,
-        waiting: &mut VecDeque<Waiting<P, E>>,
-        held: &mut HeldTurns,
-    ) -> bool {
+    fn commit_waiting_at_turn(&self, state: &mut InOrder<'_, P, E>) -> bool {
         let mut any = false;
-        while let Some(first) = waiting.front().map(|w| w.id) {
-            let turn = held.next().unwrap_or_else(|| order.turn(false));
+        while let Some(first) = state.waiting.front().map(|w| w.first) {
+            let turn = state.held.next().unwrap_or_else(|| state.order.turn(false));
             if first.0 != turn {
                 break;
             }
-            let item = waiting.pop_front().expect("checked above");
-            // Resumed at the turn, an item never detaches again.
-            let mut not_detached = 0;
-            if self.run_in_order(order, item, true, waiting, &mut not_detached) {
-                held.committed(first);
-            }
+            let work = state.waiting.pop_front().expect("checked above");
+            self.run_in_order(work, true, state);
             any = true;
         }
         any
     }
 
-    /// Runs item `item.id` of an ordered run (resuming its finished
-    /// attempt, if it has one), holding its turn if `at_turn`; commits it
-    /// at its turn, or leaves it in `waiting` when it finished before its
-    /// turn. Returns whether it committed (the caller then holds the turn
-    /// after it, to pass on).
-    fn run_in_order(
+    /// Runs `work` (one item, or a group of consecutive items: see
+    /// `grouping`) of an ordered run, resuming its finished attempt if it
+    /// has one, holding the turn of its first item if `at_turn`. Commits it
+    /// at its turn (adding the turns to `held`), leaves it in `waiting` when
+    /// it finished before its turn, and runs the items of a group that
+    /// cannot commit alone.
+    fn run_in_order(&self, work: Waiting<P, E>, at_turn: bool, state: &mut InOrder<'_, P, E>) {
+        if !at_turn {
+            state
+                .order
+                .pass(self.stm.shared(), &mut state.held, &self.hand_off.parking);
+        }
+        if work.items.len() == 1 {
+            let first = work.first;
+            if self.run_one_in_order(work, at_turn, state) {
+                state.held.committed(first);
+            }
+            return;
+        }
+        let Some(GroupGaveUp {
+            first,
+            items,
+            conflicted,
+        }) = self.run_group_in_order(work, at_turn, state)
+        else {
+            return;
+        };
+        // The group could not commit: its items run alone, each as it
+        // would have without groups.
+        if conflicted {
+            state.group_size.conflicted();
+        }
+        let mut at_turn = at_turn;
+        for (offset, item) in items.into_iter().enumerate() {
+            if self.hand_off.is_stopping(false) {
+                break;
+            }
+            state.group_size.ran_alone();
+            let id = ItemId(first.0 + offset as u64);
+            let work = Waiting::one(id, item);
+            if offset > 0 {
+                at_turn = state.held.next() == Some(id.0);
+            }
+            self.run_in_order(work, at_turn, state);
+        }
+    }
+
+    /// Runs one item (see [`Self::run_in_order`]); returns whether it
+    /// committed (the caller then holds the turn after it, to pass on).
+    fn run_one_in_order(
         &self,
-        order: &CommitOrder<P>,
-        item: Waiting<P, E>,
+        work: Waiting<P, E>,
         at_turn: bool,
-        waiting: &mut VecDeque<Waiting<P, E>>,
-        detached: &mut u64,
+        state: &mut InOrder<'_, P, E>,
     ) -> bool {
         let Waiting {
-            id,
-            mut item,
+            first: id,
+            mut items,
             mut added,
             attempt,
-        } = item;
+        } = work;
+        let resumed = attempt.is_some();
+        let item = &mut items[0];
         let stopping = |exact| self.hand_off.is_stopping(exact);
-        let parking = &self.hand_off.parking;
         let mut gate = OrderedGate::new(
-            order,
-            parking,
+            state.order,
+            &self.hand_off.parking,
             &stopping,
             id,
             at_turn,
-            !waiting.is_empty(),
+            !state.waiting.is_empty(),
             self.workers,
         );
-        match self.execute(&mut item, &mut added, &mut gate, attempt) {
+        match self.execute(item, &mut added, &mut gate, attempt) {
             Outcome::Committed((), _) => {
                 // Added items are numbered before the turn passes, so
                 // that their place is fixed by the commit order.
@@ -409,11 +510,13 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
                 return true;
             }
             Outcome::Detached(attempt) => {
-                *detached += 1;
+                // Resumed at the turn, an item never detaches again.
+                debug_assert!(!resumed);
+                state.detached += 1;
                 // Claimed in increasing order, so the list stays sorted.
-                waiting.push_back(Waiting {
-                    id,
-                    item,
+                state.waiting.push_back(Waiting {
+                    first: id,
+                    items,
                     added,
                     attempt: Some(attempt),
                 });
@@ -423,9 +526,9 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
                     // Given up before its turn without being detached (a
                     // TVar it logged was being dropped) while earlier items
                     // of this worker wait: it runs again at its turn.
-                    waiting.push_back(Waiting {
-                        id,
-                        item,
+                    state.waiting.push_back(Waiting {
+                        first: id,
+                        items,
                         added: Vec::new(),
                         attempt: None,
                     });
@@ -436,6 +539,108 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
             Outcome::Stuck => self.fail(id, Failure::Stuck),
         }
         false
+    }
+
+    /// Runs a group (see [`Self::run_in_order`]) in one transaction, once:
+    /// commits it at its turn, or detaches it, or leaves it in `waiting` to
+    /// run at its turn (see `OrderedGate::wait_for_turn`). Gives the
+    /// group's items back, with whether it lost a conflict, if it cannot
+    /// commit (a conflict, or an item that failed, panicked or retried).
+    fn run_group_in_order(
+        &self,
+        work: Waiting<P, E>,
+        at_turn: bool,
+        state: &mut InOrder<'_, P, E>,
+    ) -> Option<GroupGaveUp<P, E>> {
+        let Waiting {
+            first,
+            mut items,
+            mut added,
+            attempt,
+        } = work;
+        let len = items.len() as u64;
+        let site = items[0].site();
+        let runtime = self.stm.shared();
+        let stopping = |exact| self.hand_off.is_stopping(exact);
+        let failed = Cell::new(false);
+        let mut gate = OrderedGroupGate {
+            ordered: OrderedGate::new(
+                state.order,
+                &self.hand_off.parking,
+                &stopping,
+                first,
+                at_turn,
+                !state.waiting.is_empty(),
+                self.workers,
+            ),
+            failed: &failed,
+            gave_up_waiting: false,
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let mut body = |tx: &mut Transaction<'_, P>| {
+                added.clear();
+                for item in items.iter_mut() {
+                    failed.set(true);
+                    item.run(&mut ItemTx {
+                        tx,
+                        added: &mut added,
+                    })?;
+                    failed.set(false);
+                }
+                Ok(())
+            };
+            match attempt {
+                None => attempt::execute(runtime, site, &mut gate, &mut body),
+                Some(detached) => attempt::resume(runtime, site, &mut gate, &mut body, detached),
+            }
+        }));
+        match outcome {
+            Ok(Outcome::Committed((), _)) => {
+                // Numbered before the turn passes, as for one item.
+                if !added.is_empty() {
+                    self.hand_off.add(added);
+                }
+                for offset in 0..len {
+                    state.held.committed(ItemId(first.0 + offset));
+                }
+                state.group_size.committed();
+                None
+            }
+            Ok(Outcome::Detached(attempt)) => {
+                state.detached += len;
+                state.waiting.push_back(Waiting {
+                    first,
+                    items,
+                    added,
+                    attempt: Some(attempt),
+                });
+                None
+            }
+            _ if self.hand_off.is_stopping(false) => None,
+            Ok(Outcome::Abandoned) if gate.gave_up_waiting => {
+                state.waiting.push_back(Waiting {
+                    first,
+                    items,
+                    added: Vec::new(),
+                    attempt: None,
+                });
+                None
+            }
+            outcome => {
+                if runtime.has_bug(BugSwitch::AddedItemsOfAbortedAttempt) && !added.is_empty() {
+                    self.hand_off.add(added);
+                }
+                // Abandoned with no item failed: it lost a conflict. Else
+                // an item failed, panicked or retried; or (not expected: the
+                // gate settles nothing) the engine failed, which the items
+                // will meet again alone.
+                Some(GroupGaveUp {
+                    first,
+                    items,
+                    conflicted: matches!(outcome, Ok(Outcome::Abandoned)) && !failed.get(),
+                })
+            }
+        }
     }
 
     /// Runs `item` through `gate` (resuming `detached`, if given); a panic
