@@ -12,6 +12,7 @@
 
 use core::any::{Any, TypeId};
 use core::marker::PhantomData;
+use core::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
 use core::ptr;
 
 /// Whether `T` is stored inline: a type with no padding, no drop glue and
@@ -229,20 +230,50 @@ impl Drop for LoggedValue {
 /// taking the TVar's value as a word and giving the new value as a
 /// [`LoggedValue`]. Applied at commit to the value current then, or at
 /// once to a value the transaction already knows.
+///
+/// A closure of at most two words (the common `move |t| t + n`) is kept
+/// inline, like a value in its word: items that each commute into a total
+/// then allocate nothing for it. A larger one is boxed.
 pub(crate) struct CommutedUpdate {
-    apply: Box<dyn FnOnce(*mut ()) -> LoggedValue + Send>,
+    /// The closure, or a `Box` of it.
+    storage: MaybeUninit<UpdateStorage>,
+    /// Moves the closure out of `storage` and applies it to a word.
+    call: unsafe fn(*mut UpdateStorage, *mut ()) -> LoggedValue,
+    /// Drops the closure in `storage`, never called.
+    drop: unsafe fn(*mut UpdateStorage),
 }
 
+/// Room for a closure kept inline.
+type UpdateStorage = [usize; 2];
+
+// SAFETY: `storage` owns a closure that is `Send` (`new` requires it), or
+// a box of one.
+unsafe impl Send for CommutedUpdate {}
+
 impl CommutedUpdate {
-    pub(crate) fn new<T: Clone + Send + Sync + 'static>(
-        f: impl FnOnce(T) -> T + Send + 'static,
+    pub(crate) fn new<T: Clone + Send + Sync + 'static, F: FnOnce(T) -> T + Send + 'static>(
+        f: F,
     ) -> Self {
-        CommutedUpdate {
-            apply: Box::new(move |word| {
-                // SAFETY: `apply`'s contract: the word holds a live `T`.
-                let current = unsafe { clone_value::<T>(word) };
-                LoggedValue::new(f(current))
-            }),
+        let mut storage = MaybeUninit::<UpdateStorage>::uninit();
+        let inline = size_of::<F>() <= size_of::<UpdateStorage>()
+            && align_of::<F>() <= align_of::<UpdateStorage>();
+        if inline {
+            // SAFETY: `F` fits `storage` in size and alignment (checked above).
+            unsafe { storage.as_mut_ptr().cast::<F>().write(f) };
+            CommutedUpdate {
+                storage,
+                call: call_update::<T, F, true>,
+                drop: drop_update::<F, true>,
+            }
+        } else {
+            let boxed = Box::into_raw(Box::new(f));
+            // SAFETY: a pointer fits the storage.
+            unsafe { storage.as_mut_ptr().cast::<*mut F>().write(boxed) };
+            CommutedUpdate {
+                storage,
+                call: call_update::<T, F, false>,
+                drop: drop_update::<F, false>,
+            }
         }
     }
 
@@ -252,7 +283,62 @@ impl CommutedUpdate {
     /// `word` holds a value of the type this update was made for (its
     /// TVar's), not freed before the call returns.
     pub(crate) unsafe fn apply(self, word: *mut ()) -> LoggedValue {
-        (self.apply)(word)
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: the storage holds the closure `call` was made for; it is
+        // moved out once, here, and `this` is never dropped (so neither is
+        // the closure again, even if it panics); the caller vouches for
+        // `word`.
+        unsafe { (this.call)(this.storage.as_mut_ptr(), word) }
+    }
+}
+
+impl Drop for CommutedUpdate {
+    fn drop(&mut self) {
+        // SAFETY: never applied (`apply` forgets the update), so the storage
+        // still holds the closure `drop` was made for.
+        unsafe { (self.drop)(self.storage.as_mut_ptr()) }
+    }
+}
+
+/// Takes the closure `F` out of `storage` (inline, or boxed) and applies
+/// it to a clone of the `T` that `word` holds.
+///
+/// # Safety
+/// `storage` holds an `F` (or a box of one), which the caller gives up;
+/// `word` holds a live `T`.
+unsafe fn call_update<T: Clone + Send + Sync + 'static, F: FnOnce(T) -> T, const INLINE: bool>(
+    storage: *mut UpdateStorage,
+    word: *mut (),
+) -> LoggedValue {
+    // SAFETY: the caller's contract.
+    let f = unsafe { take_closure::<F, INLINE>(storage) };
+    // SAFETY: the caller's contract: the word holds a live `T`.
+    let current = unsafe { clone_value::<T>(word) };
+    LoggedValue::new(f(current))
+}
+
+/// Drops the closure `F` in `storage` (inline, or boxed).
+///
+/// # Safety
+/// `storage` holds an `F` (or a box of one), which the caller gives up.
+unsafe fn drop_update<F, const INLINE: bool>(storage: *mut UpdateStorage) {
+    // SAFETY: the caller's contract.
+    drop(unsafe { take_closure::<F, INLINE>(storage) });
+}
+
+/// Moves the closure out of `storage`.
+///
+/// # Safety
+/// `storage` holds an `F` inline if `INLINE`, else a pointer from
+/// `Box::into_raw` of one; the caller gives it up.
+unsafe fn take_closure<F, const INLINE: bool>(storage: *mut UpdateStorage) -> F {
+    if INLINE {
+        // SAFETY: the caller's contract; `new` checked size and alignment.
+        unsafe { storage.cast::<F>().read() }
+    } else {
+        // SAFETY: the caller's contract: a pointer of `Box::into_raw`,
+        // taken back once.
+        *unsafe { Box::from_raw(storage.cast::<*mut F>().read()) }
     }
 }
 
@@ -298,6 +384,84 @@ mod tests {
         let result = unsafe { update.apply(inline.word()) };
         // SAFETY: the result is a live logged `i64`.
         assert_eq!(unsafe { clone_value::<i64>(result.word()) }, 61);
+    }
+
+    /// Closures kept inline (up to two words) and boxed (larger) each run
+    /// once when applied, and are dropped once whether applied, dropped
+    /// unapplied, or panicking.
+    #[test]
+    fn commuted_closures_inline_and_boxed_are_applied_or_dropped_once() {
+        use std::sync::Arc;
+        let drops = Arc::new(());
+        // Two words: the `Arc` and an `i64`, inline.
+        let small = {
+            let (drops, n) = (drops.clone(), 5_i64);
+            CommutedUpdate::new(move |v: i64| {
+                let _keep = &drops;
+                v + n
+            })
+        };
+        // Four words, boxed.
+        let large = {
+            let (drops, n) = (drops.clone(), [1_i64, 2, 3]);
+            CommutedUpdate::new(move |v: i64| {
+                let _keep = &drops;
+                v + n.iter().sum::<i64>()
+            })
+        };
+        let value = LoggedValue::new(10_i64);
+        for (update, expected) in [(small, 15), (large, 16)] {
+            // SAFETY: the word holds an `i64`, the updates' type.
+            let result = unsafe { update.apply(value.word()) };
+            // SAFETY: the result is a live logged `i64`.
+            assert_eq!(unsafe { clone_value::<i64>(result.word()) }, expected);
+        }
+        assert_eq!(Arc::strong_count(&drops), 1, "applied closures are dropped");
+        let unapplied = [
+            CommutedUpdate::new({
+                let drops = drops.clone();
+                move |v: i64| v + Arc::strong_count(&drops) as i64
+            }),
+            CommutedUpdate::new({
+                let (drops, pad) = (drops.clone(), [0_u64; 4]);
+                move |v: i64| v + Arc::strong_count(&drops) as i64 + pad[0] as i64
+            }),
+        ];
+        assert_eq!(Arc::strong_count(&drops), 3);
+        drop(unapplied);
+        assert_eq!(
+            Arc::strong_count(&drops),
+            1,
+            "unapplied closures are dropped"
+        );
+        for pad in [0_usize, 3] {
+            let update = {
+                let (drops, pad) = (drops.clone(), vec![0_u8; pad]);
+                CommutedUpdate::new(move |_: i64| -> i64 {
+                    let _keep = (&drops, &pad);
+                    panic!("update panics")
+                })
+            };
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                // SAFETY: the word holds an `i64`, the update's type.
+                unsafe { update.apply(value.word()) }
+            }));
+            assert!(result.is_err());
+            assert_eq!(
+                Arc::strong_count(&drops),
+                1,
+                "a panicking closure is dropped once"
+            );
+        }
+        // Alignment above a word: boxed, whatever the size.
+        #[repr(align(32))]
+        struct Aligned(i64);
+        let aligned = Aligned(4);
+        let update = CommutedUpdate::new(move |v: i64| v * aligned.0);
+        // SAFETY: the word holds an `i64`, the update's type.
+        let result = unsafe { update.apply(value.word()) };
+        // SAFETY: the result is a live logged `i64`.
+        assert_eq!(unsafe { clone_value::<i64>(result.word()) }, 40);
     }
 
     #[test]
