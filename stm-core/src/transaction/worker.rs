@@ -7,6 +7,7 @@ use super::hand_off::{BatchSize, HandOff, MAX_BATCH};
 use super::item::{Item, ItemArena};
 use super::{ItemId, ItemTx};
 use crate::attempt::{self, CommitGate, Outcome};
+use crate::error::TxError;
 use crate::injected_bug::BugSwitch;
 use crate::platform::{Lock, Platform};
 use crate::speculation::Detached;
@@ -264,16 +265,12 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         let mut added = Vec::new();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut body = |tx: &mut Transaction<'_, P>| {
-                added.clear();
-                for (_, item) in group.iter_mut() {
-                    failed.set(true);
-                    item.run(&mut ItemTx {
-                        tx,
-                        added: &mut added,
-                    })?;
-                    failed.set(false);
-                }
-                Ok(())
+                run_group_body(
+                    group.iter_mut().map(|(_, item)| item),
+                    tx,
+                    &mut added,
+                    &failed,
+                )
             };
             attempt::execute(runtime, site, &mut gate, &mut body)
         }));
@@ -578,16 +575,7 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut body = |tx: &mut Transaction<'_, P>| {
-                added.clear();
-                for item in items.iter_mut() {
-                    failed.set(true);
-                    item.run(&mut ItemTx {
-                        tx,
-                        added: &mut added,
-                    })?;
-                    failed.set(false);
-                }
-                Ok(())
+                run_group_body(items.iter_mut(), tx, &mut added, &failed)
             };
             match attempt {
                 None => attempt::execute(runtime, site, &mut gate, &mut body),
@@ -680,4 +668,22 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         });
         self.hand_off.stop();
     }
+}
+
+/// The body of a group's transaction: its items, one after another, each
+/// adding to `added`; `failed` stays set if one fails, panics or retries
+/// (see `GroupGate::failed`).
+fn run_group_body<'i, P: Platform, E: 'i>(
+    items: impl Iterator<Item = &'i mut Item<P, E>>,
+    tx: &mut Transaction<'_, P>,
+    added: &mut Vec<Item<P, E>>,
+    failed: &Cell<bool>,
+) -> Result<(), TxError<E>> {
+    added.clear();
+    for item in items {
+        failed.set(true);
+        item.run(&mut ItemTx { tx, added })?;
+        failed.set(false);
+    }
+    Ok(())
 }

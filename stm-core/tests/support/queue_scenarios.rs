@@ -262,18 +262,26 @@ pub fn grouped_items_commit_once_despite_conflicts<P: Platform>(stm: Stm<P>) -> 
     summary.stats.conflict_aborts()
 }
 
+/// What a run of [`ordered_groups_commit_in_turn`] did.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderedGroups {
+    /// The second worker's group was detached, then committed at its turn
+    /// without running again.
+    pub detached_group: bool,
+    /// A group conflicted and its items ran alone.
+    pub group_ran_alone: bool,
+}
+
 /// Six items in order on two workers, enough for each worker to run some
 /// consecutive items as a group (a first claim of three, a group of two
 /// then one item; a second claim of two, a group): the group of items 3
 /// and 4 may finish before its turn and be detached as one attempt. If
 /// `dependent`, every item updates one TVar in an order-dependent way, so
-/// that such a group is stale at its turn and its items run again alone;
-/// else each item updates a TVar of its own, and no item runs twice. The
-/// outcome is the serial order's either way. Returns the run's summary.
-pub fn ordered_groups_commit_in_turn<P: Platform>(
-    stm: Stm<P>,
-    dependent: bool,
-) -> stm_core::transaction::RunSummary {
+/// that such a group conflicts (stale at its turn, or reading what an
+/// earlier item is committing) and its items run again alone; else each
+/// item updates a TVar of its own, and no item runs twice. The outcome is
+/// the serial order's either way.
+pub fn ordered_groups_commit_in_turn<P: Platform>(stm: Stm<P>, dependent: bool) -> OrderedGroups {
     const ITEMS: i64 = 6;
     let tvars: Vec<TVar<i64, P>> = (0..ITEMS).map(|_| stm.new_tvar(1)).collect();
     let mut queue = TransactionQueue::<P, String>::with_runtime_and_error_type(&stm).workers(2);
@@ -297,5 +305,14 @@ pub fn ordered_groups_commit_in_turn<P: Platform>(
             summary.stats
         );
     }
-    summary
+    // Without conflicts the items run in four transactions (groups of
+    // items 0 and 1 and of 3 and 4, items 2 and 5 alone): two or more
+    // items detached then means the second group was. Six attempts or
+    // more means that group conflicted (item 5 alone makes at most two)
+    // and its items ran alone.
+    let attempts = summary.stats.attempts;
+    OrderedGroups {
+        detached_group: !dependent && summary.detached >= 2 && attempts == 4,
+        group_ran_alone: attempts >= 6,
+    }
 }
