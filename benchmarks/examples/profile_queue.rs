@@ -8,9 +8,10 @@
 //! ```
 //!
 //! Arguments: the implementation (`sequential`, `rayon`, `run`,
-//! `run_ordered`, `total-run`, `total-run_ordered` (items committing to one
-//! total), workers (default 1), runs (default 10). Prints the best and the
-//! median run, in ns per item.
+//! `run_ordered`, `total-run`, `total-run_ordered` (items commuting into
+//! one total), `total-modify-run`, `total-modify-run_ordered` (items
+//! updating it with `modify`)), workers (default 1), runs (default 10).
+//! Prints the best and the median run, in ns per item.
 //!
 //! `compare ROUNDS` runs every implementation behind issue 12's five
 //! targets once per round, interleaved, and prints for each target the
@@ -46,16 +47,21 @@ fn main() {
             let ordered = implementation == "run_ordered";
             (0..runs).map(|_| queue.run(workers, ordered)).collect()
         }
-        "total-run" | "total-run_ordered" => {
+        "total-run" | "total-run_ordered" | "total-modify-run" | "total-modify-run_ordered" => {
             items = queue_total::ITEMS;
             let queue = queue_total::Queue::new(items);
-            let ordered = implementation == "total-run_ordered";
+            let ordered = implementation.ends_with("run_ordered");
+            let update = if implementation.starts_with("total-modify") {
+                Update::Modify
+            } else {
+                Update::Commute
+            };
             (0..runs)
-                .map(|_| queue.run(workers, ordered, Update::Commute))
+                .map(|_| queue.run(workers, ordered, update))
                 .collect()
         }
         other => {
-            eprintln!("profile_queue: unknown implementation `{other}` (sequential, rayon, run, run_ordered, total-run, total-run_ordered, compare)");
+            eprintln!("profile_queue: unknown implementation `{other}` (sequential, rayon, run, run_ordered, total-run, total-run_ordered, total-modify-run, total-modify-run_ordered, compare)");
             std::process::exit(2);
         }
     };
