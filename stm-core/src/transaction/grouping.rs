@@ -24,9 +24,7 @@
 //! ([`GroupSize`]): items that conflict run alone, and only now and then is
 //! a group of two tried again.
 
-use super::commit_order::{OrderedGate, UnorderedGate};
 use crate::attempt::{CommitGate, Turn};
-use crate::platform::Platform;
 use core::cell::Cell;
 
 /// The most items in one group.
@@ -78,7 +76,7 @@ impl GroupSize {
 
     /// A group committed.
     pub(crate) fn committed(&mut self) {
-        self.size = (self.size.max(1) * 2).min(MAX_GROUP);
+        self.size = (self.size * 2).min(MAX_GROUP);
         self.alone_next = FIRST_ALONE;
     }
 
@@ -92,28 +90,53 @@ impl GroupSize {
     }
 }
 
-/// The gate of a group's attempt: `run`'s gate, which commits at once
-/// unless the run is stopping, and which also gives the group up if an item
+/// The gate of a group's attempt: the run's own gate (`run`'s, which
+/// commits at once unless the run is stopping; or `run_ordered`'s for the
+/// group's first item, which commits at that item's turn or detaches the
+/// finished attempt before it), which also gives the group up if an item
 /// of it failed (`failed`, set by the group's body); a failure or conflict
 /// gives the group up (its items then run alone) rather than settling or
 /// retrying it.
-pub(crate) struct GroupGate<'q> {
-    pub(crate) unordered: UnorderedGate<'q>,
+pub(crate) struct GroupGate<'q, G> {
+    pub(crate) inner: G,
     /// Set while an item runs, cleared when it returns `Ok`: still set when
     /// the body ends, it means an item failed, panicked or called `retry`.
     pub(crate) failed: &'q Cell<bool>,
+    /// Set when the run's gate gave the attempt up while the attempt waited
+    /// for its turn: the run is stopping, or (ordered) the attempt could
+    /// neither be detached nor wait (see `OrderedGate::wait_for_turn`), and
+    /// the group then runs again at its turn.
+    pub(crate) gave_up_waiting: bool,
 }
 
-impl CommitGate for GroupGate<'_> {
-    fn wait_for_turn(&mut self) -> Turn {
+impl<'q, G: CommitGate> GroupGate<'q, G> {
+    pub(crate) fn new(inner: G, failed: &'q Cell<bool>) -> Self {
+        GroupGate {
+            inner,
+            failed,
+            gave_up_waiting: false,
+        }
+    }
+}
+
+impl<G: CommitGate> CommitGate for GroupGate<'_, G> {
+    fn poll_turn(&mut self) -> Turn {
         if self.failed.get() {
             Turn::Abandon
         } else {
-            self.unordered.wait_for_turn()
+            self.inner.poll_turn()
         }
     }
+    fn wait_for_turn(&mut self) -> Turn {
+        if self.failed.get() {
+            return Turn::Abandon;
+        }
+        let turn = self.inner.wait_for_turn();
+        self.gave_up_waiting = turn == Turn::Abandon;
+        turn
+    }
     fn holds_turn(&self) -> bool {
-        self.unordered.holds_turn()
+        self.inner.holds_turn()
     }
     /// Failures go through the gate, which gives them up: an item's error,
     /// panic or `retry` is settled when it runs alone.
@@ -121,48 +144,7 @@ impl CommitGate for GroupGate<'_> {
         true
     }
     fn fresh_snapshot(&self) -> bool {
-        self.unordered.fresh_snapshot()
-    }
-    fn retries_conflicts(&self) -> bool {
-        false
-    }
-}
-
-/// The gate of a group's attempt in an ordered run: `run_ordered`'s gate
-/// for the group's first item, which commits at that item's turn or
-/// detaches the finished attempt before it; like [`GroupGate`], it gives
-/// the group up if an item failed, and on a conflict.
-pub(crate) struct OrderedGroupGate<'o, P: Platform> {
-    pub(crate) ordered: OrderedGate<'o, P>,
-    /// As [`GroupGate::failed`].
-    pub(crate) failed: &'o Cell<bool>,
-    /// Set when the gate gave the attempt up because it could neither be
-    /// detached nor wait for its turn (see `OrderedGate::wait_for_turn`):
-    /// the group then runs again at its turn.
-    pub(crate) gave_up_waiting: bool,
-}
-
-impl<P: Platform> CommitGate for OrderedGroupGate<'_, P> {
-    fn poll_turn(&mut self) -> Turn {
-        if self.failed.get() {
-            Turn::Abandon
-        } else {
-            self.ordered.poll_turn()
-        }
-    }
-    fn wait_for_turn(&mut self) -> Turn {
-        if self.failed.get() {
-            return Turn::Abandon;
-        }
-        let turn = self.ordered.wait_for_turn();
-        self.gave_up_waiting = turn == Turn::Abandon;
-        turn
-    }
-    fn holds_turn(&self) -> bool {
-        self.ordered.holds_turn()
-    }
-    fn settles_at_turn(&self) -> bool {
-        true
+        self.inner.fresh_snapshot()
     }
     fn retries_conflicts(&self) -> bool {
         false

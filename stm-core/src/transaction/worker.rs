@@ -2,7 +2,7 @@
 //! through the run's gate, settle the outcome, repeat until the run ends.
 
 use super::commit_order::{CommitOrder, HeldTurns, OrderedGate, UnorderedGate};
-use super::grouping::{GroupGate, GroupSize, OrderedGroupGate, MAX_GROUP};
+use super::grouping::{GroupGate, GroupSize, MAX_GROUP};
 use super::hand_off::{BatchSize, HandOff, MAX_BATCH};
 use super::item::{Item, ItemArena};
 use super::{ItemId, ItemTx};
@@ -255,13 +255,11 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         let runtime = self.stm.shared();
         let stopping = || self.hand_off.is_stopping(false);
         let failed = Cell::new(false);
-        let mut gate = GroupGate {
-            unordered: UnorderedGate {
-                stopping: &stopping,
-                fresh_snapshot,
-            },
-            failed: &failed,
+        let unordered = UnorderedGate {
+            stopping: &stopping,
+            fresh_snapshot,
         };
+        let mut gate = GroupGate::new(unordered, &failed);
         let mut added = Vec::new();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut body = |tx: &mut Transaction<'_, P>| {
@@ -560,19 +558,16 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         let runtime = self.stm.shared();
         let stopping = |exact| self.hand_off.is_stopping(exact);
         let failed = Cell::new(false);
-        let mut gate = OrderedGroupGate {
-            ordered: OrderedGate::new(
-                state.order,
-                &self.hand_off.parking,
-                &stopping,
-                first,
-                at_turn,
-                !state.waiting.is_empty(),
-                self.workers,
-            ),
-            failed: &failed,
-            gave_up_waiting: false,
-        };
+        let ordered = OrderedGate::new(
+            state.order,
+            &self.hand_off.parking,
+            &stopping,
+            first,
+            at_turn,
+            !state.waiting.is_empty(),
+            self.workers,
+        );
+        let mut gate = GroupGate::new(ordered, &failed);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut body = |tx: &mut Transaction<'_, P>| {
                 run_group_body(items.iter_mut(), tx, &mut added, &failed)
