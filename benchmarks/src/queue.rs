@@ -7,11 +7,14 @@
 //!
 //! Each implementation's `run` builds what it needs first (the queue's
 //! items; rayon's pool, when the implementation is made) and returns only
-//! the time of the run itself.
+//! the time of the run itself. The queue is kept from run to run, as a
+//! rayon pool is: its helper threads start at its first run (criterion's
+//! warm-up) and are woken for the next ones.
 
 use crate::work::private_work;
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -59,12 +62,41 @@ impl Sequential {
     }
 }
 
+/// One `TransactionQueue` per number of workers, kept from run to run as
+/// a program that runs rounds of items would keep its queue: the queue
+/// keeps its helper threads between runs, as a rayon pool does.
+#[derive(Debug, Default)]
+pub(crate) struct KeptQueues {
+    queues: RefCell<Vec<TransactionQueue<Std, Infallible>>>,
+}
+
+impl KeptQueues {
+    /// Calls `f` with the (empty) queue of `workers` workers on `stm`.
+    pub(crate) fn with<R>(
+        &self,
+        stm: &Stm,
+        workers: usize,
+        f: impl FnOnce(&mut TransactionQueue<Std, Infallible>) -> R,
+    ) -> R {
+        let mut queues = self.queues.borrow_mut();
+        let index = match queues.iter().position(|q| q.worker_count() == workers) {
+            Some(index) => index,
+            None => {
+                queues.push(TransactionQueue::with_runtime_and_error_type(stm).workers(workers));
+                queues.len() - 1
+            }
+        };
+        f(&mut queues[index])
+    }
+}
+
 /// The items as `TransactionQueue` items, one `TVar` each, on a runtime of
 /// its own.
 #[derive(Debug)]
 pub struct Queue {
     stm: Stm,
     slots: Vec<TVar<u64>>,
+    queues: KeptQueues,
 }
 
 impl Queue {
@@ -72,7 +104,11 @@ impl Queue {
     pub fn new(items: usize) -> Self {
         let stm = Stm::new();
         let slots = (0..items).map(|_| stm.new_tvar(0)).collect();
-        Queue { stm, slots }
+        Queue {
+            stm,
+            slots,
+            queues: KeptQueues::default(),
+        }
     }
 
     /// Queues every item, then runs them on `workers` workers, with
@@ -82,16 +118,16 @@ impl Queue {
     ///
     /// If an item is not committed exactly once.
     pub fn run(&self, workers: usize, ordered: bool) -> Duration {
-        let mut queue = TransactionQueue::<Std, Infallible>::with_runtime_and_error_type(&self.stm)
-            .workers(workers);
-        for (i, slot) in self.slots.iter().enumerate() {
-            let slot = slot.clone();
-            queue.add(move |tx| {
-                let value = item_value(i);
-                Ok(tx.modify(&slot, |v| v.wrapping_add(value))?)
-            });
-        }
-        time_run(queue, ordered)
+        self.queues.with(&self.stm, workers, |queue| {
+            for (i, slot) in self.slots.iter().enumerate() {
+                let slot = slot.clone();
+                queue.add(move |tx| {
+                    let value = item_value(i);
+                    Ok(tx.modify(&slot, |v| v.wrapping_add(value))?)
+                });
+            }
+            time_run(queue, ordered)
+        })
     }
 
     /// The slots' values.
@@ -106,7 +142,7 @@ impl Queue {
 /// # Panics
 ///
 /// If an item is not committed exactly once.
-pub(crate) fn time_run(mut queue: TransactionQueue<Std, Infallible>, ordered: bool) -> Duration {
+pub(crate) fn time_run(queue: &mut TransactionQueue<Std, Infallible>, ordered: bool) -> Duration {
     let items = queue.len() as u64;
     let start = Instant::now();
     let summary = if ordered {

@@ -10,14 +10,12 @@
 //! items; rayon's pool, when the implementation is made) and returns only
 //! the time of the run itself.
 
-use crate::queue::{item_value, rayon_pool, time_run};
+use crate::queue::{item_value, rayon_pool, time_run, KeptQueues};
 use rayon::prelude::*;
 use rayon::ThreadPool;
-use std::convert::Infallible;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use stm_core::transaction::TransactionQueue;
-use stm_core::{Std, Stm, TVar};
+use stm_core::{Stm, TVar};
 
 /// Items of one run.
 pub const ITEMS: usize = 10_000;
@@ -67,6 +65,7 @@ pub struct Queue {
     stm: Stm,
     items: usize,
     total: TVar<u64>,
+    queues: KeptQueues,
 }
 
 impl Queue {
@@ -74,7 +73,12 @@ impl Queue {
     pub fn new(items: usize) -> Self {
         let stm = Stm::new();
         let total = stm.new_tvar(0);
-        Queue { stm, items, total }
+        Queue {
+            stm,
+            items,
+            total,
+            queues: KeptQueues::default(),
+        }
     }
 
     /// Queues every item, each adding to the total by `update`, then runs
@@ -85,22 +89,22 @@ impl Queue {
     ///
     /// If an item is not committed exactly once.
     pub fn run(&self, workers: usize, ordered: bool, update: Update) -> Duration {
-        let mut queue = TransactionQueue::<Std, Infallible>::with_runtime_and_error_type(&self.stm)
-            .workers(workers);
-        for i in 0..self.items {
-            let total = self.total.clone();
-            match update {
-                Update::Modify => queue.add(move |tx| {
-                    let value = item_value(i);
-                    Ok(tx.modify(&total, |t| t.wrapping_add(value))?)
-                }),
-                Update::Commute => queue.add(move |tx| {
-                    let value = item_value(i);
-                    Ok(tx.commute(&total, move |t| t.wrapping_add(value))?)
-                }),
+        self.queues.with(&self.stm, workers, |queue| {
+            for i in 0..self.items {
+                let total = self.total.clone();
+                match update {
+                    Update::Modify => queue.add(move |tx| {
+                        let value = item_value(i);
+                        Ok(tx.modify(&total, |t| t.wrapping_add(value))?)
+                    }),
+                    Update::Commute => queue.add(move |tx| {
+                        let value = item_value(i);
+                        Ok(tx.commute(&total, move |t| t.wrapping_add(value))?)
+                    }),
+                }
             }
-        }
-        time_run(queue, ordered)
+            time_run(queue, ordered)
+        })
     }
 
     /// The total.

@@ -34,7 +34,9 @@ pub enum InjectedBug {
     /// consistent) cannot.
     PublishRelaxed,
     /// A transaction queue worker announces a change the idle workers wait
-    /// for (more items, the commit turn passing, the run ending) by looking
+    /// for (more items, the commit turn passing, the run ending; for a
+    /// queue's kept helpers, a new run or the queue dropped, and for the
+    /// caller, its helpers done) by looking
     /// whether anyone sleeps before it makes the change, not after: a worker
     /// that goes to sleep in between is never woken, and the run hangs (a
     /// lost wake-up).

@@ -1,8 +1,9 @@
 //! The injected queue bugs, each caught by a model of
 //! `support/queue_scenarios.rs` run on a runtime with the bug switched on:
 //! `lose-queue-wakeup` (a worker looks for sleepers before it announces a
-//! change, not after) leaves a worker asleep at the end of a run, which
-//! loom reports as a deadlock; `claim-items-twice` (items claimed with a
+//! change, not after) leaves a worker asleep at the end of a run, or a
+//! queue's kept helper asleep when the next run starts, which loom reports
+//! as a deadlock; `claim-items-twice` (items claimed with a
 //! load and a store) lets two workers claim one item, and the run's count
 //! of settled items no longer matches: shuttle finds a run that hangs or
 //! ends with items missing; `ordered-commit-early` (an item commits when
@@ -34,6 +35,20 @@ fn lose_queue_wakeup_is_caught_by_the_hand_off_model() {
     builder.preemption_bound = Some(3);
     builder.check(|| {
         an_added_item_wakes_an_idle_worker(with_bug::<LoomPlatform>(InjectedBug::LoseQueueWakeup))
+    });
+}
+
+#[test]
+#[should_panic(expected = "deadlock")]
+fn lose_queue_wakeup_is_caught_by_the_kept_helper_model() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| {
+        kept_helpers_work_on_every_run(
+            with_bug::<LoomPlatform>(InjectedBug::LoseQueueWakeup),
+            2,
+            false,
+        )
     });
 }
 

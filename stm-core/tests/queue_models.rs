@@ -93,6 +93,31 @@ fn loom_hand_off() {
     loom_model(|| an_added_item_wakes_an_idle_worker(Stm::<LoomPlatform>::for_platform()));
 }
 
+/// The kept helper: woken for each of two runs of one item, it works on
+/// each once; the caller waits for it before returning
+/// and wakes it to stop when the queue is dropped.
+#[test]
+fn loom_kept_helper_works_on_every_run_and_stops() {
+    loom_model_with_preemptions(2, || {
+        kept_helpers_work_on_every_run(Stm::<LoomPlatform>::for_platform(), 2, false)
+    });
+}
+
+/// The kept helper over four runs, under shuttle's random and PCT
+/// schedulers.
+#[test]
+fn shuttle_kept_helper_works_on_every_run() {
+    shuttle::check_random(
+        || kept_helpers_work_on_every_run(Stm::<ShuttlePlatform>::for_platform(), 4, true),
+        ITERATIONS,
+    );
+    shuttle::check_pct(
+        || kept_helpers_work_on_every_run(Stm::<ShuttlePlatform>::for_platform(), 4, true),
+        ITERATIONS,
+        3,
+    );
+}
+
 /// The commit turn: two order-dependent items on two workers commit in add
 /// order, the second one detached if it finishes first.
 #[test]

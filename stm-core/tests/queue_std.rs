@@ -266,3 +266,100 @@ fn the_report_names_the_hot_tvar_by_its_creation_line() {
         "{printed}"
     );
 }
+
+/// Runs `runs` runs of 64 items of about 0.2 ms each on `q` (2 workers),
+/// each item noting the thread it ran on; returns, per run, the threads
+/// other than the caller's that ran items.
+fn helper_threads_per_run(
+    q: &mut TransactionQueue<stm_core::Std, String>,
+    stm: &Stm,
+    runs: usize,
+) -> Vec<std::collections::BTreeSet<String>> {
+    let caller = format!("{:?}", std::thread::current().id());
+    (0..runs)
+        .map(|_| {
+            let seen = stm.new_tvar(std::collections::BTreeSet::<String>::new());
+            for _ in 0..64 {
+                let seen = seen.clone();
+                q.add(move |tx| {
+                    let until = std::time::Instant::now() + std::time::Duration::from_micros(200);
+                    while std::time::Instant::now() < until {
+                        std::hint::spin_loop();
+                    }
+                    let me = format!("{:?}", std::thread::current().id());
+                    Ok(tx.modify(&seen, move |mut s| {
+                        s.insert(me);
+                        s
+                    })?)
+                });
+            }
+            assert_eq!(q.run().unwrap().committed, 64);
+            let mut threads = seen.load();
+            threads.remove(&caller);
+            threads
+        })
+        .collect()
+}
+
+#[test]
+fn kept_helpers_are_the_same_threads_from_run_to_run() {
+    let stm = Stm::new();
+    let mut q = queue(&stm, 2).keep_workers(true);
+    let per_run = helper_threads_per_run(&mut q, &stm, 6);
+    let helpers: std::collections::BTreeSet<_> = per_run.iter().flatten().collect();
+    assert_eq!(helpers.len(), 1, "one kept helper: {per_run:?}");
+}
+
+#[test]
+fn helpers_not_kept_are_new_threads_every_run() {
+    let stm = Stm::new();
+    let mut q = queue(&stm, 2).keep_workers(false);
+    let per_run = helper_threads_per_run(&mut q, &stm, 6);
+    let helpers: std::collections::BTreeSet<_> = per_run.iter().flatten().collect();
+    // Thread ids are never reused: a helper that ran items in two runs
+    // would show up once.
+    assert!(
+        helpers.len() >= 2,
+        "helpers ran items in two runs: {per_run:?}"
+    );
+    assert_eq!(
+        helpers.len(),
+        per_run.iter().map(|threads| threads.len()).sum::<usize>(),
+        "{per_run:?}"
+    );
+}
+
+#[test]
+fn kept_helpers_work_on_after_a_panic_and_a_change_of_workers() {
+    let stm = Stm::new();
+    let total = stm.new_tvar(0u64);
+    let mut q = queue(&stm, 2).keep_workers(true);
+    let add_items = |q: &mut TransactionQueue<stm_core::Std, String>, panic_at: Option<u64>| {
+        for i in 0..200u64 {
+            let total = total.clone();
+            q.add(move |tx| {
+                assert!(Some(i) != panic_at, "item {i} panics");
+                Ok(tx.commute(&total, move |t| t + i)?)
+            });
+        }
+    };
+    add_items(&mut q, None);
+    assert_eq!(q.run().unwrap().committed, 200);
+    add_items(&mut q, Some(150));
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| q.run()));
+    assert_eq!(
+        panic
+            .unwrap_err()
+            .downcast_ref::<String>()
+            .map(String::as_str),
+        Some("item 150 panics")
+    );
+    let after_panic = total.load();
+    add_items(&mut q, None);
+    assert_eq!(q.run_ordered().unwrap().committed, 200);
+    assert_eq!(total.load(), after_panic + (0..200).sum::<u64>());
+    let mut q = q.workers(3);
+    add_items(&mut q, None);
+    assert_eq!(q.run().unwrap().committed, 200);
+    assert_eq!(total.load(), after_panic + 2 * (0..200).sum::<u64>());
+}

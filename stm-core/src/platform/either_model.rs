@@ -269,6 +269,10 @@ impl Platform for ModelPlatform {
         Self::current() == Some(Model::Loom)
     }
 
+    fn is_model_checker() -> bool {
+        true
+    }
+
     fn available_parallelism() -> usize {
         2
     }

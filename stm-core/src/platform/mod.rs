@@ -192,6 +192,14 @@ pub trait Platform: Sized + Send + Sync + 'static {
         false
     }
 
+    /// Whether threads are a model checker's tasks. A panic there may be
+    /// the checker ending a failed execution, after which no object of the
+    /// platform may be touched: code that runs while a panic unwinds (a
+    /// `Drop`) must then leave them alone.
+    fn is_model_checker() -> bool {
+        false
+    }
+
     /// How many threads can usefully run at once (the default number of
     /// workers of a transaction queue).
     fn available_parallelism() -> usize;

@@ -38,6 +38,10 @@ macro_rules! model_backend {
                 $weak_memory
             }
 
+            fn is_model_checker() -> bool {
+                true
+            }
+
             fn available_parallelism() -> usize {
                 2
             }

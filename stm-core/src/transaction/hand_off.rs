@@ -87,11 +87,8 @@ pub(crate) struct HandOffBugs {
 impl<P: Platform, T: SlotValue> HandOff<P, T> {
     /// A hand-off holding `items`, numbered from 0 in order.
     pub(crate) fn new(items: Vec<T>, bugs: HandOffBugs) -> Self {
-        let slots = SlotTable::new(items.len());
         let count = items.len() as u64;
-        for (id, item) in (0..).zip(items) {
-            slots.put(id, item);
-        }
+        let slots = SlotTable::with_values(items);
         HandOff {
             slots,
             allocated: P::AtomicU64::new(count),

@@ -65,6 +65,9 @@
 //!
 //! # How a run goes
 //!
+//! The calling thread is one of the workers; the others are helper threads
+//! that the queue starts at its first run and keeps, parked, for the next
+//! ones, until it is dropped (see [`keep_workers`](TransactionQueue::keep_workers)).
 //! Workers claim item numbers in batches and take the items from a table, so
 //! that a run in any order touches no lock and no shared counter per item;
 //! idle workers poll, then sleep until items are added or the run ends. In an
@@ -117,6 +120,7 @@ mod grouping;
 mod hand_off;
 mod item;
 mod parking;
+mod pool;
 mod serial_order;
 mod slots;
 mod worker;
@@ -134,6 +138,7 @@ use core::ops::{Deref, DerefMut};
 use core::panic::Location;
 use hand_off::{HandOff, HandOffBugs};
 use item::{Item, ItemArena};
+use pool::WorkerPool;
 use serial_order::SerialOrder;
 use worker::{Failure, RunShared};
 
@@ -275,6 +280,10 @@ pub struct TransactionQueue<P: Platform = Std, E = BoxError> {
     workers: usize,
     /// What the last run committed.
     last_committed: SerialOrder,
+    /// Whether the helper threads stay between runs.
+    keep_workers: bool,
+    /// The helper threads of runs on several workers.
+    pool: Option<WorkerPool<P>>,
 }
 
 impl TransactionQueue<Std, BoxError> {
@@ -337,6 +346,8 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
             arena: ItemArena::default(),
             workers: P::available_parallelism(),
             last_committed: SerialOrder::default(),
+            keep_workers: !P::is_model_checker(),
+            pool: None,
         }
     }
 
@@ -344,6 +355,48 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
     pub fn workers(mut self, workers: usize) -> Self {
         self.workers = workers.max(1);
         self
+    }
+
+    /// Whether the helper threads of a run (its workers but the calling
+    /// thread) stay, parked, for the next run, as a rayon pool's threads
+    /// do, until the queue is dropped; if not, every run starts them and
+    /// waits for them to end. Waking a kept helper takes tens of
+    /// microseconds, starting one up to milliseconds.
+    ///
+    /// Default: kept on real threads. Under a model checker (loom,
+    /// shuttle) each run starts its own, which keeps the checkers' state
+    /// spaces small; the kept pool has models of its own.
+    ///
+    /// ```
+    /// use stm_core::transaction::TransactionQueue;
+    /// use stm_core::TVar;
+    ///
+    /// let total = TVar::new(0);
+    /// let mut queue = TransactionQueue::new().workers(2).keep_workers(true);
+    /// for round in 1..=3 {
+    ///     for _ in 0..10 {
+    ///         let total = total.clone();
+    ///         queue.add(move |tx| Ok(tx.modify(&total, |t| t + round)?));
+    ///     }
+    ///     // The second and third runs wake the helper the first one started.
+    ///     queue.run().unwrap();
+    /// }
+    /// assert_eq!(total.load(), 60);
+    /// ```
+    pub fn keep_workers(mut self, keep: bool) -> Self {
+        self.keep_workers = keep;
+        self
+    }
+
+    /// The number of workers runs use (see [`workers`](Self::workers)).
+    ///
+    /// ```
+    /// use stm_core::transaction::TransactionQueue;
+    ///
+    /// assert_eq!(TransactionQueue::new().workers(3).worker_count(), 3);
+    /// ```
+    pub fn worker_count(&self) -> usize {
+        self.workers
     }
 
     /// Adds an item: a closure run as one transaction (possibly several
@@ -410,24 +463,31 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
             failure: P::Mutex::new((None, 0)),
             arena: core::mem::take(&mut self.arena),
         });
-        // The calling thread is one of the workers.
-        let helpers: Vec<_> = (1..self.workers)
-            .map(|_| {
-                let shared = shared.clone();
-                self.stm.spawn(move || shared.work())
-            })
-            .collect();
-        let mut reports = vec![shared.work()];
-        // Every helper is joined before a panic goes on.
-        let mut panicked = None;
-        for helper in helpers {
-            match helper.join() {
-                Ok(theirs) => reports.push(theirs),
-                Err(panic) => panicked = panicked.or(Some(panic)),
+        // The calling thread is one of the workers; the others are the
+        // pool's, started at the first run that needs them.
+        let helpers = self.workers - 1;
+        let shares = if helpers == 0 {
+            vec![Ok(shared.work())]
+        } else {
+            let keep = self.keep_workers;
+            if !self
+                .pool
+                .as_ref()
+                .is_some_and(|pool| pool.fits(helpers, keep))
+            {
+                self.pool = None; // stops the old helpers first
+                let lose_wakeup = self.stm.shared().has_bug(BugSwitch::LoseQueueWakeup);
+                self.pool = Some(WorkerPool::new(&self.stm, helpers, keep, lose_wakeup));
             }
-        }
-        if let Some(panic) = panicked {
-            std::panic::resume_unwind(panic);
+            self.pool.as_mut().expect("set above").run(&shared)
+        };
+        // Every share is in before a panic goes on.
+        let mut reports = Vec::with_capacity(shares.len());
+        for share in shares {
+            match share {
+                Ok(report) => reports.push(report),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
         }
         let detached = reports.iter().map(|r| r.detached).sum();
         self.last_committed = match &shared.order {

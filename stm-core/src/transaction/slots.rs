@@ -4,7 +4,8 @@
 //! Each slot is one atomic pointer: null, or an owned value of one word
 //! (a [`SlotValue`]: a queued item) handed over from the thread that
 //! stored it to the thread that takes it (release store, acquire load).
-//! The first chunk holds the items queued before the run; items added
+//! The first chunk holds the items queued before the run (in the memory
+//! they were queued in, where it can: see `with_values`); items added
 //! during it go to chunks allocated as needed, each twice the size of the
 //! one before, so that a slot never moves and finding one costs a few
 //! arithmetic steps and two loads.
@@ -41,24 +42,43 @@ pub(crate) struct SlotTable<P: Platform, T: SlotValue> {
     /// `0..first`, chunk `c > 0` slots `first << (c - 1)..first << c`.
     directory: Box<[P::AtomicPtr]>,
     first: u64,
+    /// The capacity of chunk 0's vector (its length is `first`).
+    first_capacity: usize,
     /// Serialises chunk allocation.
     growing: P::Mutex<()>,
     owns: PhantomData<T>,
 }
 
 impl<P: Platform, T: SlotValue> SlotTable<P, T> {
-    /// A table whose first chunk has room for `first` slots (at least 64).
-    pub(crate) fn new(first: usize) -> Self {
-        let table = SlotTable {
-            directory: (0..CHUNKS)
-                .map(|_| P::AtomicPtr::new(ptr::null_mut()))
-                .collect(),
-            first: (first as u64).max(64),
+    /// A table whose first chunk holds `values` in slots `0..values.len()`
+    /// and has room for at least 64 slots.
+    ///
+    /// The chunk is built in the memory of `values` itself where a slot is
+    /// one word (real threads: an atomic pointer is a pointer), so a run
+    /// neither copies its queued items into fresh memory nor takes a page
+    /// fault for it before its workers start.
+    pub(crate) fn with_values(values: Vec<T>) -> Self {
+        let first = values.len().max(64);
+        // `map` and `collect` over a vector's own iterator reuse its buffer
+        // when the two element types have one size and alignment.
+        let mut chunk: Vec<P::AtomicPtr> = values
+            .into_iter()
+            .map(|value| P::AtomicPtr::new(value.into_raw()))
+            .collect();
+        chunk.resize_with(first, || P::AtomicPtr::new(ptr::null_mut()));
+        let directory: Box<[P::AtomicPtr]> = (0..CHUNKS)
+            .map(|_| P::AtomicPtr::new(ptr::null_mut()))
+            .collect();
+        let first_capacity = chunk.capacity();
+        let start = core::mem::ManuallyDrop::new(chunk).as_mut_ptr();
+        directory[0].store(start.cast(), Ordering::Release);
+        SlotTable {
+            directory,
+            first: first as u64,
+            first_capacity,
             growing: P::Mutex::new(()),
             owns: PhantomData,
-        };
-        table.chunk_or_grow(0);
-        table
+        }
     }
 
     /// The chunk holding slot `id`, and the slot's offset in it.
@@ -86,8 +106,9 @@ impl<P: Platform, T: SlotValue> SlotTable<P, T> {
             return None;
         }
         // SAFETY: a non-null directory entry is the first element of a
-        // leaked boxed slice of `chunk_len(chunk)` slots, published with a
-        // release store after it was initialised and freed only in `drop`.
+        // leaked vector (chunk 0) or boxed slice of `chunk_len(chunk)`
+        // slots, published with a release store after it was initialised
+        // and freed only in `drop`.
         Some(unsafe {
             core::slice::from_raw_parts(start.cast::<P::AtomicPtr>(), self.chunk_len(chunk))
         })
@@ -170,9 +191,16 @@ impl<P: Platform, T: SlotValue> Drop for SlotTable<P, T> {
             }
             let start = slots.as_ptr().cast_mut();
             let len = slots.len();
-            // SAFETY: the chunk was leaked from a boxed slice of `len` slots
-            // in `chunk_or_grow`, and is freed once, here.
-            drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(start, len)) });
+            if chunk == 0 {
+                // SAFETY: chunk 0 is the buffer of a vector of `len` slots
+                // and capacity `first_capacity` leaked in `with_values`; it
+                // is freed once, here.
+                drop(unsafe { Vec::from_raw_parts(start, len, self.first_capacity) });
+            } else {
+                // SAFETY: the chunk was leaked from a boxed slice of `len`
+                // slots in `chunk_or_grow`, and is freed once, here.
+                drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(start, len)) });
+            }
         }
     }
 }
@@ -202,8 +230,9 @@ mod tests {
 
     #[test]
     fn slots_past_the_first_chunk_grow_and_keep_their_values() {
-        let table = SlotTable::<Std, Box<u64>>::new(3);
-        for id in [0, 63, 64, 127, 128, 1000, 70_000] {
+        let table = SlotTable::<Std, Box<u64>>::with_values(vec![Box::new(0), Box::new(10)]);
+        assert_eq!(table.take_claimed(1).map(|b| *b), Some(10));
+        for id in [1, 63, 64, 127, 128, 1000, 70_000] {
             table.put(id, Box::new(id * 10));
         }
         assert_eq!(table.locate(64), (1, 0));
@@ -214,6 +243,6 @@ mod tests {
         assert_eq!(table.take(70_000).map(|b| *b), Some(700_000));
         assert_eq!(table.take(5), None);
         assert_eq!(table.take(1 << 40), None, "no chunk there: nothing");
-        // The rest (0, 63, 64, 127, 128) is dropped with the table.
+        // The rest (0, 1, 63, 64, 127, 128) is dropped with the table.
     }
 }

@@ -112,6 +112,46 @@ pub fn an_added_item_wakes_an_idle_worker<P: Platform>(stm: Stm<P>) {
     drop(core::mem::ManuallyDrop::into_inner(n));
 }
 
+/// A queue that keeps its helper between runs: `runs` runs on two
+/// workers; the items of every run commit once, each run sees the ones
+/// before, and dropping the queue stops the helper (a model checker fails a
+/// helper left waiting). In a `busy` run two items are queued, one adding a
+/// third, and every other run is ordered (both modes hand their run to the
+/// kept helper); otherwise a run has one item, for loom's state space.
+pub fn kept_helpers_work_on_every_run<P: Platform>(stm: Stm<P>, runs: u32, busy: bool) {
+    // Not dropped if a run panics (see `an_added_item_wakes_an_idle_worker`).
+    let n = core::mem::ManuallyDrop::new(stm.new_tvar(0u32));
+    let mut queue = core::mem::ManuallyDrop::new(
+        TransactionQueue::<P, String>::with_runtime_and_error_type(&stm)
+            .workers(2)
+            .keep_workers(true),
+    );
+    let per_run = if busy { 3 } else { 1 };
+    for run in 1..=runs {
+        let adds: &[bool] = if busy { &[true, false] } else { &[false] };
+        for &adds in adds {
+            let n = (*n).clone();
+            queue.add(move |tx| {
+                tx.modify(&n, |v| v + 1)?;
+                if adds {
+                    let n = n.clone();
+                    tx.add(move |tx| Ok(tx.modify(&n, |v| v + 1)?));
+                }
+                Ok(())
+            });
+        }
+        let summary = if busy && run % 2 == 0 {
+            queue.run_ordered()
+        } else {
+            queue.run()
+        };
+        assert_eq!(summary.unwrap().committed, u64::from(per_run));
+        assert_eq!(n.load(), per_run * run);
+    }
+    drop(core::mem::ManuallyDrop::into_inner(queue));
+    drop(core::mem::ManuallyDrop::into_inner(n));
+}
+
 /// Two order-dependent items on two workers, in order: item 1 may finish
 /// first and be detached; whoever commits item 0 or finishes item 1 last
 /// commits it, once, after re-running it on item 0's result.
