@@ -192,7 +192,10 @@ pub(crate) struct ItemArena {
     /// as raw pointers: items point into them, and no reference to a whole
     /// chunk may be made while they do.
     chunks: Vec<NonNull<Line>>,
-    /// Bytes used in the last chunk.
+    /// The chunk being filled; those after it are free (kept from an
+    /// earlier run, see [`reuse`](Self::reuse)).
+    current: usize,
+    /// Bytes used in the current chunk.
     used: usize,
 }
 
@@ -211,15 +214,38 @@ impl ItemArena {
         }
         let mut start = self.used.next_multiple_of(layout.align());
         if self.chunks.is_empty() || start + layout.size() > CHUNK_BYTES {
-            let chunk: Box<[MaybeUninit<Line>]> = Box::new_uninit_slice(CHUNK_BYTES / ARENA_ALIGN);
-            let chunk = NonNull::new(Box::into_raw(chunk).cast::<Line>()).expect("a box");
-            self.chunks.push(chunk);
+            // The next chunk: one kept from an earlier run, or a new one.
+            let next = if self.chunks.is_empty() {
+                0
+            } else {
+                self.current + 1
+            };
+            if next == self.chunks.len() {
+                let chunk: Box<[MaybeUninit<Line>]> =
+                    Box::new_uninit_slice(CHUNK_BYTES / ARENA_ALIGN);
+                let chunk = NonNull::new(Box::into_raw(chunk).cast::<Line>()).expect("a box");
+                self.chunks.push(chunk);
+            }
+            self.current = next;
             start = 0;
         }
         self.used = start + layout.size();
-        let chunk = *self.chunks.last().expect("pushed above");
+        let chunk = self.chunks[self.current];
         // SAFETY: `start + size` is within the chunk's `CHUNK_BYTES`.
         Some(unsafe { chunk.cast::<u8>().add(start) })
+    }
+}
+
+impl ItemArena {
+    /// Makes all the arena's memory free for new items, keeping it: a
+    /// queue that runs round after round neither frees its items' memory
+    /// after a run nor faults it in again as the next round is queued.
+    ///
+    /// # Safety
+    /// Every item placed in the arena has been dropped.
+    pub(crate) unsafe fn reuse(&mut self) {
+        self.current = 0;
+        self.used = 0;
     }
 }
 
@@ -272,5 +298,54 @@ mod tests {
         drop(items);
         assert_eq!(Arc::strong_count(&alive), 1);
         drop(arena);
+    }
+
+    /// A reused arena places new items in the memory of the old ones, in
+    /// the same order, and adds chunks only once its own are full.
+    #[test]
+    fn a_reused_arena_fills_its_chunks_again_before_adding_any() {
+        let mut arena = ItemArena::default();
+        let site = core::panic::Location::caller();
+        let place = |arena: &mut ItemArena, n: u64| -> Vec<Item<Std, ()>> {
+            (0..n)
+                .map(|i| {
+                    Item::in_arena(
+                        arena,
+                        move |_: &mut ItemTx<'_, '_, Std, ()>| {
+                            assert!(i < n);
+                            Ok(())
+                        },
+                        site,
+                    )
+                })
+                .collect()
+        };
+        let first = place(&mut arena, 3_000);
+        let chunks = arena.chunks.clone();
+        assert!(chunks.len() > 1, "several chunks used");
+        let addresses: Vec<*mut ()> = first.into_iter().map(Item::into_raw).collect();
+        for &raw in &addresses {
+            // SAFETY: taken back once.
+            drop(unsafe { Item::<Std, ()>::from_raw(raw) });
+        }
+        // SAFETY: every item placed in the arena was dropped above.
+        unsafe { arena.reuse() };
+        let second = place(&mut arena, 3_000);
+        assert_eq!(arena.chunks, chunks, "no chunk added");
+        let again: Vec<*mut ()> = second.into_iter().map(Item::into_raw).collect();
+        assert_eq!(again, addresses, "the same places, in order");
+        for &raw in &again {
+            // SAFETY: taken back once.
+            drop(unsafe { Item::<Std, ()>::from_raw(raw) });
+        }
+        // More than before: new chunks after the kept ones.
+        let third = place(&mut arena, 1);
+        drop(third);
+        // SAFETY: every item placed in the arena was dropped.
+        unsafe { arena.reuse() };
+        let fourth = place(&mut arena, 6_000);
+        assert!(arena.chunks.len() > chunks.len());
+        assert_eq!(arena.chunks[..chunks.len()], chunks[..]);
+        drop(fourth);
     }
 }

@@ -499,6 +499,19 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
             .with(|(first, failed)| (first.take(), *failed));
         let not_run =
             (shared.hand_off.allocated(false) - self.last_committed.len() - failed) as usize;
+        // Every worker has let go of the run: the arena's memory serves the
+        // next run's items (nothing freed now, no page faults as they are
+        // queued).
+        if let Ok(run) = crate::platform::Arc::try_unwrap(shared) {
+            let RunShared {
+                hand_off, arena, ..
+            } = run;
+            drop(hand_off); // with the items not run, which live in the arena
+            self.arena = arena;
+            // SAFETY: every item placed in the arena has been dropped: run
+            // (or given up) by the workers, or just now with the hand-off.
+            unsafe { self.arena.reuse() };
+        }
         match failure {
             None => Ok(RunSummary {
                 committed: self.last_committed.len(),

@@ -189,8 +189,12 @@ impl<P: Platform, T: SlotValue> Drop for SlotTable<P, T> {
                     drop(unsafe { T::from_raw(value) });
                 }
             }
-            let start = slots.as_ptr().cast_mut();
             let len = slots.len();
+            // Freed through the pointer the chunk was leaked as, not one
+            // derived from the shared slice above.
+            let start = self.directory[chunk]
+                .load(Ordering::Relaxed)
+                .cast::<P::AtomicPtr>();
             if chunk == 0 {
                 // SAFETY: chunk 0 is the buffer of a vector of `len` slots
                 // and capacity `first_capacity` leaked in `with_values`; it

@@ -129,10 +129,10 @@ pub(crate) struct RunShared<P: Platform, E: Send + 'static> {
     /// The first failure, with the item it came from, and how many items
     /// failed.
     pub(crate) failure: P::Mutex<Failures<E>>,
-    /// The memory of the items queued before the run: dropped last, after
-    /// every item (each worker drops the items it holds before its share
-    /// of this struct). Held, never read.
-    #[allow(dead_code)]
+    /// The memory of the items queued before the run: dropped (or taken
+    /// back by the queue) last, after every item (each worker drops the
+    /// items it holds before its share of this struct). Never read during
+    /// the run.
     pub(crate) arena: ItemArena,
 }
 
