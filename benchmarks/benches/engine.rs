@@ -106,6 +106,7 @@ fn bench_queue(c: &mut Criterion) {
     });
     let locked = queue::Locked::new(queue::ITEMS);
     let transactional = queue::Queue::new(queue::ITEMS);
+    let kept = queue::KeptQueues::default();
     for workers in thread_counts() {
         group.bench_function(BenchmarkId::new(MUTEX, workers), |b| {
             b.iter_custom(|iters| runs(iters, || locked.run(workers)))
@@ -117,7 +118,7 @@ fn bench_queue(c: &mut Criterion) {
         });
         for (name, ordered) in [(QUEUE_RUN, false), (QUEUE_RUN_ORDERED, true)] {
             group.bench_function(BenchmarkId::new(name, workers), |b| {
-                b.iter_custom(|iters| runs(iters, || transactional.run(workers, ordered)))
+                b.iter_custom(|iters| runs(iters, || transactional.run(&kept, workers, ordered)))
             });
         }
     }
@@ -136,6 +137,7 @@ fn bench_queue_total(c: &mut Criterion) {
         b.iter_custom(|iters| runs(iters, || sequential.run()))
     });
     let transactional = queue_total::Queue::new(queue_total::ITEMS);
+    let kept = queue::KeptQueues::default();
     for workers in thread_counts() {
         // The pool's threads start here, outside the timed runs.
         let mut rayon = queue_total::Rayon::new(queue_total::ITEMS, workers);
@@ -149,7 +151,9 @@ fn bench_queue_total(c: &mut Criterion) {
             (QUEUE_RUN_ORDERED_COMMUTE, true, Update::Commute),
         ] {
             group.bench_function(BenchmarkId::new(name, workers), |b| {
-                b.iter_custom(|iters| runs(iters, || transactional.run(workers, ordered, update)))
+                b.iter_custom(|iters| {
+                    runs(iters, || transactional.run(&kept, workers, ordered, update))
+                })
             });
         }
     }

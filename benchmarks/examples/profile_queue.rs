@@ -13,13 +13,17 @@
 //! updating it with `modify`)), workers (default 1), runs (default 10).
 //! Prints the best and the median run, in ns per item.
 //!
+//! `one-worker ROUNDS` times the loop and `run` on one worker in
+//! back-to-back pairs and prints the median ratio and the time `run` adds
+//! per item.
+//!
 //! `compare ROUNDS` runs every implementation behind issue 12's five
 //! targets once per round, interleaved, and prints for each target the
 //! median over the rounds of the ratio measured within a round: on a noisy
 //! machine, paired ratios vary far less than separate runs.
 
 use std::time::Duration;
-use stm_benchmarks::queue::{Queue, Rayon, Sequential, ITEMS};
+use stm_benchmarks::queue::{KeptQueues, Queue, Rayon, Sequential, ITEMS};
 use stm_benchmarks::queue_total::{self, Update};
 
 fn main() {
@@ -28,6 +32,11 @@ fn main() {
     if implementation == "compare" {
         let rounds = args.next().and_then(|a| a.parse().ok()).unwrap_or(15);
         compare(rounds);
+        return;
+    }
+    if implementation == "one-worker" {
+        let rounds = args.next().and_then(|a| a.parse().ok()).unwrap_or(40);
+        one_worker(rounds);
         return;
     }
     let workers: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
@@ -44,12 +53,16 @@ fn main() {
         }
         "run" | "run_ordered" => {
             let queue = Queue::new(ITEMS);
+            let kept = KeptQueues::default();
             let ordered = implementation == "run_ordered";
-            (0..runs).map(|_| queue.run(workers, ordered)).collect()
+            (0..runs)
+                .map(|_| queue.run(&kept, workers, ordered))
+                .collect()
         }
         "total-run" | "total-run_ordered" | "total-modify-run" | "total-modify-run_ordered" => {
             items = queue_total::ITEMS;
             let queue = queue_total::Queue::new(items);
+            let kept = KeptQueues::default();
             let ordered = implementation.ends_with("run_ordered");
             let update = if implementation.starts_with("total-modify") {
                 Update::Modify
@@ -57,11 +70,11 @@ fn main() {
                 Update::Commute
             };
             (0..runs)
-                .map(|_| queue.run(workers, ordered, update))
+                .map(|_| queue.run(&kept, workers, ordered, update))
                 .collect()
         }
         other => {
-            eprintln!("profile_queue: unknown implementation `{other}` (sequential, rayon, run, run_ordered, total-run, total-run_ordered, total-modify-run, total-modify-run_ordered, compare)");
+            eprintln!("profile_queue: unknown implementation `{other}` (sequential, rayon, run, run_ordered, total-run, total-run_ordered, total-modify-run, total-modify-run_ordered, one-worker, compare)");
             std::process::exit(2);
         }
     };
@@ -74,13 +87,44 @@ fn main() {
     );
 }
 
+/// Prints the loop's time over `run`'s on one worker, as the median (and
+/// quartiles) of ratios measured in back-to-back pairs: the finest view of
+/// what the queue and the engine add to each item.
+fn one_worker(rounds: usize) {
+    let mut sequential = Sequential::new(ITEMS);
+    let queue = Queue::new(ITEMS);
+    let kept = KeptQueues::default();
+    let mut ratios = Vec::with_capacity(rounds);
+    let mut overheads = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let loop_time = sequential.run().as_secs_f64();
+        let run = queue.run(&kept, 1, false).as_secs_f64();
+        ratios.push(loop_time / run);
+        overheads.push((run - loop_time) * 1e9 / ITEMS as f64);
+    }
+    ratios.sort_by(f64::total_cmp);
+    overheads.sort_by(f64::total_cmp);
+    let quartile = |v: &[f64], q: usize| v[(v.len() - 1) * q / 4];
+    println!(
+        "run 1 worker / loop: median {:.3} (quartiles {:.3} {:.3}); added per item: median {:.1} ns (quartiles {:.1} {:.1})",
+        quartile(&ratios, 2),
+        quartile(&ratios, 1),
+        quartile(&ratios, 3),
+        quartile(&overheads, 2),
+        quartile(&overheads, 1),
+        quartile(&overheads, 3)
+    );
+}
+
 /// Prints issue 12's five ratios as medians of per-round ratios.
 fn compare(rounds: usize) {
     let mut sequential = Sequential::new(ITEMS);
     let mut rayon = Rayon::new(ITEMS, 2);
     let queue = Queue::new(ITEMS);
+    let kept = KeptQueues::default();
     let mut total_sequential = queue_total::Sequential::new(queue_total::ITEMS);
     let total = queue_total::Queue::new(queue_total::ITEMS);
+    let kept_total = KeptQueues::default();
     let names = [
         "run 1 worker / loop (>= 0.95)",
         "run 2 workers / rayon 2 (>= 0.95)",
@@ -92,19 +136,27 @@ fn compare(rounds: usize) {
     for _ in 0..rounds {
         let loop_time = sequential.run().as_secs_f64();
         let rayon_time = rayon.run().as_secs_f64();
-        let run1 = queue.run(1, false).as_secs_f64();
-        let run2 = queue.run(2, false).as_secs_f64();
-        let ordered2 = queue.run(2, true).as_secs_f64();
+        let run1 = queue.run(&kept, 1, false).as_secs_f64();
+        let run2 = queue.run(&kept, 2, false).as_secs_f64();
+        let ordered2 = queue.run(&kept, 2, true).as_secs_f64();
         // The total's runs are short: time several of each.
         let repeat = 5;
         let total_loop: f64 = (0..repeat)
             .map(|_| total_sequential.run().as_secs_f64())
             .sum();
         let commute: f64 = (0..repeat)
-            .map(|_| total.run(2, false, Update::Commute).as_secs_f64())
+            .map(|_| {
+                total
+                    .run(&kept_total, 2, false, Update::Commute)
+                    .as_secs_f64()
+            })
             .sum();
         let commute_ordered: f64 = (0..repeat)
-            .map(|_| total.run(2, true, Update::Commute).as_secs_f64())
+            .map(|_| {
+                total
+                    .run(&kept_total, 2, true, Update::Commute)
+                    .as_secs_f64()
+            })
             .sum();
         ratios[0].push(loop_time / run1);
         ratios[1].push(rayon_time / run2);

@@ -9,7 +9,8 @@
 //! items; rayon's pool, when the implementation is made) and returns only
 //! the time of the run itself. The queue is kept from run to run, as a
 //! rayon pool is: its helper threads start at its first run (criterion's
-//! warm-up) and are woken for the next ones.
+//! warm-up) and are woken for the next ones. Its items borrow their
+//! variables, as rayon's closures borrow their slots.
 
 use crate::work::private_work;
 use rayon::prelude::*;
@@ -64,19 +65,20 @@ impl Sequential {
 
 /// One `TransactionQueue` per number of workers, kept from run to run as
 /// a program that runs rounds of items would keep its queue: the queue
-/// keeps its helper threads between runs, as a rayon pool does.
+/// keeps its helper threads between runs, as a rayon pool does. Its items
+/// may borrow what lives for `'env`.
 #[derive(Debug, Default)]
-pub(crate) struct KeptQueues {
-    queues: RefCell<Vec<TransactionQueue<Std, Infallible>>>,
+pub struct KeptQueues<'env> {
+    queues: RefCell<Vec<TransactionQueue<'env, Std, Infallible>>>,
 }
 
-impl KeptQueues {
+impl<'env> KeptQueues<'env> {
     /// Calls `f` with the (empty) queue of `workers` workers on `stm`.
     pub(crate) fn with<R>(
         &self,
         stm: &Stm,
         workers: usize,
-        f: impl FnOnce(&mut TransactionQueue<Std, Infallible>) -> R,
+        f: impl FnOnce(&mut TransactionQueue<'env, Std, Infallible>) -> R,
     ) -> R {
         let mut queues = self.queues.borrow_mut();
         let index = match queues.iter().position(|q| q.worker_count() == workers) {
@@ -96,7 +98,6 @@ impl KeptQueues {
 pub struct Queue {
     stm: Stm,
     slots: Vec<TVar<u64>>,
-    queues: KeptQueues,
 }
 
 impl Queue {
@@ -104,26 +105,22 @@ impl Queue {
     pub fn new(items: usize) -> Self {
         let stm = Stm::new();
         let slots = (0..items).map(|_| stm.new_tvar(0)).collect();
-        Queue {
-            stm,
-            slots,
-            queues: KeptQueues::default(),
-        }
+        Queue { stm, slots }
     }
 
-    /// Queues every item, then runs them on `workers` workers, with
+    /// Queues every item, each borrowing its slot, on the queue of
+    /// `workers` workers kept in `queues`, then runs them, with
     /// `run_ordered` if `ordered`, else with `run`.
     ///
     /// # Panics
     ///
     /// If an item is not committed exactly once.
-    pub fn run(&self, workers: usize, ordered: bool) -> Duration {
-        self.queues.with(&self.stm, workers, |queue| {
+    pub fn run<'q>(&'q self, queues: &KeptQueues<'q>, workers: usize, ordered: bool) -> Duration {
+        queues.with(&self.stm, workers, |queue| {
             for (i, slot) in self.slots.iter().enumerate() {
-                let slot = slot.clone();
                 queue.add(move |tx| {
                     let value = item_value(i);
-                    Ok(tx.modify(&slot, |v| v.wrapping_add(value))?)
+                    Ok(tx.modify(slot, |v| v.wrapping_add(value))?)
                 });
             }
             time_run(queue, ordered)
@@ -142,7 +139,10 @@ impl Queue {
 /// # Panics
 ///
 /// If an item is not committed exactly once.
-pub(crate) fn time_run(queue: &mut TransactionQueue<Std, Infallible>, ordered: bool) -> Duration {
+pub(crate) fn time_run(
+    queue: &mut TransactionQueue<'_, Std, Infallible>,
+    ordered: bool,
+) -> Duration {
     let items = queue.len() as u64;
     let start = Instant::now();
     let summary = if ordered {
@@ -271,7 +271,7 @@ mod tests {
         assert_eq!(expected[3], item_value(3));
         for (workers, ordered) in [(1, false), (2, false), (1, true), (2, true)] {
             let queue = Queue::new(items);
-            queue.run(workers, ordered);
+            queue.run(&KeptQueues::default(), workers, ordered);
             assert_eq!(
                 queue.values(),
                 expected,

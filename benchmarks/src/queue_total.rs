@@ -65,7 +65,6 @@ pub struct Queue {
     stm: Stm,
     items: usize,
     total: TVar<u64>,
-    queues: KeptQueues,
 }
 
 impl Queue {
@@ -73,33 +72,34 @@ impl Queue {
     pub fn new(items: usize) -> Self {
         let stm = Stm::new();
         let total = stm.new_tvar(0);
-        Queue {
-            stm,
-            items,
-            total,
-            queues: KeptQueues::default(),
-        }
+        Queue { stm, items, total }
     }
 
-    /// Queues every item, each adding to the total by `update`, then runs
-    /// them on `workers` workers, with `run_ordered` if `ordered`, else with
-    /// `run`.
+    /// Queues every item, each borrowing the total and adding to it by
+    /// `update`, on the queue of `workers` workers kept in `queues`, then
+    /// runs them, with `run_ordered` if `ordered`, else with `run`.
     ///
     /// # Panics
     ///
     /// If an item is not committed exactly once.
-    pub fn run(&self, workers: usize, ordered: bool, update: Update) -> Duration {
-        self.queues.with(&self.stm, workers, |queue| {
+    pub fn run<'q>(
+        &'q self,
+        queues: &KeptQueues<'q>,
+        workers: usize,
+        ordered: bool,
+        update: Update,
+    ) -> Duration {
+        queues.with(&self.stm, workers, |queue| {
+            let total = &self.total;
             for i in 0..self.items {
-                let total = self.total.clone();
                 match update {
                     Update::Modify => queue.add(move |tx| {
                         let value = item_value(i);
-                        Ok(tx.modify(&total, |t| t.wrapping_add(value))?)
+                        Ok(tx.modify(total, |t| t.wrapping_add(value))?)
                     }),
                     Update::Commute => queue.add(move |tx| {
                         let value = item_value(i);
-                        Ok(tx.commute(&total, move |t| t.wrapping_add(value))?)
+                        Ok(tx.commute(total, move |t| t.wrapping_add(value))?)
                     }),
                 }
             }
@@ -177,7 +177,7 @@ mod tests {
             for ordered in [false, true] {
                 for update in [Update::Modify, Update::Commute] {
                     let queue = Queue::new(items);
-                    queue.run(workers, ordered, update);
+                    queue.run(&KeptQueues::default(), workers, ordered, update);
                     assert_eq!(
                         queue.total(),
                         expected,

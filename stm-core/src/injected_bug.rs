@@ -134,11 +134,21 @@ pub enum InjectedBug {
     /// enough for a transaction to reach serial mode while others run
     /// optimistically (1; with 0 every plain transaction is irrevocable).
     SerialModeNotExclusive,
+    /// A transaction queue's kept helper counts itself done with a run
+    /// before it lets go of the run (its job, which holds the run's
+    /// items): the run can return while the helper still holds them, and
+    /// items that borrow from the caller would then be dropped after what
+    /// they borrow is gone. The queue stops such a run (on real threads it
+    /// aborts the process); the kept-helper loom model
+    /// (`queue_model_bugs.rs`) finds the interleaving. Needs a queue that
+    /// keeps its helpers, which under a model checker only its own models
+    /// ask for.
+    HelperKeepsRun,
 }
 
 impl InjectedBug {
     /// Every injectable bug.
-    pub const ALL: [InjectedBug; 20] = [
+    pub const ALL: [InjectedBug; 21] = [
         InjectedBug::SkipReadValidation,
         InjectedBug::UnlockBeforeWriteBack,
         InjectedBug::ReadWithoutVersionCheck,
@@ -159,6 +169,7 @@ impl InjectedBug {
         InjectedBug::AddedItemsOfAbortedAttempt,
         InjectedBug::ClockRelaxed,
         InjectedBug::SerialModeNotExclusive,
+        InjectedBug::HelperKeepsRun,
     ];
 
     /// The classic bugs of the transaction protocol (validation,
@@ -206,6 +217,7 @@ impl InjectedBug {
             InjectedBug::AddedItemsOfAbortedAttempt => "added-items-of-aborted-attempt",
             InjectedBug::ClockRelaxed => "clock-relaxed",
             InjectedBug::SerialModeNotExclusive => "serial-mode-not-exclusive",
+            InjectedBug::HelperKeepsRun => "helper-keeps-run",
         }
     }
 

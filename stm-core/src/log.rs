@@ -245,6 +245,27 @@ impl<P: Platform> WriteSet<P> {
 
     /// Buffers `value` for `tvar`, replacing what was buffered (a value, or
     /// commuted updates).
+    /// What entry `i` (a [`position`](Self::position)) will install.
+    #[inline]
+    pub(crate) fn pending(&self, i: usize) -> &Pending {
+        &self.entries[i].pending
+    }
+
+    /// Replaces what entry `i` (a [`position`](Self::position)) will
+    /// install with `value`.
+    #[inline]
+    pub(crate) fn overwrite_value(&mut self, i: usize, value: LoggedValue) {
+        self.overwrite(i, Pending::Value(value));
+    }
+
+    /// Adds an entry for `tvar`, which has none ([`position`](Self::position)
+    /// found none, and nothing was added since).
+    #[inline]
+    pub(crate) fn push_new(&mut self, tvar: &TVarHeader<P>, value: LoggedValue) {
+        debug_assert!(self.position(tvar).is_none(), "the TVar has an entry");
+        self.push(tvar, Pending::Value(value));
+    }
+
     #[inline]
     pub(crate) fn insert(&mut self, tvar: &TVarHeader<P>, value: LoggedValue) {
         match self.position(tvar) {

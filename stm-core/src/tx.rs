@@ -333,8 +333,25 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         tvar: &TVar<T, P>,
         f: impl FnOnce(T) -> T,
     ) -> Result<(), StmError> {
-        let value = self.read(tvar)?;
-        self.write(tvar, f(value))
+        // `read` then `write`, looking the TVar up in the write set once.
+        self.check_usable(tvar)?;
+        let header = tvar.header();
+        let Some(i) = self.context.writes.position(header) else {
+            let value = self.read_current(header)?;
+            self.context
+                .writes
+                .push_new(header, LoggedValue::new(f(value)));
+            return Ok(());
+        };
+        let value = match self.context.writes.pending(i) {
+            // SAFETY: the log owns the value, a `T` (the TVar's type).
+            Pending::Value(buffered) => unsafe { value::clone_value::<T>(buffered.word()) },
+            Pending::Commutes(_) => self.read_commuted(header)?,
+        };
+        self.context
+            .writes
+            .overwrite_value(i, LoggedValue::new(f(value)));
+        Ok(())
     }
 
     /// Updates a TVar with `f` at commit, without reading it: `f` is

@@ -106,7 +106,7 @@ fn sequential(items: &[ItemSpec]) -> (Vec<i64>, Vec<u32>) {
     (state, log)
 }
 
-type Queue = TransactionQueue<Std, String>;
+type Queue<'env> = TransactionQueue<'env, Std, String>;
 
 fn body(
     spec: ItemSpec,

@@ -12,8 +12,10 @@
 //! group of items committed early) leaves the run hung;
 //! `added-items-of-aborted-attempt` (what an aborted attempt added is kept)
 //! runs an added item twice once its parent conflicts, alone or in a group
-//! of items committed together. Each test expects
-//! the model to fail.
+//! of items committed together; `helper-keeps-run` (a kept helper counts
+//! itself done before it lets go of the run) lets a run return while the
+//! helper still holds its items, which the queue stops and loom reports.
+//! Each test expects the model to fail.
 
 mod support {
     // Each binary uses some of the scenarios.
@@ -46,6 +48,20 @@ fn lose_queue_wakeup_is_caught_by_the_kept_helper_model() {
     builder.check(|| {
         kept_helpers_work_on_every_run(
             with_bug::<LoomPlatform>(InjectedBug::LoseQueueWakeup),
+            2,
+            false,
+        )
+    });
+}
+
+#[test]
+#[should_panic(expected = "a queue run returned while a helper held it")]
+fn helper_keeps_run_is_caught_by_the_kept_helper_model() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| {
+        kept_helpers_work_on_every_run(
+            with_bug::<LoomPlatform>(InjectedBug::HelperKeepsRun),
             2,
             false,
         )

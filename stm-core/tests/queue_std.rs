@@ -4,7 +4,7 @@
 use stm_core::transaction::{ItemFailure, ItemId, TransactionQueue};
 use stm_core::{Stm, StmConfig, TxError};
 
-fn queue(stm: &Stm, workers: usize) -> TransactionQueue<stm_core::Std, String> {
+fn queue<'env>(stm: &Stm, workers: usize) -> TransactionQueue<'env, stm_core::Std, String> {
     TransactionQueue::with_runtime_and_error_type(stm).workers(workers)
 }
 
@@ -362,4 +362,83 @@ fn kept_helpers_work_on_after_a_panic_and_a_change_of_workers() {
     add_items(&mut q, None);
     assert_eq!(q.run().unwrap().committed, 200);
     assert_eq!(total.load(), after_panic + 2 * (0..200).sum::<u64>());
+}
+
+/// Counts its drops in a counter it borrows.
+struct DropCounted<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl Drop for DropCounted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Items borrow their TVars and a local counter, with no handle cloned;
+/// every item is dropped by the time `run` returns, also those a failure
+/// left unrun, and those still queued when the queue is dropped.
+#[test]
+fn items_borrow_and_are_all_dropped_when_the_run_returns() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let stm = Stm::new();
+    let slots: Vec<_> = (0..500).map(|_| stm.new_tvar(0u64)).collect();
+    let dropped = AtomicU64::new(0);
+    let ran = AtomicU64::new(0);
+    let mut q = queue(&stm, 2).keep_workers(true);
+    for round in 0..4u64 {
+        let (ran, dropped) = (&ran, &dropped);
+        let before = dropped.load(Ordering::Relaxed);
+        for (i, slot) in slots.iter().enumerate() {
+            let counted = DropCounted(dropped);
+            q.add(move |tx| {
+                let _ = &counted;
+                ran.fetch_add(1, Ordering::Relaxed);
+                Ok(tx.modify(slot, |v| v + i as u64)?)
+            });
+        }
+        let summary = if round % 2 == 0 {
+            q.run()
+        } else {
+            q.run_ordered()
+        };
+        assert_eq!(summary.unwrap().committed, 500);
+        assert!(ran.load(Ordering::Relaxed) >= 500 * (round + 1));
+        assert_eq!(
+            dropped.load(Ordering::Relaxed) - before,
+            500,
+            "round {round}"
+        );
+    }
+    assert!(slots
+        .iter()
+        .enumerate()
+        .all(|(i, s)| s.load() == 4 * i as u64));
+
+    // A failure stops the run: the items it left unrun are dropped too.
+    let before = dropped.load(Ordering::Relaxed);
+    for (i, slot) in slots.iter().enumerate() {
+        let counted = DropCounted(&dropped);
+        q.add(move |tx| {
+            let _ = &counted;
+            if i == 10 {
+                return Err(TxError::Abort("stop".to_string()));
+            }
+            Ok(tx.modify(slot, |v| v + 1)?)
+        });
+    }
+    let error = q.run_ordered().unwrap_err();
+    assert_eq!(error.committed.len(), 10);
+    assert_eq!(dropped.load(Ordering::Relaxed) - before, 500);
+    assert!(q.is_empty());
+
+    // Items still queued are dropped with the queue.
+    let before = dropped.load(Ordering::Relaxed);
+    for _ in 0..3 {
+        let counted = DropCounted(&dropped);
+        q.add(move |_tx| {
+            let _ = &counted;
+            Ok(())
+        });
+    }
+    drop(q);
+    assert_eq!(dropped.load(Ordering::Relaxed) - before, 3);
 }

@@ -398,7 +398,7 @@ struct ItemRecord {
     violations: Vec<Violation>,
 }
 
-type Queue<P> = TransactionQueue<P, GaveUp>;
+type Queue<'env, P> = TransactionQueue<'env, P, GaveUp>;
 type ItemResult = Result<(), TxError<GaveUp>>;
 
 /// The body of the queue item `transaction`: runs its operations in the

@@ -29,11 +29,16 @@ type CallFn<P, E> = for<'a, 'b, 'rt> unsafe fn(
     &'a mut ItemTx<'b, 'rt, P, E>,
 ) -> Result<(), TxError<E>>;
 
+/// Drops an item's closure (and frees its block, if boxed).
+type DropFn<P, E> = unsafe fn(NonNull<Header<P, E>>);
+
 #[repr(C)]
 struct Header<P: Platform, E> {
     call: CallFn<P, E>,
-    /// Drops the closure, and frees the block if it was boxed.
-    drop: unsafe fn(NonNull<Header<P, E>>),
+    /// Drops the closure, and frees the block if it was boxed; `None` for
+    /// a closure in an arena that has nothing to drop (most: those that
+    /// borrow or copy what they use), so that dropping it costs no call.
+    drop: Option<DropFn<P, E>>,
     site: CallSite,
 }
 
@@ -61,10 +66,22 @@ impl<P: Platform, E> Item<P, E> {
     where
         F: FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> + Send + 'static,
     {
+        // SAFETY: `body` borrows nothing that can go away.
+        unsafe { Self::boxed_borrowing(body, site) }
+    }
+
+    /// `body`, which may borrow, in a box of its own.
+    ///
+    /// # Safety
+    /// As for [`in_arena`](Self::in_arena).
+    unsafe fn boxed_borrowing<F>(body: F, site: CallSite) -> Self
+    where
+        F: FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> + Send,
+    {
         let block = Box::new(Block {
             header: Header {
                 call: call::<F, P, E>,
-                drop: drop_boxed::<F, P, E>,
+                drop: Some(drop_boxed::<F, P, E>),
                 site,
             },
             body,
@@ -76,12 +93,17 @@ impl<P: Platform, E> Item<P, E> {
     }
 
     /// `body` in `arena` (or boxed, if it does not fit the arena's blocks).
-    pub(crate) fn in_arena<F>(arena: &mut ItemArena, body: F, site: CallSite) -> Self
+    ///
+    /// # Safety
+    /// `body` may borrow (the item's type does not say for how long): the
+    /// caller drops the item before anything `body` borrows goes away.
+    pub(crate) unsafe fn in_arena<F>(arena: &mut ItemArena, body: F, site: CallSite) -> Self
     where
-        F: FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> + Send + 'static,
+        F: FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> + Send,
     {
         let Some(place) = arena.alloc(Layout::new::<Block<F, P, E>>()) else {
-            return Self::boxed(body, site);
+            // SAFETY: the caller's contract, passed on.
+            return unsafe { Self::boxed_borrowing(body, site) };
         };
         let place = place.cast::<Block<F, P, E>>();
         // SAFETY: `alloc` returned room for a `Block<F, P, E>`, aligned and
@@ -91,7 +113,7 @@ impl<P: Platform, E> Item<P, E> {
             place.write(Block {
                 header: Header {
                     call: call::<F, P, E>,
-                    drop: drop_in_arena::<F, P, E>,
+                    drop: core::mem::needs_drop::<F>().then_some(drop_in_arena::<F, P, E>),
                     site,
                 },
                 body,
@@ -139,7 +161,10 @@ impl<P: Platform, E> Drop for Item<P, E> {
     fn drop(&mut self) {
         // SAFETY: the block is initialised and this item, its only owner,
         // is going away.
-        unsafe { (self.header.as_ref().drop)(self.header) }
+        if let Some(drop) = unsafe { self.header.as_ref() }.drop {
+            // SAFETY: as above.
+            unsafe { drop(self.header) }
+        }
     }
 }
 
@@ -286,7 +311,8 @@ mod tests {
             items.push(if i % 3 == 0 {
                 Item::boxed(body, site)
             } else {
-                Item::in_arena(&mut arena, body, site)
+                // SAFETY: the closure borrows nothing.
+                unsafe { Item::in_arena(&mut arena, body, site) }
             });
         }
         assert!(arena.chunks.len() > 1, "several chunks used");
@@ -309,14 +335,12 @@ mod tests {
         let place = |arena: &mut ItemArena, n: u64| -> Vec<Item<Std, ()>> {
             (0..n)
                 .map(|i| {
-                    Item::in_arena(
-                        arena,
-                        move |_: &mut ItemTx<'_, '_, Std, ()>| {
-                            assert!(i < n);
-                            Ok(())
-                        },
-                        site,
-                    )
+                    let body = move |_: &mut ItemTx<'_, '_, Std, ()>| {
+                        assert!(i < n);
+                        Ok(())
+                    };
+                    // SAFETY: the closure borrows nothing.
+                    unsafe { Item::in_arena(arena, body, site) }
                 })
                 .collect()
         };

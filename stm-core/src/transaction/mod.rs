@@ -30,7 +30,8 @@
 //! let calls = TVar::new(Vec::new());
 //! let mut queue = TransactionQueue::new();
 //! for i in 1..=3u64 {
-//!     let (total, calls) = (total.clone(), calls.clone());
+//!     // Items may borrow: here `total` and `calls`.
+//!     let (total, calls) = (&total, &calls);
 //!     queue.add(move |tx| {
 //!         // f(i): some work on shared state, in one transaction.
 //!         tx.modify(&total, |t| t + i * i)?;
@@ -62,6 +63,18 @@
 //!   equals the loop `while let Some(item) = queue.pop_front() { item(&mut
 //!   queue) }`, where an item's additions are numbered, in the order it
 //!   added them, after every item already queued when it committed.
+//!
+//! # Items may borrow
+//!
+//! Items may borrow what outlives the queue (the `'env` of
+//! [`TransactionQueue<'env>`](TransactionQueue)), as rayon's `par_iter`
+//! and `std::thread::scope` let closures do: an item can use `&TVar`s, or
+//! any `Sync` data, of the code that queues it, with no `clone` of a
+//! handle to make and drop. Every item is run and dropped (or given up and
+//! dropped) before `run` returns, and the helper threads hold nothing of a
+//! run after it; items still queued are dropped with the queue, which the
+//! borrow checker keeps inside `'env`. Items added from inside an item
+//! ([`ItemTx::add`]) must be `'static`.
 //!
 //! # How a run goes
 //!
@@ -134,6 +147,7 @@ use crate::stm::Stm;
 use crate::tx::Transaction;
 use commit_order::CommitOrder;
 use core::fmt;
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::panic::Location;
 use hand_off::{HandOff, HandOffBugs};
@@ -271,8 +285,22 @@ pub struct RunSummary {
 }
 
 /// A queue of work items, each run as one transaction; see the
-/// [module docs](self).
-pub struct TransactionQueue<P: Platform = Std, E = BoxError> {
+/// [module docs](self). Its items may borrow what lives for `'env`.
+///
+/// The queue cannot outlive what its items borrow:
+///
+/// ```compile_fail
+/// use stm_core::transaction::TransactionQueue;
+/// use stm_core::TVar;
+///
+/// let mut queue = TransactionQueue::new();
+/// {
+///     let total = TVar::new(0);
+///     queue.add(|tx| Ok(tx.modify(&total, |t| t + 1)?));
+/// } // `total` is gone here, while the queue still holds the item.
+/// queue.run().unwrap();
+/// ```
+pub struct TransactionQueue<'env, P: Platform = Std, E = BoxError> {
     stm: Stm<P>,
     /// Dropped before `arena`, which holds their closures.
     items: Vec<Item<P, E>>,
@@ -284,22 +312,33 @@ pub struct TransactionQueue<P: Platform = Std, E = BoxError> {
     keep_workers: bool,
     /// The helper threads of runs on several workers.
     pool: Option<WorkerPool<P>>,
+    /// What the items borrow (`items` and `arena` do not say).
+    borrows: PhantomData<&'env ()>,
 }
 
-impl TransactionQueue<Std, BoxError> {
+/// Drops the items still queued while what they borrow is alive: a queue
+/// with a `Drop` of its own is one the borrow checker requires to be gone
+/// before `'env` ends.
+impl<P: Platform, E> Drop for TransactionQueue<'_, P, E> {
+    fn drop(&mut self) {
+        self.items.clear();
+    }
+}
+
+impl TransactionQueue<'_, Std, BoxError> {
     /// A queue on the default runtime, with one worker per available core.
     pub fn new() -> Self {
         Self::with_runtime(crate::platform::default_runtime())
     }
 }
 
-impl Default for TransactionQueue<Std, BoxError> {
+impl Default for TransactionQueue<'_, Std, BoxError> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<P: Platform> TransactionQueue<P, BoxError> {
+impl<P: Platform> TransactionQueue<'_, P, BoxError> {
     /// A queue whose items run on `stm` (any platform) and fail with any
     /// error ([`BoxError`]); the error type needs no annotation.
     ///
@@ -325,7 +364,7 @@ impl<P: Platform> TransactionQueue<P, BoxError> {
     }
 }
 
-impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
+impl<'env, P: Platform, E: Send + 'static> TransactionQueue<'env, P, E> {
     /// A queue whose items run on `stm` (any platform) and fail with errors
     /// of type `E`, named by the queue's type.
     ///
@@ -348,6 +387,7 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
             last_committed: SerialOrder::default(),
             keep_workers: !P::is_model_checker(),
             pool: None,
+            borrows: PhantomData,
         }
     }
 
@@ -400,13 +440,32 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
     }
 
     /// Adds an item: a closure run as one transaction (possibly several
-    /// times, if it conflicts; only its committed run counts).
+    /// times, if it conflicts; only its committed run counts). It may
+    /// borrow what outlives the queue, as here the TVars of `slots`:
+    ///
+    /// ```
+    /// use stm_core::transaction::TransactionQueue;
+    /// use stm_core::TVar;
+    ///
+    /// let slots: Vec<TVar<u64>> = (0..100).map(|_| TVar::new(0)).collect();
+    /// let mut queue = TransactionQueue::new().workers(2);
+    /// for (i, slot) in slots.iter().enumerate() {
+    ///     queue.add(move |tx| Ok(tx.write(slot, i as u64 * 2)?));
+    /// }
+    /// queue.run().unwrap();
+    /// assert_eq!(slots[21].load(), 42);
+    /// ```
     #[track_caller]
     pub fn add(
         &mut self,
-        item: impl FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> + Send + 'static,
+        item: impl FnMut(&mut ItemTx<'_, '_, P, E>) -> Result<(), TxError<E>> + Send + 'env,
     ) {
-        let item = Item::in_arena(&mut self.arena, item, Location::caller());
+        // SAFETY: the item lives in `items` until a run takes it, and a run
+        // drops every item it takes before it returns or unwinds (the pool
+        // returns only once no helper holds the run, see `pool`); `items`
+        // is cleared by the queue's `Drop`, which the borrow checker keeps
+        // inside `'env`.
+        let item = unsafe { Item::in_arena(&mut self.arena, item, Location::caller()) };
         self.items.push(item);
     }
 
@@ -499,19 +558,30 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
             .with(|(first, failed)| (first.take(), *failed));
         let not_run =
             (shared.hand_off.allocated(false) - self.last_committed.len() - failed) as usize;
-        // Every worker has let go of the run: the arena's memory serves the
+        // Every worker has let go of the run (see `pool`): the items not
+        // run are dropped here, before `run` returns (they may borrow what
+        // the caller is about to free), and the arena's memory serves the
         // next run's items (nothing freed now, no page faults as they are
         // queued).
-        if let Ok(run) = crate::platform::Arc::try_unwrap(shared) {
-            let RunShared {
-                hand_off, arena, ..
-            } = run;
-            drop(hand_off); // with the items not run, which live in the arena
-            self.arena = arena;
-            // SAFETY: every item placed in the arena has been dropped: run
-            // (or given up) by the workers, or just now with the hand-off.
-            unsafe { self.arena.reuse() };
-        }
+        let Ok(run) = crate::platform::Arc::try_unwrap(shared) else {
+            // A helper still holding the run could drop items after their
+            // borrows end: stop here rather than let it (a model checker
+            // reports the panic, with the interleaving).
+            let message = "stm: a queue run returned while a helper held it (an engine bug)";
+            if P::is_model_checker() {
+                panic!("{message}");
+            }
+            eprintln!("{message}");
+            std::process::abort();
+        };
+        let RunShared {
+            hand_off, arena, ..
+        } = run;
+        drop(hand_off); // with the items not run, which live in the arena
+        self.arena = arena;
+        // SAFETY: every item placed in the arena has been dropped: run (or
+        // given up) by the workers, or just now with the hand-off.
+        unsafe { self.arena.reuse() };
         match failure {
             None => Ok(RunSummary {
                 committed: self.last_committed.len(),
@@ -536,7 +606,7 @@ impl<P: Platform, E: Send + 'static> TransactionQueue<P, E> {
     }
 }
 
-impl<P: Platform, E> fmt::Debug for TransactionQueue<P, E> {
+impl<P: Platform, E> fmt::Debug for TransactionQueue<'_, P, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TransactionQueue")
             .field("items", &self.items.len())

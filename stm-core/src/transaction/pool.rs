@@ -20,10 +20,13 @@
 //! - the caller works too, then waits for `finished` to reach the number
 //!   of helpers and takes the shares. The next round is announced only
 //!   after that, so every helper works on every round exactly once, and
-//!   holds nothing of a run once the run returns.
+//!   holds nothing of a run once the run returns: which is what lets the
+//!   queue's items borrow (the run's last share, with the items not run,
+//!   is the caller's).
 
 use super::parking::Parking;
 use super::worker::{RunShared, WorkerReport};
+use crate::injected_bug::BugSwitch;
 use crate::platform::{Arc, AtomicWord, Lock, Ordering, Platform};
 use crate::stm::Stm;
 use crate::JoinHandle;
@@ -54,6 +57,9 @@ struct Board<P: Platform> {
     helpers_wait: Parking<P>,
     /// Where the caller waits for its helpers.
     caller_waits: Parking<P>,
+    /// Only with the injected bug `helper-keeps-run`: a share of the
+    /// current run, which a helper lets go of after counting itself done.
+    kept_run: P::Mutex<Option<Box<dyn Send>>>,
 }
 
 /// Helper threads that work on every run of one queue.
@@ -82,6 +88,7 @@ impl<P: Platform> WorkerPool<P> {
             shares: P::Mutex::new(Vec::with_capacity(helpers)),
             helpers_wait: Parking::new(lose_wakeup),
             caller_waits: Parking::new(lose_wakeup),
+            kept_run: P::Mutex::new(None),
         });
         WorkerPool {
             stm: stm.clone(),
@@ -108,20 +115,39 @@ impl<P: Platform> WorkerPool<P> {
             Box::new(move || run.work()) as Job
         };
         board.finished.store(0, Ordering::Relaxed);
+        let mut spawn_failed = None;
         if self.helpers.is_empty() {
             // The first run starts its helpers with their jobs: nothing to
             // announce. Spawning publishes `finished` to them.
             let (round, keep) = (self.rounds, self.keep);
-            self.helpers = (0..self.wanted)
-                .map(|_| {
-                    let (board, job) = (self.board.clone(), job());
-                    self.stm.spawn(move || help(&board, round, job, keep))
-                })
-                .collect();
+            for _ in 0..self.wanted {
+                let (board, job) = (self.board.clone(), job());
+                let stm = &self.stm;
+                match catch_unwind(AssertUnwindSafe(|| {
+                    stm.spawn(move || help(&board, round, job, keep))
+                })) {
+                    Ok(helper) => self.helpers.push(helper),
+                    Err(panic) => {
+                        // The system would not start a thread. Those
+                        // started hold the run: stop it, and raise the
+                        // panic only once they let go of it (the items may
+                        // borrow from the caller). A pool short of helpers
+                        // fits no later run.
+                        run.hand_off.stop();
+                        self.wanted = self.helpers.len();
+                        spawn_failed = Some(panic);
+                        break;
+                    }
+                }
+            }
         } else {
             board
                 .jobs
                 .with(|jobs| jobs.extend((0..self.wanted).map(|_| job())));
+            if self.stm.shared().has_bug(BugSwitch::HelperKeepsRun) {
+                let share: Box<dyn Send> = Box::new(run.clone());
+                board.kept_run.with(|kept| *kept = Some(share));
+            }
             self.rounds += 1;
             // The release of the announcing read-modify-write publishes
             // `jobs` and `finished` to every helper that reads the round.
@@ -129,24 +155,28 @@ impl<P: Platform> WorkerPool<P> {
                 .helpers_wait
                 .announce(|| board.round.fetch_add(1, Ordering::AcqRel));
         }
+        // Nothing below unwinds before every helper has let go of the run:
+        // the caller's own share catches its panics.
         let own = catch_unwind(AssertUnwindSafe(|| run.work()));
-        if !self.keep {
+        let mut shares = vec![own];
+        if self.keep {
+            let helpers = self.wanted as u64;
+            board
+                .caller_waits
+                .wait_until(|exact| finished(board, exact) == helpers);
+            board.shares.with(|theirs| shares.append(theirs));
+        } else {
             // Each helper returns its share and ends.
-            let mut shares = vec![own];
             for helper in self.helpers.drain(..) {
                 shares.push(match helper.join() {
                     Ok(share) => share.expect("a helper that is not kept returns its share"),
                     Err(panic) => Err(panic),
                 });
             }
-            return shares;
         }
-        let helpers = self.wanted as u64;
-        board
-            .caller_waits
-            .wait_until(|exact| finished(board, exact) == helpers);
-        let mut shares = vec![own];
-        board.shares.with(|theirs| shares.append(theirs));
+        if let Some(panic) = spawn_failed {
+            std::panic::resume_unwind(panic);
+        }
         shares
     }
 }
@@ -205,6 +235,8 @@ fn help<P: Platform>(board: &Board<P>, mut done: u64, mut job: Job, keep: bool) 
         board
             .caller_waits
             .announce(|| board.finished.fetch_add(1, Ordering::AcqRel));
+        // Nothing unless the bug `helper-keeps-run` put a share there.
+        drop(board.kept_run.with(Option::take));
         board
             .helpers_wait
             .wait_until(|exact| round(board, exact) != done);

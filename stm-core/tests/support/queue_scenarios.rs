@@ -5,6 +5,7 @@
 //! finish before their turn are detached and committed by whoever passes
 //! it).
 
+use stm_core::platform::{AtomicWord, Ordering};
 use stm_core::transaction::TransactionQueue;
 use stm_core::{Platform, Stm, TVar};
 
@@ -112,15 +113,21 @@ pub fn an_added_item_wakes_an_idle_worker<P: Platform>(stm: Stm<P>) {
     drop(core::mem::ManuallyDrop::into_inner(n));
 }
 
-/// A queue that keeps its helper between runs: `runs` runs on two
-/// workers; the items of every run commit once, each run sees the ones
+/// A queue kept with its helper (`keep_workers(true)`) through `runs` runs on
+/// two workers; the items of every run commit once, each run sees the ones
 /// before, and dropping the queue stops the helper (a model checker fails a
-/// helper left waiting). In a `busy` run two items are queued, one adding a
-/// third, and every other run is ordered (both modes hand their run to the
-/// kept helper); otherwise a run has one item, for loom's state space.
+/// helper left waiting). The queued items borrow their TVar and a counter
+/// of their drops: when a run returns, every item it took has been dropped
+/// (what lets items borrow: no helper still holds one). In a `busy` run two
+/// items are queued, one adding a third, and every other run is ordered
+/// (both modes hand their run to the kept helper); otherwise a run has one
+/// item, for loom's state space.
 pub fn kept_helpers_work_on_every_run<P: Platform>(stm: Stm<P>, runs: u32, busy: bool) {
-    // Not dropped if a run panics (see `an_added_item_wakes_an_idle_worker`).
-    let n = core::mem::ManuallyDrop::new(stm.new_tvar(0u32));
+    // Not dropped if a run panics (see `an_added_item_wakes_an_idle_worker`):
+    // the queue, whose items borrow them, is not either.
+    let n_owned = core::mem::ManuallyDrop::new(stm.new_tvar(0u32));
+    let dropped_owned = core::mem::ManuallyDrop::new(P::AtomicU64::new(0));
+    let (n, dropped) = (&*n_owned, &*dropped_owned);
     let mut queue = core::mem::ManuallyDrop::new(
         TransactionQueue::<P, String>::with_runtime_and_error_type(&stm)
             .workers(2)
@@ -130,9 +137,10 @@ pub fn kept_helpers_work_on_every_run<P: Platform>(stm: Stm<P>, runs: u32, busy:
     for run in 1..=runs {
         let adds: &[bool] = if busy { &[true, false] } else { &[false] };
         for &adds in adds {
-            let n = (*n).clone();
+            let counted = DropCounted::<P>(dropped);
             queue.add(move |tx| {
-                tx.modify(&n, |v| v + 1)?;
+                let _ = &counted;
+                tx.modify(n, |v| v + 1)?;
                 if adds {
                     let n = n.clone();
                     tx.add(move |tx| Ok(tx.modify(&n, |v| v + 1)?));
@@ -147,9 +155,33 @@ pub fn kept_helpers_work_on_every_run<P: Platform>(stm: Stm<P>, runs: u32, busy:
         };
         assert_eq!(summary.unwrap().committed, u64::from(per_run));
         assert_eq!(n.load(), per_run * run);
+        assert_eq!(
+            dropped.load(Ordering::Relaxed),
+            (adds_per_run(busy) * run) as u64,
+            "an item of run {run} is not dropped when the run returns"
+        );
     }
     drop(core::mem::ManuallyDrop::into_inner(queue));
-    drop(core::mem::ManuallyDrop::into_inner(n));
+    drop(core::mem::ManuallyDrop::into_inner(n_owned));
+    drop(core::mem::ManuallyDrop::into_inner(dropped_owned));
+}
+
+/// Items queued (not added by items) per run of `kept_helpers_work_on_every_run`.
+fn adds_per_run(busy: bool) -> u32 {
+    if busy {
+        2
+    } else {
+        1
+    }
+}
+
+/// Counts its drops in a platform atomic it borrows.
+struct DropCounted<'a, P: Platform>(&'a P::AtomicU64);
+
+impl<P: Platform> Drop for DropCounted<'_, P> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Two order-dependent items on two workers, in order: item 1 may finish
