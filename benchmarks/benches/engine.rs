@@ -107,20 +107,25 @@ fn bench_queue(c: &mut Criterion) {
     let locked = queue::Locked::new(queue::ITEMS);
     let transactional = queue::Queue::new(queue::ITEMS);
     let kept = queue::KeptQueues::default();
+    // Each figure the report compares is measured next to its baseline
+    // (the machine's speed drifts over minutes): `run` on 1 worker right
+    // after the loop, rayon between `run` and `run_ordered`.
     for workers in thread_counts() {
-        group.bench_function(BenchmarkId::new(MUTEX, workers), |b| {
-            b.iter_custom(|iters| runs(iters, || locked.run(workers)))
-        });
+        let bench_queue = |group: &mut BenchmarkGroup<'_, _>, name, ordered| {
+            group.bench_function(BenchmarkId::new(name, workers), |b| {
+                b.iter_custom(|iters| runs(iters, || transactional.run(&kept, workers, ordered)))
+            });
+        };
+        bench_queue(&mut group, QUEUE_RUN, false);
         // The pool's threads start here, outside the timed runs.
         let mut rayon = queue::Rayon::new(queue::ITEMS, workers);
         group.bench_function(BenchmarkId::new(RAYON, workers), |b| {
             b.iter_custom(|iters| runs(iters, || rayon.run()))
         });
-        for (name, ordered) in [(QUEUE_RUN, false), (QUEUE_RUN_ORDERED, true)] {
-            group.bench_function(BenchmarkId::new(name, workers), |b| {
-                b.iter_custom(|iters| runs(iters, || transactional.run(&kept, workers, ordered)))
-            });
-        }
+        bench_queue(&mut group, QUEUE_RUN_ORDERED, true);
+        group.bench_function(BenchmarkId::new(MUTEX, workers), |b| {
+            b.iter_custom(|iters| runs(iters, || locked.run(workers)))
+        });
     }
     group.finish();
 }
@@ -138,24 +143,28 @@ fn bench_queue_total(c: &mut Criterion) {
     });
     let transactional = queue_total::Queue::new(queue_total::ITEMS);
     let kept = queue::KeptQueues::default();
-    for workers in thread_counts() {
-        // The pool's threads start here, outside the timed runs.
-        let mut rayon = queue_total::Rayon::new(queue_total::ITEMS, workers);
-        group.bench_function(BenchmarkId::new(RAYON, workers), |b| {
-            b.iter_custom(|iters| runs(iters, || rayon.run()))
-        });
-        for (name, ordered, update) in [
-            (QUEUE_RUN, false, Update::Modify),
-            (QUEUE_RUN_COMMUTE, false, Update::Commute),
-            (QUEUE_RUN_ORDERED, true, Update::Modify),
-            (QUEUE_RUN_ORDERED_COMMUTE, true, Update::Commute),
-        ] {
+    // The figures the report compares with the loop are those on 2
+    // workers: measured first, next to it (the machine's speed drifts
+    // over minutes).
+    let mut counts = thread_counts();
+    counts.sort_by_key(|&workers| workers != 2);
+    for workers in counts {
+        let bench_queue = |group: &mut BenchmarkGroup<'_, _>, name, ordered, update| {
             group.bench_function(BenchmarkId::new(name, workers), |b| {
                 b.iter_custom(|iters| {
                     runs(iters, || transactional.run(&kept, workers, ordered, update))
                 })
             });
-        }
+        };
+        bench_queue(&mut group, QUEUE_RUN_COMMUTE, false, Update::Commute);
+        bench_queue(&mut group, QUEUE_RUN_ORDERED_COMMUTE, true, Update::Commute);
+        // The pool's threads start here, outside the timed runs.
+        let mut rayon = queue_total::Rayon::new(queue_total::ITEMS, workers);
+        group.bench_function(BenchmarkId::new(RAYON, workers), |b| {
+            b.iter_custom(|iters| runs(iters, || rayon.run()))
+        });
+        bench_queue(&mut group, QUEUE_RUN, false, Update::Modify);
+        bench_queue(&mut group, QUEUE_RUN_ORDERED, true, Update::Modify);
     }
     group.finish();
 }
