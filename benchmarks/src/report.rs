@@ -513,10 +513,13 @@ impl Report {
         writeln!(
             out,
             "- `queue`: {} independent items of the `work` computation, each writing \
-             its own variable: `TransactionQueue::run` and `run_ordered`, the plain loop, \
-             rayon's `par_iter_mut` over plain slots on a pool of as many threads (started \
-             before the timed runs), and threads taking items from an atomic counter, one \
-             Mutex per slot.",
+             its own variable: `TransactionQueue::run` and `run_ordered` (items borrowing \
+             their variables; the queue, with its helper threads, kept from run to run), \
+             the plain loop, rayon's `par_iter_mut` over plain slots on a pool of as many \
+             threads (started before the timed runs), and threads taking items from an \
+             atomic counter, one Mutex per slot. `run` on 1 worker is measured right after \
+             the loop, and rayon between `run` and `run_ordered`: the machine's speed \
+             drifts over minutes.",
             grouped(crate::queue::ITEMS as u64)
         )?;
         writeln!(

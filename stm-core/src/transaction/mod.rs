@@ -93,7 +93,7 @@
 //! counts such items.
 //!
 //! In both modes a worker commits a few consecutive items of its batch (up
-//! to 8) together, in one transaction: running them one after another is
+//! to 16) together, in one transaction: running them one after another is
 //! one of the serial orders `run` may pick, and in an ordered run it is the
 //! order they were added in (the group commits at the turn of its first
 //! item, and its worker holds the turns of the rest). The costs a
