@@ -40,32 +40,24 @@ fn lose_queue_wakeup_is_caught_by_the_hand_off_model() {
     });
 }
 
+/// The kept-helper loom model (two runs of one item, preemption bound 2)
+/// on a runtime with `bug`.
+fn kept_helper_model_with(bug: InjectedBug) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(move || kept_helpers_work_on_every_run(with_bug::<LoomPlatform>(bug), 2, false));
+}
+
 #[test]
 #[should_panic(expected = "deadlock")]
 fn lose_queue_wakeup_is_caught_by_the_kept_helper_model() {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(2);
-    builder.check(|| {
-        kept_helpers_work_on_every_run(
-            with_bug::<LoomPlatform>(InjectedBug::LoseQueueWakeup),
-            2,
-            false,
-        )
-    });
+    kept_helper_model_with(InjectedBug::LoseQueueWakeup);
 }
 
 #[test]
 #[should_panic(expected = "a queue run returned while a helper held it")]
 fn helper_keeps_run_is_caught_by_the_kept_helper_model() {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(2);
-    builder.check(|| {
-        kept_helpers_work_on_every_run(
-            with_bug::<LoomPlatform>(InjectedBug::HelperKeepsRun),
-            2,
-            false,
-        )
-    });
+    kept_helper_model_with(InjectedBug::HelperKeepsRun);
 }
 
 #[test]
