@@ -57,9 +57,10 @@ struct Board<P: Platform> {
     helpers_wait: Parking<P>,
     /// Where the caller waits for its helpers.
     caller_waits: Parking<P>,
-    /// Only with the injected bug `helper-keeps-run`: a share of the
-    /// current run, which a helper lets go of after counting itself done.
-    kept_run: P::Mutex<Option<Box<dyn Send>>>,
+    /// Only with the injected bug `helper-keeps-run` (`Some`): a share of
+    /// the current run, which a helper lets go of after counting itself
+    /// done.
+    kept_run: Option<P::Mutex<Option<Box<dyn Send>>>>,
 }
 
 /// Helper threads that work on every run of one queue.
@@ -88,7 +89,10 @@ impl<P: Platform> WorkerPool<P> {
             shares: P::Mutex::new(Vec::with_capacity(helpers)),
             helpers_wait: Parking::new(lose_wakeup),
             caller_waits: Parking::new(lose_wakeup),
-            kept_run: P::Mutex::new(None),
+            kept_run: stm
+                .shared()
+                .has_bug(BugSwitch::HelperKeepsRun)
+                .then(|| P::Mutex::new(None)),
         });
         WorkerPool {
             stm: stm.clone(),
@@ -144,9 +148,9 @@ impl<P: Platform> WorkerPool<P> {
             board
                 .jobs
                 .with(|jobs| jobs.extend((0..self.wanted).map(|_| job())));
-            if self.stm.shared().has_bug(BugSwitch::HelperKeepsRun) {
+            if let Some(kept_run) = &board.kept_run {
                 let share: Box<dyn Send> = Box::new(run.clone());
-                board.kept_run.with(|kept| *kept = Some(share));
+                kept_run.with(|kept| *kept = Some(share));
             }
             self.rounds += 1;
             // The release of the announcing read-modify-write publishes
@@ -235,8 +239,9 @@ fn help<P: Platform>(board: &Board<P>, mut done: u64, mut job: Job, keep: bool) 
         board
             .caller_waits
             .announce(|| board.finished.fetch_add(1, Ordering::AcqRel));
-        // Nothing unless the bug `helper-keeps-run` put a share there.
-        drop(board.kept_run.with(Option::take));
+        if let Some(kept_run) = &board.kept_run {
+            drop(kept_run.with(Option::take));
+        }
         board
             .helpers_wait
             .wait_until(|exact| round(board, exact) != done);
