@@ -267,16 +267,20 @@ fn the_report_names_the_hot_tvar_by_its_creation_line() {
     );
 }
 
-/// Runs `runs` runs of 64 items of about 0.2 ms each on `q` (2 workers),
-/// each item noting the thread it ran on; returns, per run, the threads
-/// other than the caller's that ran items.
-fn helper_threads_per_run(
-    q: &mut TransactionQueue<stm_core::Std, String>,
-    stm: &Stm,
-    runs: usize,
-) -> Vec<std::collections::BTreeSet<String>> {
+/// Per run, and over all runs, the threads other than the caller's that
+/// ran items.
+type HelperThreads = (
+    Vec<std::collections::BTreeSet<String>>,
+    std::collections::BTreeSet<String>,
+);
+
+/// Runs 6 runs of 64 items of about 0.2 ms each on a queue of 2 workers
+/// that keeps its helpers if `keep`, each item noting the thread it ran on.
+fn helper_threads(keep: bool) -> HelperThreads {
+    let stm = Stm::new();
+    let mut q = queue(&stm, 2).keep_workers(keep);
     let caller = format!("{:?}", std::thread::current().id());
-    (0..runs)
+    let per_run: Vec<_> = (0..6)
         .map(|_| {
             let seen = stm.new_tvar(std::collections::BTreeSet::<String>::new());
             for _ in 0..64 {
@@ -298,24 +302,20 @@ fn helper_threads_per_run(
             threads.remove(&caller);
             threads
         })
-        .collect()
+        .collect();
+    let all = per_run.iter().flatten().cloned().collect();
+    (per_run, all)
 }
 
 #[test]
 fn kept_helpers_are_the_same_threads_from_run_to_run() {
-    let stm = Stm::new();
-    let mut q = queue(&stm, 2).keep_workers(true);
-    let per_run = helper_threads_per_run(&mut q, &stm, 6);
-    let helpers: std::collections::BTreeSet<_> = per_run.iter().flatten().collect();
+    let (per_run, helpers) = helper_threads(true);
     assert_eq!(helpers.len(), 1, "one kept helper: {per_run:?}");
 }
 
 #[test]
 fn helpers_not_kept_are_new_threads_every_run() {
-    let stm = Stm::new();
-    let mut q = queue(&stm, 2).keep_workers(false);
-    let per_run = helper_threads_per_run(&mut q, &stm, 6);
-    let helpers: std::collections::BTreeSet<_> = per_run.iter().flatten().collect();
+    let (per_run, helpers) = helper_threads(false);
     // Thread ids are never reused: a helper that ran items in two runs
     // would show up once.
     assert!(
