@@ -74,10 +74,14 @@ impl<'rt, P: Platform> Transaction<'rt, P> {
         mut self,
         ending: Ending<R, E>,
     ) -> Result<Detached<P, R, E>, NotDetached<'rt, P, R, E>> {
-        let logged = self.context.reads.entries.len() + self.context.writes.entries.len();
-        let mut kept = Vec::with_capacity(logged);
-        let headers = (self.context.reads.entries.iter().map(|e| e.tvar()))
-            .chain(self.context.writes.entries.iter().map(|e| e.tvar()));
+        let (reads, writes) = (&self.context.reads, &self.context.writes);
+        let mut kept = Vec::with_capacity(reads.entries.len() + writes.entries.len());
+        // One handle per TVar written, and per TVar read but not written: a
+        // read-modify-write (`modify`) is in both logs, and counting it once
+        // spares a read-modify-write of its count at detach and at resume.
+        let headers = (writes.entries.iter().map(|e| e.tvar())).chain(
+            (reads.entries.iter().map(|e| e.tvar())).filter(|tvar| writes.position(tvar).is_none()),
+        );
         for header in headers {
             // SAFETY: this attempt is still pinned, so the header is live.
             match unsafe { header.keep_alive() } {
