@@ -37,7 +37,7 @@ pub(crate) type Failures<E> = (Option<(ItemId, Failure<E>)>, u64);
 /// The most items a worker of an ordered run claims at once: runs of
 /// consecutive items on one worker commit one after another there, and the
 /// turn moves between workers once per run rather than once per item.
-const ORDERED_MAX_BATCH: u64 = 16;
+pub(crate) const ORDERED_MAX_BATCH: u64 = 16;
 
 /// The items of one group: consecutive items of a batch, run in one
 /// transaction (see `grouping`).
