@@ -17,14 +17,21 @@
 //! back-to-back pairs and prints the median ratio and the time `run` adds
 //! per item.
 //!
+//! `bare WORKERS RUNS` runs items that do nothing but update their own
+//! variable: what the queue and the engine cost per item, with none of the
+//! work to hide it.
+//!
 //! `compare ROUNDS` runs every implementation behind issue 12's five
 //! targets once per round, interleaved, and prints for each target the
 //! median over the rounds of the ratio measured within a round: on a noisy
 //! machine, paired ratios vary far less than separate runs.
 
-use std::time::Duration;
+use std::convert::Infallible;
+use std::time::{Duration, Instant};
 use stm_benchmarks::queue::{KeptQueues, Queue, Rayon, Sequential, ITEMS};
 use stm_benchmarks::queue_total::{self, Update};
+use stm_core::transaction::TransactionQueue;
+use stm_core::{Std, Stm, TVar};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -41,6 +48,10 @@ fn main() {
     }
     let workers: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
+    if implementation == "bare" {
+        bare(workers, runs);
+        return;
+    }
     let mut items = ITEMS;
     let mut times: Vec<Duration> = match implementation.as_str() {
         "sequential" => {
@@ -82,6 +93,34 @@ fn main() {
     let per_item = |d: Duration| d.as_nanos() as f64 / items as f64;
     println!(
         "{implementation} on {workers}: best {:.1} ns per item, median {:.1}",
+        per_item(times[0]),
+        per_item(times[times.len() / 2])
+    );
+}
+
+/// Prints the best and median time per item of runs of items that only add
+/// their number to their own variable.
+fn bare(workers: usize, runs: usize) {
+    let stm = Stm::new();
+    let slots: Vec<TVar<u64>> = (0..ITEMS).map(|_| stm.new_tvar(0)).collect();
+    let mut queue: TransactionQueue<'_, Std, Infallible> =
+        TransactionQueue::with_runtime_and_error_type(&stm).workers(workers);
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            for (i, slot) in slots.iter().enumerate() {
+                queue.add(move |tx| Ok(tx.modify(slot, |v| v.wrapping_add(i as u64))?));
+            }
+            let start = Instant::now();
+            let summary = queue.run().unwrap_or_else(|_| panic!("no item fails"));
+            let elapsed = start.elapsed();
+            assert_eq!(summary.committed, ITEMS as u64);
+            elapsed
+        })
+        .collect();
+    times.sort();
+    let per_item = |d: Duration| d.as_nanos() as f64 / ITEMS as f64;
+    println!(
+        "bare items on {workers}: best {:.1} ns per item, median {:.1}",
         per_item(times[0]),
         per_item(times[times.len() / 2])
     );
