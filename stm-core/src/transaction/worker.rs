@@ -5,6 +5,7 @@ use super::commit_order::{CommitOrder, HeldTurns, OrderedGate, UnorderedGate};
 use super::grouping::{GroupGate, GroupSize, MAX_GROUP};
 use super::hand_off::{BatchSize, HandOff, MAX_BATCH};
 use super::item::{Item, ItemArena};
+use super::serial_order::Committed;
 use super::{ItemId, ItemTx};
 use crate::attempt::{self, CommitGate, Outcome};
 use crate::error::TxError;
@@ -94,11 +95,6 @@ struct InOrder<'o, P: Platform, E> {
     /// Items detached so far.
     detached: u64,
 }
-
-/// The items a worker committed in a run in any order, each with its
-/// place in the serial order (`Transaction::serialization_point`), in the
-/// order the worker committed them.
-pub(crate) type Committed = Vec<(u64, ItemId)>;
 
 /// How a group's one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,7 +270,9 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         }));
         let outcome = match outcome {
             Ok(Outcome::Committed((), point)) => {
-                committed.extend(group.iter().map(|(id, _)| (point, *id)));
+                for (id, _) in group.iter() {
+                    committed.push(point, *id);
+                }
                 GroupOutcome::Committed
             }
             // Abandoned with no item failed and the run going on: it lost a
@@ -303,7 +301,7 @@ impl<P: Platform, E: Send + 'static> RunShared<P, E> {
         };
         match self.execute(&mut item, &mut added, &mut gate, None) {
             Outcome::Committed((), point) => {
-                committed.push((point, id));
+                committed.push(point, id);
                 if !added.is_empty() {
                     self.hand_off.add(added);
                 }
