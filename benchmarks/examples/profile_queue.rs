@@ -17,7 +17,7 @@
 //! back-to-back pairs and prints the median ratio and the time `run` adds
 //! per item.
 //!
-//! `bare WORKERS RUNS` runs items that do nothing but update their own
+//! `bare WORKERS RUNS` times items that do nothing but update their own
 //! variable: what the queue and the engine cost per item, with none of the
 //! work to hide it.
 //!
@@ -48,10 +48,6 @@ fn main() {
     }
     let workers: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
-    if implementation == "bare" {
-        bare(workers, runs);
-        return;
-    }
     let mut items = ITEMS;
     let mut times: Vec<Duration> = match implementation.as_str() {
         "sequential" => {
@@ -84,8 +80,9 @@ fn main() {
                 .map(|_| queue.run(&kept, workers, ordered, update))
                 .collect()
         }
+        "bare" => bare(workers, runs),
         other => {
-            eprintln!("profile_queue: unknown implementation `{other}` (sequential, rayon, run, run_ordered, total-run, total-run_ordered, total-modify-run, total-modify-run_ordered, one-worker, compare)");
+            eprintln!("profile_queue: unknown implementation `{other}` (sequential, rayon, run, run_ordered, total-run, total-run_ordered, total-modify-run, total-modify-run_ordered, bare, one-worker, compare)");
             std::process::exit(2);
         }
     };
@@ -98,14 +95,14 @@ fn main() {
     );
 }
 
-/// Prints the best and median time per item of runs of items that only add
-/// their number to their own variable.
-fn bare(workers: usize, runs: usize) {
+/// The times of `runs` runs of items that only add their number to their
+/// own variable.
+fn bare(workers: usize, runs: usize) -> Vec<Duration> {
     let stm = Stm::new();
     let slots: Vec<TVar<u64>> = (0..ITEMS).map(|_| stm.new_tvar(0)).collect();
     let mut queue: TransactionQueue<'_, Std, Infallible> =
         TransactionQueue::with_runtime_and_error_type(&stm).workers(workers);
-    let mut times: Vec<Duration> = (0..runs)
+    (0..runs)
         .map(|_| {
             for (i, slot) in slots.iter().enumerate() {
                 queue.add(move |tx| Ok(tx.modify(slot, |v| v.wrapping_add(i as u64))?));
@@ -116,14 +113,7 @@ fn bare(workers: usize, runs: usize) {
             assert_eq!(summary.committed, ITEMS as u64);
             elapsed
         })
-        .collect();
-    times.sort();
-    let per_item = |d: Duration| d.as_nanos() as f64 / ITEMS as f64;
-    println!(
-        "bare items on {workers}: best {:.1} ns per item, median {:.1}",
-        per_item(times[0]),
-        per_item(times[times.len() / 2])
-    );
+        .collect()
 }
 
 /// Prints the loop's time over `run`'s on one worker, as the median (and
