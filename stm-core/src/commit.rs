@@ -66,7 +66,10 @@ impl<P: Platform> Transaction<'_, P> {
         // If no other transaction took a version since our snapshot, nothing
         // we read can have changed (TL2's rv + 1 shortcut).
         let skip_validation = runtime.has_bug(BugSwitch::SkipReadValidation) || validate_early;
-        if commit_version != self.read_version + 1 && !skip_validation {
+        if commit_version != self.read_version + 1
+            && !skip_validation
+            && !self.reads_are_the_locked_writes()
+        {
             if let Some(changed) = self.first_changed_read(true) {
                 self.check_irrevocable_survives(AbortKind::Validation);
                 self.blame(NonNull::from(changed));
@@ -137,6 +140,22 @@ impl<P: Platform> Transaction<'_, P> {
                 writes,
             });
         }
+    }
+
+    /// Whether every read is of a TVar this commit has locked, locked at
+    /// the version read: a transaction of `modify`s, whose reads and writes
+    /// pair up in order. Then validation would find nothing (it compares
+    /// each read with the version its TVar had when locked, and the lock
+    /// keeps it so until write-back), and it is skipped: a group of items
+    /// each updating its own TVar checks its pairs in one pass instead of
+    /// loading every lock word and looking every TVar up in the write set.
+    fn reads_are_the_locked_writes(&self) -> bool {
+        let (reads, writes) = (&self.context.reads.entries, &self.context.writes.entries);
+        reads.len() == writes.len()
+            && reads.iter().zip(writes).all(|(read, write)| {
+                core::ptr::eq(read.tvar(), write.tvar())
+                    && write.before_lock.version() == read.version
+            })
     }
 
     fn lock_write_set(&mut self) -> Result<(), AbortKind> {
