@@ -9,14 +9,16 @@
 //! implementation per contender, all of the same shape ([`SharedOp`] for
 //! what threads share, [`SequentialOp`] for the baseline). The criterion
 //! benches (`benches/engine.rs`, `benches/checker.rs`) register them under
-//! the names in [`names`]; the `stm-benchmarks` command runs both, reads
-//! criterion's results back ([`results`]) and writes BENCHMARKS.md
-//! ([`report`]): the tables of ratios, the machine ([`machine`]) and the
-//! targets met.
+//! the names in [`names`]; `benches/interleaved.rs` runs the queue's
+//! contenders in turns ([`interleaved`]), for ratios free of the machine's
+//! drift. The `stm-benchmarks` command runs all three, reads the results
+//! back ([`results`]) and writes BENCHMARKS.md ([`report`]): the tables of
+//! ratios, the machine ([`machine`]) and the targets met.
 
 pub mod bank;
 pub mod checker;
 pub mod counter;
+pub mod interleaved;
 pub mod machine;
 pub mod peer_histories;
 pub mod queue;

@@ -2,8 +2,9 @@
 //!
 //! It runs this crate's criterion benches (`cargo bench -p stm-benchmarks`)
 //! as a child process with criterion's results sent to a directory of their
-//! own, reads them back, prints the report and writes it to BENCHMARKS.md:
-//! whole, after every benchmark has succeeded, or not at all.
+//! own, then the interleaved queue lines (`benches/interleaved.rs`) into the
+//! same directory, reads them back, prints the report and writes it to
+//! BENCHMARKS.md: whole, after every benchmark has succeeded, or not at all.
 //!
 //! Exit status: 0 when the report is written; 1 when a benchmark, the
 //! results or the writing failed (the old file is left as it was); 2 on bad
@@ -129,7 +130,8 @@ fn run(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs both benches into a fresh `results_dir`.
+/// Runs the criterion benches into a fresh `results_dir`, then the
+/// interleaved queue lines, whose rounds go to the same directory.
 fn run_benchmarks(
     workspace: &Path,
     own: &Path,
@@ -145,8 +147,8 @@ fn run_benchmarks(
     }
     std::fs::create_dir_all(results_dir)
         .map_err(|e| format!("cannot create {}: {e}", results_dir.display()))?;
-    let mut command = Command::new(cargo());
-    command
+    let mut criterion = Command::new(cargo());
+    criterion
         .args([
             "bench",
             "-p",
@@ -158,29 +160,43 @@ fn run_benchmarks(
             "--",
         ])
         .args(mode.criterion_args())
-        .env("CRITERION_HOME", results_dir)
-        .current_dir(workspace);
-    eprintln!(
-        "stm-benchmarks: {} mode: {} (results in {})",
-        mode.name(),
-        [command.get_program()]
-            .into_iter()
-            .chain(command.get_args())
-            .map(|a| a.to_string_lossy())
-            .collect::<Vec<_>>()
-            .join(" "),
-        results_dir.display()
-    );
-    let status = command
-        .status()
-        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the benchmarks failed ({status}); the report was not written"
-        ))
+        .env("CRITERION_HOME", results_dir);
+    let mut interleaved = Command::new(cargo());
+    interleaved
+        .args([
+            "bench",
+            "-p",
+            "stm-benchmarks",
+            "--bench",
+            "interleaved",
+            "--",
+        ])
+        .args(mode.interleaved_args())
+        .arg("--output")
+        .arg(results_dir.join(stm_benchmarks::interleaved::FILE_NAME));
+    for mut command in [criterion, interleaved] {
+        command.current_dir(workspace);
+        eprintln!(
+            "stm-benchmarks: {} mode: {} (results in {})",
+            mode.name(),
+            [command.get_program()]
+                .into_iter()
+                .chain(command.get_args())
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" "),
+            results_dir.display()
+        );
+        let status = command
+            .status()
+            .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+        if !status.success() {
+            return Err(format!(
+                "the benchmarks failed ({status}); the report was not written"
+            ));
+        }
     }
+    Ok(())
 }
 
 /// Writes `text` to `path` through a temporary file renamed over it, so the

@@ -8,6 +8,7 @@
 //! allow one (it discounts any fixed cost per sample, such as starting
 //! threads), the mean otherwise.
 
+use crate::interleaved::{self, Interleaved};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -68,7 +69,8 @@ pub enum ReportError {
         /// What went wrong.
         source: std::io::Error,
     },
-    /// A results file is not what criterion writes.
+    /// A results file is not what criterion (or the interleaved rounds)
+    /// wrote.
     Format {
         /// The file.
         path: PathBuf,
@@ -86,7 +88,7 @@ impl fmt::Display for ReportError {
                 write!(f, "cannot read {}: {source}", path.display())
             }
             ReportError::Format { path, problem } => {
-                write!(f, "{}: not a criterion result: {problem}", path.display())
+                write!(f, "{}: not a benchmark result: {problem}", path.display())
             }
             ReportError::Missing(ids) => write!(
                 f,
@@ -100,21 +102,32 @@ impl fmt::Display for ReportError {
 
 impl std::error::Error for ReportError {}
 
-/// Every benchmark result of one run, by id.
+/// Every benchmark result of one run, by id, and the interleaved rounds.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Results {
     measurements: BTreeMap<String, Measurement>,
+    interleaved: Interleaved,
 }
 
 impl Results {
-    /// The given measurements.
+    /// The given measurements, with no interleaved rounds.
     pub fn new(measurements: impl IntoIterator<Item = Measurement>) -> Self {
         Results {
             measurements: measurements.into_iter().map(|m| (m.id(), m)).collect(),
+            interleaved: Interleaved::default(),
         }
     }
 
-    /// Reads every result under criterion's output directory `dir`.
+    /// The same results with these interleaved rounds.
+    pub fn with_interleaved(self, interleaved: Interleaved) -> Self {
+        Results {
+            interleaved,
+            ..self
+        }
+    }
+
+    /// Reads every result under criterion's output directory `dir`, and
+    /// the interleaved rounds kept there, if any.
     pub fn load(dir: &Path) -> Result<Self, ReportError> {
         let mut found = Vec::new();
         find_results(dir, &mut found)?;
@@ -122,7 +135,18 @@ impl Results {
             .iter()
             .map(|new| read_measurement(new))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Results::new(measurements))
+        let interleaved_path = dir.join(interleaved::FILE_NAME);
+        let interleaved = if interleaved_path.exists() {
+            Interleaved::load(&interleaved_path)?
+        } else {
+            Interleaved::default()
+        };
+        Ok(Results::new(measurements).with_interleaved(interleaved))
+    }
+
+    /// The interleaved rounds.
+    pub fn interleaved(&self) -> &Interleaved {
+        &self.interleaved
     }
 
     /// Whether there is no result at all.
@@ -240,10 +264,28 @@ mod tests {
         )
         .unwrap();
         let results = Results::load(&dir).unwrap();
+        assert_eq!(results.interleaved().rounds("queue/run/2"), None);
+        std::fs::write(
+            dir.join(interleaved::FILE_NAME),
+            r#"{"seconds":{"queue/run/2":[0.04,0.05]}}"#,
+        )
+        .unwrap();
+        let with_rounds = Results::load(&dir).unwrap();
+        std::fs::write(dir.join(interleaved::FILE_NAME), r#"{"seconds":[]}"#).unwrap();
+        let broken = Results::load(&dir).unwrap_err().to_string();
         std::fs::remove_dir_all(&dir).unwrap();
         let m = results.get(BANK, STM_CORE, Some("2")).unwrap();
         // The slope: 1 µs an iteration of 2 operations.
         assert!((m.per_second() - 2e6).abs() < 1e-3, "{}", m.per_second());
+        assert_eq!(
+            with_rounds.interleaved().rounds("queue/run/2"),
+            Some(&[0.04, 0.05][..])
+        );
+        assert_eq!(with_rounds.get(BANK, STM_CORE, Some("2")), Some(m));
+        assert!(
+            broken.contains(interleaved::FILE_NAME) && broken.contains("no \"seconds\" object"),
+            "{broken}"
+        );
     }
 
     #[test]
