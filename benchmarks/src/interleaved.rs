@@ -15,7 +15,7 @@
 //! `benches/interleaved.rs` runs the rounds and writes an [`Interleaved`]
 //! as JSON next to criterion's results; the report reads it back.
 
-use crate::results::{id, ReportError};
+use crate::results::{id, read_json, ReportError};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -154,18 +154,13 @@ impl Interleaved {
 
     /// Reads what [`Interleaved::to_json`] wrote to `path`.
     pub fn load(path: &Path) -> Result<Self, ReportError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(&text).map_err(|problem| ReportError::Format {
+        Self::from_value(&read_json(path)?).map_err(|problem| ReportError::Format {
             path: path.to_path_buf(),
             problem,
         })
     }
 
-    fn parse(text: &str) -> Result<Self, String> {
-        let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    fn from_value(value: &Value) -> Result<Self, String> {
         let seconds = value
             .get("seconds")
             .and_then(Value::as_object)
@@ -271,10 +266,8 @@ mod tests {
         interleaved
             .seconds
             .insert("queue/run/2".into(), vec![0.0385, 0.0391]);
-        assert_eq!(
-            Interleaved::parse(&interleaved.to_json()).unwrap(),
-            interleaved
-        );
+        let parse = |text: &str| Interleaved::from_value(&serde_json::from_str(text).unwrap());
+        assert_eq!(parse(&interleaved.to_json()).unwrap(), interleaved);
         for (text, problem) in [
             ("[]", "no \"seconds\" object"),
             (r#"{"seconds": {"q/a/1": 3}}"#, "\"q/a/1\": not a list"),
@@ -283,7 +276,7 @@ mod tests {
                 "not a positive number",
             ),
         ] {
-            let error = Interleaved::parse(text).unwrap_err();
+            let error = parse(text).unwrap_err();
             assert!(error.contains(problem), "{text}: {error}");
         }
         let path = std::env::temp_dir().join(format!(

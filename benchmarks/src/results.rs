@@ -196,7 +196,7 @@ fn find_results(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), ReportError>
     Ok(())
 }
 
-fn read_json(path: &Path) -> Result<Value, ReportError> {
+pub(crate) fn read_json(path: &Path) -> Result<Value, ReportError> {
     let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
         path: path.to_path_buf(),
         source,
