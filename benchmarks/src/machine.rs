@@ -5,6 +5,7 @@
 //! Everything is read from `/proc` and `/etc` (Linux) or from `rustc` and
 //! `git`; what cannot be found is reported as unknown, never an error.
 
+use serde_json::{json, Value};
 use std::fmt::{self, Write as _};
 use std::path::Path;
 use std::process::Command;
@@ -29,7 +30,7 @@ pub struct Machine {
     pub commit: String,
     /// The load average when the run started (1, 5, 15 minutes).
     pub load_average: String,
-    /// When the report was made (UTC).
+    /// When the run started (UTC).
     pub date: String,
 }
 
@@ -116,6 +117,47 @@ impl Machine {
         }
     }
 
+    /// As JSON, kept with a run's results so that reporting the run again
+    /// (`--no-run`) describes the machine as it was then.
+    pub fn to_json(&self) -> String {
+        json!({
+            "cpu": self.cpu,
+            "cores": self.cores,
+            "logical_cpus": self.logical_cpus,
+            "memory": self.memory,
+            "os": self.os,
+            "rustc": self.rustc,
+            "commit": self.commit,
+            "load_average": self.load_average,
+            "date": self.date,
+        })
+        .to_string()
+    }
+
+    /// What [`Machine::to_json`] wrote; `Err` says what is wrong with it.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let text = |key: &str| {
+            value
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| format!("no text \"{key}\""))
+        };
+        let count = |key: &str| value.get(key).and_then(Value::as_u64).map(|n| n as usize);
+        Ok(Machine {
+            cpu: text("cpu")?,
+            cores: count("cores").ok_or("no number \"cores\"")?,
+            logical_cpus: count("logical_cpus"),
+            memory: text("memory")?,
+            os: text("os")?,
+            rustc: text("rustc")?,
+            commit: text("commit")?,
+            load_average: text("load_average")?,
+            date: text("date")?,
+        })
+    }
+
     /// The description as a Markdown list.
     pub fn write_markdown(&self, out: &mut String) -> fmt::Result {
         writeln!(out, "- CPU: {}", self.cpu)?;
@@ -198,6 +240,12 @@ mod tests {
     fn this_machine_is_described() {
         let machine = Machine::describe(Path::new(env!("CARGO_MANIFEST_DIR")));
         assert!(machine.cores >= 1);
+        assert_eq!(Machine::from_json(&machine.to_json()), Ok(machine.clone()));
+        assert_eq!(
+            Machine::from_json(r#"{"cpu": "x"}"#),
+            Err("no number \"cores\"".to_string())
+        );
+        assert!(Machine::from_json("{").is_err());
         let mut text = String::new();
         machine.write_markdown(&mut text).unwrap();
         assert!(text.contains("- CPU: ") && text.contains("rustc"), "{text}");

@@ -93,9 +93,10 @@ fn run(args: &Args) -> Result<(), String> {
     let own = target_directory(&workspace)?.join("stm-benchmarks");
     let results_dir = own.join("criterion");
     let mode_file = own.join("mode");
-    let machine = Machine::describe(&workspace);
-    let mode = if args.no_run {
-        match std::fs::read_to_string(&mode_file).map(|m| m.trim().to_string()) {
+    // The machine as it was when the run started, kept with the results.
+    let machine_file = own.join("machine.json");
+    let (mode, machine) = if args.no_run {
+        let mode = match std::fs::read_to_string(&mode_file).map(|m| m.trim().to_string()) {
             Ok(m) if m == "quick" => Mode::QUICK,
             Ok(m) if m == "full" => Mode::FULL,
             _ => {
@@ -104,13 +105,30 @@ fn run(args: &Args) -> Result<(), String> {
                     own.display()
                 ))
             }
-        }
+        };
+        let machine = std::fs::read_to_string(&machine_file)
+            .map_err(|e| e.to_string())
+            .and_then(|text| Machine::from_json(&text))
+            .map_err(|e| {
+                format!(
+                    "{}: no description of the machine of the last run ({e}): run without \
+                     --no-run",
+                    machine_file.display()
+                )
+            })?;
+        (mode, machine)
     } else {
+        let machine = Machine::describe(&workspace);
         let mode = if args.quick { Mode::QUICK } else { Mode::FULL };
         run_benchmarks(&workspace, &own, &results_dir, mode)?;
-        std::fs::write(&mode_file, mode.name())
-            .map_err(|e| format!("cannot write {}: {e}", mode_file.display()))?;
-        mode
+        for (file, text) in [
+            (&machine_file, machine.to_json()),
+            (&mode_file, mode.name().to_string()),
+        ] {
+            std::fs::write(file, text)
+                .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        }
+        (mode, machine)
     };
     let results = Results::load(&results_dir).map_err(|e| e.to_string())?;
     let report = Report::build(&results).map_err(|e| e.to_string())?;
