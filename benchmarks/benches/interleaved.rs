@@ -10,7 +10,7 @@
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use stm_benchmarks::interleaved::{Contender, Interleaved};
+use stm_benchmarks::interleaved::{Contender, Interleaved, QUEUE_TOTAL_RUNS_FACTOR};
 use stm_benchmarks::names::*;
 use stm_benchmarks::queue::{self, KeptQueues};
 use stm_benchmarks::queue_total::{self, Update};
@@ -71,7 +71,7 @@ fn main() -> ExitCode {
             Contender::new(QUEUE_TOTAL, QUEUE_RUN_ORDERED_COMMUTE, 2, || commute(true)),
         ],
         rounds,
-        runs * 10,
+        runs * QUEUE_TOTAL_RUNS_FACTOR as usize,
     );
 
     for (numerator, denominator) in [

@@ -25,6 +25,10 @@ use std::time::Duration;
 /// kept.
 pub const FILE_NAME: &str = "interleaved.json";
 
+/// How many more runs a `queue_total` contender gets per round than a
+/// `queue` one: its runs (10,000 items) are ten times shorter.
+pub const QUEUE_TOTAL_RUNS_FACTOR: u32 = 10;
+
 /// One contender: its id (`group/function/threads`, as criterion's) and a
 /// run of its workload that returns the time of the run alone.
 pub struct Contender<'a> {

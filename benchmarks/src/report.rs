@@ -538,7 +538,7 @@ impl Report {
              `queue` line and {} of each `queue_total` line per round",
             mode.rounds,
             mode.runs,
-            mode.runs * 10
+            mode.runs * interleaved::QUEUE_TOTAL_RUNS_FACTOR
         )?;
         writeln!(out)?;
         writeln!(out, "## Engine")?;
